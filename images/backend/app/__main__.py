@@ -1,0 +1,16 @@
+"""Entry point: `python -m app` serves the API with uvicorn."""
+
+import os
+
+import uvicorn
+
+if __name__ == "__main__":
+    uvicorn.run(
+        "app.main:app",
+        host="0.0.0.0",
+        port=int(os.environ.get("API_INTERNAL_PORT", "8000")),
+        workers=int(os.environ.get("API_WORKERS", "2")),
+        log_level=os.environ.get("LOG_LEVEL", "info"),
+        proxy_headers=True,
+        forwarded_allow_ips="*",
+    )

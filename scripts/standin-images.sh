@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Make every base/service image the stack needs available to the engine.
+# For each *_IMAGE setting in .env.example: if the default image is present or can be
+# pulled, nothing happens. If no registry answers (our machines), build a stand-in from
+# Debian's archive with an honest name of its own (stackctl-standin/...) that honours the
+# official image's contract, and record the choice in .stackctl/images.env, which stackctl
+# loads beneath .env / .env.production (so a user's own setting always wins).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+HERE="$ROOT/scripts/standin"
+OUT="$ROOT/.stackctl/images.env"
+BASE=stackctl-standin/debian:bookworm
+say() { printf '[images] %s\n' "$*" >&2; }
+
+# setting -> stand-in directory under scripts/standin and its tag
+declare -A STANDIN=(
+  [POSTGRES_IMAGE]="postgis stackctl-standin/postgis:15-3.3"
+  [REDIS_IMAGE]="redis stackctl-standin/redis:7.0"
+  [NGINX_IMAGE]="nginx stackctl-standin/nginx:1.22"
+  [PYTHON_IMAGE]="python stackctl-standin/python:3.11"
+  [NODE_IMAGE]="node stackctl-standin/node:18"
+)
+
+have_image() { docker image inspect "$1" >/dev/null 2>&1; }
+
+debian_mirror() {
+  local m=""
+  if [ -f /etc/apt/sources.list.d/debian.sources ]; then
+    m=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources)
+  fi
+  if [ -z "$m" ] && [ -f /etc/apt/sources.list ]; then
+    m=$(awk '$1=="deb" && $3 ~ /^bookworm$/ {print $2; exit}' /etc/apt/sources.list)
+  fi
+  [ -n "$m" ] || { say "no Debian mirror found in /etc/apt sources; set DEBIAN_MIRROR"; exit 1; }
+  echo "$m"
+}
+
+build_base() {
+  have_image "$BASE" && return
+  command -v debootstrap >/dev/null 2>&1 || {
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
+  }
+  local mirror="${DEBIAN_MIRROR:-$(debian_mirror)}" dir
+  dir=$(mktemp -d)
+  say "debootstrap bookworm (minbase) for $BASE"
+  debootstrap --variant=minbase bookworm "$dir" "$mirror" >/dev/null
+  rm -rf "$dir"/var/cache/apt/archives/*.deb "$dir"/var/lib/apt/lists/*
+  printf 'APT::Install-Recommends "false";\nAPT::Install-Suggests "false";\n' \
+    > "$dir/etc/apt/apt.conf.d/90stackctl-norecommends"
+  # The host's CA bundle at a path of its own: apt's ca-certificates would overwrite
+  # /etc/ssl/certs/ca-certificates.crt (shared/ENGINE.md).
+  mkdir -p "$dir/usr/local/share/host-ca"
+  cp /etc/ssl/certs/ca-certificates.crt "$dir/usr/local/share/host-ca/bundle.pem"
+  local ca=/usr/local/share/host-ca/bundle.pem
+  tar -C "$dir" -c . | docker import \
+    --change "ENV SSL_CERT_FILE=$ca" --change "ENV PIP_CERT=$ca" \
+    --change "ENV REQUESTS_CA_BUNDLE=$ca" --change "ENV NODE_EXTRA_CA_CERTS=$ca" \
+    --change "ENV NPM_CONFIG_CAFILE=$ca" --change "ENV LANG=C.UTF-8" \
+    --change "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
+    --change 'CMD ["bash"]' - "$BASE" >/dev/null
+  rm -rf "$dir"
+}
+
+build_standin() {  # dir tag
+  have_image "$2" && { say "$2 present"; return; }
+  build_base
+  say "building $2"
+  local start=$SECONDS
+  DOCKER_BUILDKIT=0 docker build -q --build-arg "BASE=$BASE" -t "$2" "$HERE/$1" >/dev/null 2>"$ROOT/.stackctl/standin-$1.log" || {
+    say "building $2 failed: see .stackctl/standin-$1.log"; tail -n 20 "$ROOT/.stackctl/standin-$1.log" >&2; exit 1; }
+  say "built $2 in $((SECONDS - start)) s"
+}
+
+mkdir -p "$ROOT/.stackctl"
+tmp=$(mktemp)
+echo "# Written by scripts/standin-images.sh: images this machine can use. .env wins over it." > "$tmp"
+# Defaults come from .env.example, the documented source of every setting.
+while IFS='=' read -r key default; do
+  [ -n "${STANDIN[$key]:-}" ] || continue
+  if have_image "$default" || timeout 60 docker pull -q "$default" >/dev/null 2>&1; then
+    say "$key: $default"
+    continue
+  fi
+  read -r dir tag <<<"${STANDIN[$key]}"
+  build_standin "$dir" "$tag"
+  echo "$key=$tag" >> "$tmp"
+done < <(grep -E '^[A-Z_]+_IMAGE=' "$ROOT/.env.example")
+mv "$tmp" "$OUT"
+say "image settings written to .stackctl/images.env"
