@@ -1,0 +1,107 @@
+"""Live progress of `up` / `restart`: a rich table on a terminal, plain lines elsewhere (CI, pipes)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+STYLES = {"healthy": "green", "done": "green", "failed": "red", "timeout": "red", "skipped": "yellow",
+          "starting": "cyan", "running": "cyan", "restarting": "cyan", "waiting": "dim"}
+
+
+class PlainProgress:
+    """One line per change of phase or service state."""
+
+    def __init__(self, console):
+        self.console = console
+        self._last: dict[str, str] = {}
+        self._lock = threading.Lock()
+        self._phase_base = ""
+
+    def phase(self, text: str) -> None:
+        base = text.split(" (")[0]
+        with self._lock:
+            if base != self._phase_base:  # build output lines would flood a log: one line a phase
+                self._phase_base = base
+                self.console.info(f"· {base}")
+
+    def service(self, name: str, state: str, detail: str = "", elapsed: float | None = None) -> None:
+        with self._lock:
+            if self._last.get(name) == state:
+                return
+            self._last[name] = state
+        took = f" after {elapsed:.1f}s" if elapsed is not None and state not in ("waiting", "starting", "running") else ""
+        self.console.info(f"  {name:<10} {state}{took}")
+
+    def close(self) -> None:
+        pass
+
+
+class LiveProgress:
+    """A table redrawn in place: service, state, elapsed, latest detail."""
+
+    def __init__(self, console):
+        from rich.live import Live
+
+        self.console = console
+        self.rows: dict[str, list] = {}
+        self.phase_text = ""
+        self.started = time.monotonic()
+        self._lock = threading.Lock()
+        self.live = Live(self._render(), console=console.err, refresh_per_second=8, transient=False)
+        self.live.__enter__()
+
+    def _render(self):
+        from rich.table import Table
+        from rich.text import Text
+
+        table = Table(box=None, show_header=False, padding=(0, 1))
+        table.add_column(width=10)
+        table.add_column(width=9)
+        table.add_column(justify="right", width=6)
+        table.add_column(overflow="ellipsis", no_wrap=True, max_width=70)
+        for name, (state, since, detail, final) in self.rows.items():
+            elapsed = final if final is not None else time.monotonic() - since
+            table.add_row(name, Text(state, style=STYLES.get(state, "")), f"{elapsed:.1f}s", Text(detail, style="dim"))
+        phase = Text(f"{self.phase_text}  [{time.monotonic() - self.started:.1f}s]", style="bold")
+        from rich.console import Group
+
+        return Group(phase, table)
+
+    def phase(self, text: str) -> None:
+        with self._lock:
+            self.phase_text = text
+            self.live.update(self._render())
+
+    def service(self, name: str, state: str, detail: str = "", elapsed: float | None = None) -> None:
+        with self._lock:
+            previous = self.rows.get(name)
+            since = previous[1] if previous and state not in ("waiting",) else time.monotonic()
+            if previous and previous[0] == "waiting" and state != "waiting":
+                since = time.monotonic()
+            final = elapsed if state in ("healthy", "done", "failed", "timeout", "skipped") else None
+            self.rows[name] = [state, since, detail.splitlines()[0] if detail else "", final]
+            self.live.update(self._render())
+
+    def close(self) -> None:
+        with self._lock:
+            self.phase_text = "done"
+            self.live.update(self._render())
+        self.live.__exit__(None, None, None)
+
+
+def make_progress(console):
+    if console.quiet or console.json_output:
+        return QuietProgress()
+    return LiveProgress(console) if console.interactive else PlainProgress(console)
+
+
+class QuietProgress:
+    def phase(self, text: str) -> None:
+        pass
+
+    def service(self, name: str, state: str, detail: str = "", elapsed: float | None = None) -> None:
+        pass
+
+    def close(self) -> None:
+        pass

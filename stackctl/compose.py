@@ -1,0 +1,84 @@
+"""docker compose through python-on-whales: the only module that imports it.
+
+Settings reach compose through the environment of its process (secrets never in argv);
+the env files are passed too, so variables a user added for their own services still work.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Iterator
+
+from stackctl.errors import StackError
+from stackctl.project import Project
+from stackctl.settings import Settings
+
+
+def _failure(action: str, exc) -> StackError:
+    stderr = (getattr(exc, "stderr", "") or "").strip()
+    last = stderr.splitlines()[-1] if stderr else str(exc).strip().splitlines()[-1]
+    return StackError(f"docker compose {action} failed: {last}",
+                      "run stackctl check; add --debug for the full output",
+                      details="\n".join(stderr.splitlines()[-30:-1]) or None)
+
+
+class Compose:
+    def __init__(self, project: Project, settings: Settings):
+        from python_on_whales import DockerClient
+
+        self.project = project
+        self.settings = settings
+        os.environ.update(settings.compose_env())
+        self.files = project.compose_files(settings.compose_files_extra)
+        self.client = DockerClient(
+            compose_files=self.files,
+            compose_env_files=project.env_files(),
+            compose_project_name=settings.stack_name,
+        )
+
+    def _call(self, action: str, fn, *args, **kwargs):
+        from python_on_whales.exceptions import DockerException
+
+        try:
+            return fn(*args, **kwargs)
+        except DockerException as exc:
+            raise _failure(action, exc) from None
+
+    def config(self) -> dict:
+        return self._call("config", self.client.compose.config, return_json=True)
+
+    def build(self, services: list[str]) -> Iterator[str]:
+        """Build the services' images, yielding output lines (BuildKit plain progress)."""
+        from python_on_whales.exceptions import DockerException
+
+        os.environ.setdefault("BUILDKIT_PROGRESS", "plain")
+        try:
+            for _source, line in self.client.compose.build(services, stream_logs=True):
+                yield line.decode("utf-8", "replace").rstrip()
+        except DockerException as exc:
+            raise _failure("build", exc) from None
+
+    def create(self, services: list[str]) -> None:
+        """Converge containers to the compose model without starting them (recreates changed ones)."""
+        self._call("up --no-start", self.client.compose.up, services, start=False, no_build=True,
+                   quiet=True, pull="missing")
+
+    def down(self, volumes: bool = False) -> None:
+        self._call("down", self.client.compose.down, volumes=volumes, remove_orphans=True, quiet=True)
+
+    def stop(self, services: list[str] | None = None) -> None:
+        self._call("stop", self.client.compose.stop, services)
+
+    def logs(self, services: list[str], *, follow: bool, tail: str | None, since: str | None,
+             timestamps: bool = False) -> Iterator[str]:
+        from python_on_whales.exceptions import DockerException
+
+        try:
+            for _source, line in self.client.compose.logs(services, follow=follow, tail=tail, since=since,
+                                                          timestamps=timestamps, stream=True):
+                yield line.decode("utf-8", "replace")
+        except DockerException as exc:
+            raise _failure("logs", exc) from None
+
+    def version(self) -> str:
+        return self._call("version", self.client.compose.version)

@@ -1,0 +1,59 @@
+"""All output goes through here: results to stdout, errors and progress to stderr.
+
+rich is imported on first use, so `--help` and `--version` stay fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from functools import cached_property
+from typing import Any
+
+from stackctl.errors import StackError
+
+
+class Console:
+    def __init__(self, *, json_output: bool = False, quiet: bool = False, debug: bool = False):
+        self.json_output = json_output
+        self.quiet = quiet
+        self.debug = debug
+
+    @cached_property
+    def out(self):
+        from rich.console import Console as RichConsole
+
+        return RichConsole(highlight=False, soft_wrap=False)
+
+    @cached_property
+    def err(self):
+        from rich.console import Console as RichConsole
+
+        return RichConsole(stderr=True, highlight=False)
+
+    @property
+    def interactive(self) -> bool:
+        return self.err.is_terminal and not os.environ.get("CI")
+
+    def info(self, message: str) -> None:
+        if not self.quiet and not self.json_output:
+            self.err.print(message)
+
+    def result(self, renderable: Any) -> None:
+        """Human output of a command (tables, summaries): stdout."""
+        if not self.json_output:
+            self.out.print(renderable)
+
+    def emit_json(self, payload: dict) -> None:
+        sys.stdout.write(json.dumps(payload, indent=2, sort_keys=False) + "\n")
+        sys.stdout.flush()
+
+    def error(self, exc: StackError) -> None:
+        from rich.markup import escape
+
+        # One line says what is wrong and what to do; details (logs) follow only when useful.
+        hint = f" [yellow]→ {escape(exc.hint)}[/]" if exc.hint else ""
+        self.err.print(f"[bold red]error:[/] {escape(exc.message)}{hint}", soft_wrap=True)
+        if exc.details:
+            self.err.print(escape(exc.details.rstrip()), style="dim", soft_wrap=True)

@@ -1,0 +1,163 @@
+"""The Docker engine through its SDK: latency-sensitive reads (inspect, list, stats, logs)."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from stackctl.errors import StackError
+
+PROJECT_LABEL = "com.docker.compose.project"
+SERVICE_LABEL = "com.docker.compose.service"
+ONEOFF_LABEL = "com.docker.compose.oneoff"
+
+
+@dataclass(frozen=True)
+class PublishedPort:
+    container_port: str  # "5432/tcp"
+    host_ip: str
+    host_port: int
+
+
+@dataclass(frozen=True)
+class ContainerInfo:
+    id: str
+    name: str
+    service: str
+    project: str
+    state: str  # created | running | restarting | exited | paused | dead
+    health: str | None = None  # starting | healthy | unhealthy | None (no healthcheck)
+    exit_code: int | None = None
+    started_at: datetime | None = None
+    image_id: str = ""
+    pid: int = 0
+    ports: tuple[PublishedPort, ...] = ()
+    last_health_output: str = ""
+    labels: dict = field(default_factory=dict, compare=False, hash=False)
+
+    def host_port(self, container_port: int) -> PublishedPort | None:
+        for port in self.ports:
+            if port.container_port.split("/")[0] == str(container_port):
+                return port
+        return None
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    if not value or value.startswith("0001-"):
+        return None
+    # Docker gives nanoseconds; fromisoformat takes at most microseconds.
+    head, _, frac = value.rstrip("Z").partition(".")
+    return datetime.fromisoformat(f"{head}.{(frac + '000000')[:6]}+00:00")
+
+
+def container_from_inspect(data: dict) -> ContainerInfo:
+    state = data.get("State", {})
+    health = state.get("Health") or {}
+    logs = health.get("Log") or []
+    labels = data.get("Config", {}).get("Labels") or {}
+    ports = []
+    for container_port, bindings in sorted((data.get("NetworkSettings", {}).get("Ports") or {}).items()):
+        for b in bindings or []:
+            ports.append(PublishedPort(container_port, b.get("HostIp", ""), int(b["HostPort"])))
+    return ContainerInfo(
+        id=data["Id"],
+        name=data.get("Name", "").lstrip("/"),
+        service=labels.get(SERVICE_LABEL, ""),
+        project=labels.get(PROJECT_LABEL, ""),
+        state=state.get("Status", "unknown"),
+        health=health.get("Status"),
+        exit_code=state.get("ExitCode") if state.get("Status") in ("exited", "dead") else None,
+        started_at=_parse_time(state.get("StartedAt")) if state.get("Running") else None,
+        image_id=data.get("Image", ""),
+        pid=int(state.get("Pid") or 0),
+        ports=tuple(ports),
+        last_health_output=(logs[-1].get("Output", "") if logs else "").strip(),
+        labels=labels,
+    )
+
+
+class Engine:
+    """A thin handle on the engine; one low-level client per thread (requests sessions)."""
+
+    def __init__(self):
+        self._local = threading.local()
+        self.api  # connect now: an unreachable engine is reported here, once
+
+    @property
+    def api(self):
+        client = getattr(self._local, "client", None)
+        if client is None:
+            import docker
+            from docker.errors import DockerException
+
+            try:
+                client = docker.APIClient(version="auto", timeout=30, **docker.utils.kwargs_from_env())
+            except DockerException as exc:
+                raise StackError(f"Docker engine not reachable: {exc}",
+                                 "start it (sudo systemctl start docker, or bash scripts/provision-engine.sh), then stackctl check") from None
+            self._local.client = client
+        return client
+
+    def version(self) -> dict:
+        return self.api.version()
+
+    def info(self) -> dict:
+        return self.api.info()
+
+    def project_containers(self, project: str) -> dict[str, ContainerInfo]:
+        """Service name -> its container (one-off `run` containers excluded)."""
+        found = {}
+        for summary in self.api.containers(all=True, filters={"label": f"{PROJECT_LABEL}={project}"}):
+            labels = summary.get("Labels") or {}
+            if labels.get(ONEOFF_LABEL) == "True":
+                continue
+            info = self.inspect(summary["Id"])
+            if info is not None:
+                found[info.service] = info
+        return found
+
+    def inspect(self, container_id: str) -> ContainerInfo | None:
+        from docker.errors import NotFound
+
+        try:
+            return container_from_inspect(self.api.inspect_container(container_id))
+        except NotFound:
+            return None
+
+    def start(self, container_id: str) -> None:
+        self.api.start(container_id)
+
+    def restart(self, container_id: str, timeout: int = 10) -> None:
+        self.api.restart(container_id, timeout=timeout)
+
+    def logs_tail(self, container_id: str, lines: int = 30) -> str:
+        from docker.errors import NotFound
+
+        try:
+            raw = self.api.logs(container_id, stdout=True, stderr=True, tail=lines)
+        except NotFound:
+            return ""
+        return raw.decode("utf-8", "replace")
+
+    def containers_publishing(self, host_port: int) -> list[dict]:
+        """Running containers (any project) that publish `host_port`."""
+        hits = []
+        for summary in self.api.containers(filters={"publish": str(host_port)}):
+            hits.append(summary)
+        return hits
+
+    def image_id(self, reference: str) -> str | None:
+        from docker.errors import ImageNotFound, NotFound
+
+        try:
+            return self.api.inspect_image(reference)["Id"]
+        except (ImageNotFound, NotFound):
+            return None
+
+
+def uptime_seconds(info: ContainerInfo, now: datetime | None = None) -> float | None:
+    if info.started_at is None or info.state != "running":
+        return None
+    now = now or datetime.now(timezone.utc)
+    return max(0.0, (now - info.started_at).total_seconds())

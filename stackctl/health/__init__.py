@@ -1,0 +1,1 @@
+"""Readiness: three-state observations, probes of real protocols, and a gate with a deadline."""

@@ -1,0 +1,108 @@
+"""Readiness of one compose service: its container's state plus its protocol probe."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from stackctl.engine import ContainerInfo, Engine
+from stackctl.health import probes
+from stackctl.health.gate import Observation
+from stackctl.plan import ServiceSpec
+from stackctl.settings import Settings
+
+# The container port each probe kind talks to.
+PROBE_PORTS = {"postgres": 5432, "redis": 6379, "http": None}
+HTTP_DEFAULT_PORTS = (8000, 80)
+
+
+def connect_host(published_ip: str) -> str:
+    return "127.0.0.1" if published_ip in ("", "0.0.0.0", "::") else published_ip
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Something stackctl can ask directly from the host."""
+
+    name: str
+    kind: str  # postgres | redis | http
+    host: str
+    port: int
+    path: str = ""
+
+    @property
+    def url(self) -> str:
+        if self.kind == "http":
+            return f"http://{'localhost' if self.host == '127.0.0.1' else self.host}:{self.port}{self.path}"
+        return f"{self.kind}://{'localhost' if self.host == '127.0.0.1' else self.host}:{self.port}"
+
+    def probe(self, settings: Settings) -> Observation:
+        if self.kind == "postgres":
+            return probes.postgres(self.host, self.port, settings.postgres_user,
+                                   settings.secret("postgres_password"), settings.postgres_db)
+        if self.kind == "redis":
+            return probes.redis(self.host, self.port, settings.secret("redis_password"))
+        return probes.http(f"http://{self.host}:{self.port}{self.path}")
+
+
+def probe_endpoint(spec: ServiceSpec, info: ContainerInfo) -> Endpoint | None:
+    """The endpoint a service's stackctl.probe label names, if its port is published."""
+    if not spec.probe:
+        return None
+    kind, _, path = spec.probe.partition(":")
+    if kind not in PROBE_PORTS:
+        return None
+    ports = [PROBE_PORTS[kind]] if PROBE_PORTS[kind] else [p.container_port.split("/")[0] for p in info.ports]
+    for container_port in ports:
+        published = info.host_port(int(container_port))
+        if published is not None:
+            return Endpoint(spec.name, kind, connect_host(published.host_ip), published.host_port, path or "")
+    return None
+
+
+def check_endpoints(spec: ServiceSpec, info: ContainerInfo) -> list[Endpoint]:
+    """The service's probe plus the extra paths its stackctl.check label names."""
+    main = probe_endpoint(spec, info)
+    if main is None:
+        return []
+    extra = [Endpoint(f"{spec.name} {path}", "http", main.host, main.port, path)
+             for path in spec.checks if main.kind == "http"]
+    return [main, *extra]
+
+
+def observe_container(spec: ServiceSpec, info: ContainerInfo | None) -> Observation | None:
+    """A verdict from the container alone, or None when the probe must decide."""
+    if info is None:
+        return Observation.pending("no container yet")
+    if info.state in ("exited", "dead"):
+        if spec.oneshot and info.exit_code == 0:
+            return Observation.ready("completed")
+        return Observation.failed(f"container exited with code {info.exit_code}")
+    if info.state in ("created", "restarting", "paused"):
+        return Observation.pending(info.state)
+    if spec.oneshot:
+        return Observation.pending("running")
+    return None
+
+
+def observer(spec: ServiceSpec, engine: Engine, container_id: str, settings: Settings) -> Callable[[], Observation]:
+    """observe() for the gate: ready when the container runs and the protocol answers.
+
+    Services without a published probe fall back to Docker's own healthcheck.
+    """
+    endpoint: list[Endpoint | None] = []
+
+    def observe() -> Observation:
+        info = engine.inspect(container_id)
+        verdict = observe_container(spec, info)
+        if verdict is not None:
+            return verdict
+        if not endpoint:
+            endpoint.append(probe_endpoint(spec, info))
+        if endpoint[0] is not None:
+            return endpoint[0].probe(settings)
+        if info.health == "healthy" or (info.health is None and not spec.has_healthcheck):
+            return Observation.ready(info.health or "running")
+        return Observation.pending(info.last_health_output or f"health: {info.health or 'starting'}")
+
+    return observe

@@ -1,0 +1,68 @@
+"""`logs`, `restart` and `down`: the stack's day-to-day operations."""
+
+from __future__ import annotations
+
+import threading
+from typing import Iterator
+
+from stackctl.errors import EXIT_FAILED, EXIT_USAGE, ConfigError, StackError
+from stackctl.health.gate import wait_ready
+from stackctl.health.service import observer
+from stackctl.plan import start_order
+from stackctl.stack import Stack
+from stackctl.up import LOG_LINES, Progress, ServiceOutcome, failure_details
+
+
+def validate_services(stack: Stack, services: list[str]) -> list[str]:
+    unknown = [s for s in services if s not in stack.model.services]
+    if unknown:
+        raise ConfigError(f"unknown service {', '.join(repr(u) for u in unknown)}",
+                          f"valid services: {', '.join(stack.model.names())}")
+    return services
+
+
+def logs(stack: Stack, services: list[str], *, follow: bool, tail: int | None, since: str | None,
+         timestamps: bool = False) -> Iterator[str]:
+    validate_services(stack, services)
+    if tail is not None and tail < 0:
+        raise ConfigError(f"--tail must be 0 or more, not {tail}", "e.g. stackctl logs --tail 100")
+    return stack.compose.logs(services, follow=follow, tail=None if tail is None else str(tail),
+                              since=since, timestamps=timestamps)
+
+
+def restart(stack: Stack, services: list[str], *, timeout: float | None, progress: Progress,
+            cancel: threading.Event | None = None) -> list[ServiceOutcome]:
+    """Restart running services one at a time in dependency order, each gated on health."""
+    cancel = cancel or threading.Event()
+    validate_services(stack, services)
+    model = stack.model
+    names = start_order(model, services or [n for n in model.services if not model.services[n].oneshot])
+    containers = stack.containers()
+    missing = [n for n in names if n not in containers]
+    if missing:
+        raise StackError(f"no container for {', '.join(missing)}", "start the stack first: stackctl up", EXIT_USAGE)
+    outcomes = []
+    for name in names:
+        spec, info = model.services[name], containers[name]
+        progress.service(name, "restarting")
+        stack.engine.restart(info.id)
+        result = wait_ready(observer(spec, stack.engine, info.id, stack.settings),
+                            timeout or stack.settings.health_timeout, cancel=cancel,
+                            on_observation=lambda o, t, n=name: progress.service(n, "starting", o.detail, t))
+        if cancel.is_set():
+            raise KeyboardInterrupt
+        if not result.ok:
+            progress.service(name, result.outcome.value, result.detail, result.elapsed)
+            raise StackError(f"{name} did not become healthy after restart ({result.elapsed:.1f}s): {result.detail}",
+                             f"troubleshoot with: stackctl logs {name}", EXIT_FAILED,
+                             details=failure_details(stack, name, info.id))
+        progress.service(name, "done" if spec.oneshot else "healthy", result.detail, result.elapsed)
+        outcomes.append(ServiceOutcome(name, "restart", "ready", result.elapsed, result.detail))
+    return outcomes
+
+
+def down(stack: Stack, *, volumes: bool) -> None:
+    stack.compose.down(volumes=volumes)
+
+
+__all__ = ["logs", "restart", "down", "validate_services", "LOG_LINES"]

@@ -1,0 +1,148 @@
+"""The stack as data: services, their dependencies, and what `up` will do, in order.
+
+Pure functions over the `docker compose config` model; tested by comparing text forms.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from stackctl.errors import ConfigError
+
+PROBE_LABEL = "stackctl.probe"  # postgres | redis | http:/path
+CHECK_LABEL = "stackctl.check"  # extra HTTP paths checked through this service, comma-separated
+ROLE_LABEL = "stackctl.role"  # oneshot: runs to completion (migrations)
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    depends_on: tuple[tuple[str, str], ...] = ()  # (service, condition)
+    image: str = ""
+    build: bool = False
+    probe: str | None = None
+    checks: tuple[str, ...] = ()
+    oneshot: bool = False
+    has_healthcheck: bool = False
+
+    @property
+    def needs(self) -> tuple[str, ...]:
+        return tuple(dep for dep, _ in self.depends_on)
+
+
+@dataclass(frozen=True)
+class StackModel:
+    services: dict[str, ServiceSpec]
+
+    def names(self) -> list[str]:
+        return sorted(self.services)
+
+    def dependents(self, name: str) -> list[str]:
+        return sorted(s.name for s in self.services.values() if name in s.needs)
+
+
+def parse_model(config: dict) -> StackModel:
+    """From `docker compose config --format json` output."""
+    services = {}
+    for name, raw in (config.get("services") or {}).items():
+        labels = raw.get("labels") or {}
+        if isinstance(labels, list):  # compose normalises to a dict, but be lenient
+            labels = dict(item.split("=", 1) for item in labels)
+        deps = raw.get("depends_on") or {}
+        if isinstance(deps, list):
+            deps = {d: {"condition": "service_started"} for d in deps}
+        healthcheck = raw.get("healthcheck") or {}
+        checks = tuple(p.strip() for p in labels.get(CHECK_LABEL, "").split(",") if p.strip())
+        services[name] = ServiceSpec(
+            name=name,
+            depends_on=tuple(sorted((d, (c or {}).get("condition", "service_started")) for d, c in deps.items())),
+            image=raw.get("image", ""),
+            build=bool(raw.get("build")),
+            probe=labels.get(PROBE_LABEL),
+            checks=checks,
+            oneshot=labels.get(ROLE_LABEL) == "oneshot",
+            has_healthcheck=bool(healthcheck) and not healthcheck.get("disable", False),
+        )
+    for spec in services.values():
+        for dep in spec.needs:
+            if dep not in services:
+                raise ConfigError(f"service '{spec.name}' depends on unknown service '{dep}'",
+                                  "fix depends_on in the compose file")
+    return StackModel(services)
+
+
+def levels(model: StackModel) -> dict[str, int]:
+    """Longest dependency path from a root: db/redis 0, migrate 1, api 2, web 3."""
+    memo: dict[str, int] = {}
+
+    def level(name: str, trail: tuple[str, ...]) -> int:
+        if name in trail:
+            cycle = " -> ".join((*trail[trail.index(name):], name))
+            raise ConfigError(f"dependency cycle: {cycle}", "break the cycle in depends_on")
+        if name not in memo:
+            needs = model.services[name].needs
+            memo[name] = 1 + max((level(d, (*trail, name)) for d in needs), default=-1)
+        return memo[name]
+
+    for name in model.services:
+        level(name, ())
+    return memo
+
+
+def closure(model: StackModel, targets: list[str] | None) -> list[str]:
+    """The targets and everything they depend on, in start order."""
+    unknown = [t for t in targets or [] if t not in model.services]
+    if unknown:
+        raise ConfigError(f"unknown service {', '.join(repr(u) for u in unknown)}",
+                          f"valid services: {', '.join(model.names())}")
+    wanted: set[str] = set()
+    stack = list(targets or model.services)
+    while stack:
+        name = stack.pop()
+        if name not in wanted:
+            wanted.add(name)
+            stack.extend(model.services[name].needs)
+    return start_order(model, wanted)
+
+
+def start_order(model: StackModel, names) -> list[str]:
+    lv = levels(model)
+    return sorted(names, key=lambda n: (lv[n], n))
+
+
+@dataclass(frozen=True)
+class Step:
+    service: str
+    action: str  # start | run | keep
+    after: tuple[str, ...]
+    reason: str = ""
+
+    def __str__(self) -> str:
+        after = f" after {', '.join(self.after)}" if self.after else ""
+        why = f" ({self.reason})" if self.reason else ""
+        return f"{self.action} {self.service}{after}{why}"
+
+
+def up_steps(model: StackModel, targets: list[str], observed: dict[str, str]) -> list[Step]:
+    """What `up` does to each service, given what it observed of each:
+
+    observed[name] is "ready" (running and answering its probe), "done" (a one-shot that
+    exited 0 and was not recreated since), or anything else (absent, created, stopped...).
+    A one-shot runs again when any service that depends on it has to start.
+    """
+    steps: dict[str, Step] = {}
+    for name in reversed(start_order(model, targets)):  # dependents first, to know who starts
+        spec = model.services[name]
+        after = tuple(d for d in spec.needs if d in targets)
+        state = observed.get(name, "absent")
+        starting_dependents = [d for d in model.dependents(name) if d in steps and steps[d].action != "keep"]
+        if spec.oneshot:
+            if state == "done" and not starting_dependents:
+                steps[name] = Step(name, "keep", after, "completed")
+            else:
+                steps[name] = Step(name, "run", after, "" if state != "done" else f"before {', '.join(starting_dependents)}")
+        elif state == "ready":
+            steps[name] = Step(name, "keep", after, "healthy")
+        else:
+            steps[name] = Step(name, "start", after, state)
+    return [steps[n] for n in start_order(model, targets)]

@@ -1,0 +1,127 @@
+"""`stackctl status`: each service's state, health, uptime, ports, CPU and memory, plus the
+endpoint checks. The JSON form is a stable contract (tests/unit/test_status_json.py)."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from stackctl import stats as stats_lib
+from stackctl.engine import ContainerInfo, uptime_seconds
+from stackctl.health.gate import wait_ready
+from stackctl.health.service import check_endpoints
+from stackctl.stack import Stack
+from stackctl.up import EndpointResult
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    name: str
+    state: str  # running | exited | created | missing | ...
+    health: str  # healthy | unhealthy | starting | none | completed | failed
+    docker_health: str | None  # the engine's own healthcheck verdict, which lags by its interval
+    oneshot: bool
+    uptime_seconds: float | None
+    ports: tuple[tuple[str, str, int], ...]  # (container port, host ip, host port)
+    cpu_percent: float | None
+    memory_bytes: int | None
+    memory_limit_bytes: int | None
+
+    @property
+    def ok(self) -> bool:
+        if self.oneshot:
+            return self.health == "completed"
+        return self.state == "running" and self.health in ("healthy", "none")
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "state": self.state,
+            "health": self.health,
+            "docker_health": self.docker_health,
+            "oneshot": self.oneshot,
+            "ok": self.ok,
+            "uptime_seconds": None if self.uptime_seconds is None else round(self.uptime_seconds, 1),
+            "ports": [{"container_port": c, "host_ip": ip, "host_port": p} for c, ip, p in self.ports],
+            "cpu_percent": self.cpu_percent,
+            "memory_bytes": self.memory_bytes,
+            "memory_limit_bytes": self.memory_limit_bytes,
+        }
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    stack: str
+    env: str
+    services: tuple[ServiceStatus, ...]
+    endpoints: tuple[EndpointResult, ...]
+
+    @property
+    def healthy(self) -> bool:
+        return bool(self.services) and all(s.ok for s in self.services) and all(e.ok for e in self.endpoints)
+
+    def to_dict(self) -> dict:
+        return {
+            "schema": SCHEMA_VERSION,
+            "stack": self.stack,
+            "env": self.env,
+            "healthy": self.healthy,
+            "services": [s.to_dict() for s in self.services],
+            "endpoints": [e.to_dict() for e in self.endpoints],
+        }
+
+
+def _health(oneshot: bool, info: ContainerInfo | None, probe_ok: bool | None) -> str:
+    """Our probe's verdict where the service has one; else the engine's healthcheck."""
+    if info is None:
+        return "none"
+    if oneshot:
+        if info.state == "exited":
+            return "completed" if info.exit_code == 0 else "failed"
+        return info.state
+    if info.state != "running":
+        return "none"
+    if probe_ok is not None:
+        return "healthy" if probe_ok else "unhealthy"
+    return info.health or "none"
+
+
+def _probe_all(stack: Stack, names: list[str], containers: dict[str, ContainerInfo]) -> list[EndpointResult]:
+    results = []
+    for name in names:
+        spec, info = stack.model.services[name], containers.get(name)
+        if info is None or info.state != "running" or spec.oneshot:
+            continue
+        for endpoint in check_endpoints(spec, info):
+            gate = wait_ready(lambda e=endpoint: e.probe(stack.settings), 0, cancel=threading.Event())
+            results.append(EndpointResult(endpoint.name, endpoint.url, gate.ok, gate.detail))
+    return results
+
+
+def status(stack: Stack, *, stats: bool = True) -> StatusReport:
+    containers = stack.containers()
+    names = stack.model.names()
+    running = {n: (containers[n].id, containers[n].pid) for n in names
+               if n in containers and containers[n].state == "running"}
+    usage = stats_lib.sample(stack.engine, running) if stats and running else {}
+    endpoints = _probe_all(stack, names, containers)
+    probe_ok = {e.name: e.ok for e in endpoints}
+    services = []
+    for name in names:
+        spec, info = stack.model.services[name], containers.get(name)
+        u = usage.get(name)
+        services.append(ServiceStatus(
+            name=name,
+            state=info.state if info else "missing",
+            health=_health(spec.oneshot, info, probe_ok.get(name)),
+            docker_health=info.health if info else None,
+            oneshot=spec.oneshot,
+            uptime_seconds=uptime_seconds(info) if info else None,
+            ports=tuple((p.container_port, p.host_ip, p.host_port) for p in info.ports) if info else (),
+            cpu_percent=u.cpu_percent if u else None,
+            memory_bytes=u.memory_bytes if u else None,
+            memory_limit_bytes=u.memory_limit_bytes if u else None,
+        ))
+    return StatusReport(stack.name, stack.project.env, tuple(services), tuple(endpoints))

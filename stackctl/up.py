@@ -1,0 +1,278 @@
+"""`stackctl up`: check, build what changed, converge containers, start in dependency order
+gated on real readiness, verify the endpoints.
+
+Observe -> plan (plan.up_steps, data) -> execute (this module; no decisions of its own).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from stackctl import build as buildlib
+from stackctl.engine import ContainerInfo
+from stackctl.errors import EXIT_FAILED, EXIT_USAGE, StackError
+from stackctl.health.gate import GateResult, Observation, Outcome, State, wait_ready
+from stackctl.health.service import Endpoint, check_endpoints, observer
+from stackctl.plan import Step, closure, up_steps
+from stackctl.preflight import CheckReport, run_checks
+from stackctl.stack import Stack
+
+ENDPOINT_GRACE = 10.0  # seconds an endpoint check may retry after the services are ready
+LOG_LINES = 30
+
+
+class Progress(Protocol):
+    def phase(self, text: str) -> None: ...
+    def service(self, name: str, state: str, detail: str = "", elapsed: float | None = None) -> None: ...
+
+
+class PreflightFailed(StackError):
+    def __init__(self, report: CheckReport):
+        failures = report.failures
+        message = "; ".join(f"{c.name}: {c.detail}" for c in failures)
+        hint = " / ".join(c.fix for c in failures if c.fix) or "run stackctl check"
+        super().__init__(f"preflight failed: {message}", hint, EXIT_USAGE)
+        self.report = report
+
+
+@dataclass(frozen=True)
+class ServiceOutcome:
+    service: str
+    action: str
+    outcome: str  # ready | kept | failed | timeout | skipped | cancelled
+    elapsed: float = 0.0
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class EndpointResult:
+    name: str
+    url: str
+    ok: bool
+    detail: str = ""
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "url": self.url, "ok": self.ok, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class UpResult:
+    services: tuple[ServiceOutcome, ...]
+    endpoints: tuple[EndpointResult, ...]
+    urls: tuple[tuple[str, str], ...]
+    built: tuple[str, ...]
+    elapsed: float
+    steps: tuple[Step, ...] = field(default=())
+
+    @property
+    def ok(self) -> bool:
+        return all(s.outcome in ("ready", "kept") for s in self.services) and all(e.ok for e in self.endpoints)
+
+
+def build_images(stack: Stack, services: list[str], mode: str, progress: Progress) -> list[str]:
+    """Build images whose context changed (mode auto), all (always) or none (never)."""
+    targets = buildlib.targets_from_config(stack.config, services)
+    state = buildlib.BuildState(stack.project.state_dir)
+    hashes = {t.image: buildlib.context_hash(t) for t in targets}
+    stale = []
+    for target in targets:
+        image_id = stack.engine.image_id(target.image)
+        if mode == "never":
+            if image_id is None:
+                raise StackError(f"image {target.image} ({target.service}) does not exist",
+                                 "run stackctl up (it builds missing images) or stackctl up --build", EXIT_USAGE)
+            continue
+        if mode == "always" or not state.is_current(target.image, hashes[target.image], image_id):
+            stale.append(target)
+    if not stale:
+        return []
+    names = [t.service for t in stale]
+    progress.phase(f"building {', '.join(names)}")
+    tail: list[str] = []
+    started = time.monotonic()
+    try:
+        for line in stack.compose.build(names):
+            tail = (tail + [line])[-40:]
+            if line.strip():
+                progress.phase(f"building {', '.join(names)} ({time.monotonic() - started:.0f}s): {line.strip()[:90]}")
+    except StackError as exc:
+        exc.details = "\n".join(tail[-LOG_LINES:])
+        exc.hint = f"fix the build of {', '.join(names)}; rebuild with stackctl up --build"
+        raise
+    for target in stale:
+        image_id = stack.engine.image_id(target.image)
+        if image_id:
+            state.record(target.image, hashes[target.image], image_id)
+    return names
+
+
+def observe(stack: Stack, names: list[str], containers: dict[str, ContainerInfo]) -> dict[str, str]:
+    """What each service is now: ready / done / or its container state."""
+    observed = {}
+    for name in names:
+        spec, info = stack.model.services[name], containers.get(name)
+        if info is None:
+            observed[name] = "absent"
+        elif spec.oneshot:
+            observed[name] = "done" if info.state == "exited" and info.exit_code == 0 else info.state
+        elif info.state != "running":
+            observed[name] = info.state
+        else:
+            verdict = observer(spec, stack.engine, info.id, stack.settings)()
+            observed[name] = "ready" if verdict.state is State.READY else "starting"
+    return observed
+
+
+def failure_details(stack: Stack, name: str, container_id: str | None) -> str:
+    parts = []
+    if container_id:
+        info = stack.engine.inspect(container_id)
+        if info is not None and info.last_health_output:
+            parts.append(f"last health check output of {name}:\n{info.last_health_output}")
+        logs = stack.engine.logs_tail(container_id, LOG_LINES).rstrip()
+        parts.append(f"last {LOG_LINES} log lines of {name}:\n{logs or '(no output)'}")
+    return "\n".join(parts)
+
+
+class Executor:
+    """Runs the steps, each as soon as what it needs is ready; independent ones in parallel."""
+
+    def __init__(self, stack: Stack, timeout: float, progress: Progress, cancel: threading.Event):
+        self.stack, self.timeout, self.progress, self.cancel = stack, timeout, progress, cancel
+        self.results: dict[str, ServiceOutcome] = {}
+        self.done: dict[str, threading.Event] = {}
+        self.containers: dict[str, ContainerInfo] = {}
+
+    def run(self, steps: list[Step]) -> list[ServiceOutcome]:
+        self.containers = self.stack.containers()
+        self.done = {s.service: threading.Event() for s in steps}
+        threads = [threading.Thread(target=self._guarded, args=(s,), daemon=True, name=f"up-{s.service}")
+                   for s in steps]
+        for t in threads:
+            t.start()
+        for t in threads:
+            while t.is_alive():
+                t.join(0.1)  # short joins keep the main thread able to take Ctrl-C
+        return [self.results[s.service] for s in steps]
+
+    def _guarded(self, step: Step) -> None:
+        try:
+            self.results[step.service] = self._step(step)
+        except Exception as exc:  # reported as this service's failure, never lost in a thread
+            self.results[step.service] = ServiceOutcome(step.service, step.action, "failed", 0.0,
+                                                        f"{type(exc).__name__}: {exc}")
+        finally:
+            self.done[step.service].set()
+
+    def _step(self, step: Step) -> ServiceOutcome:
+        name = step.service
+        if step.action == "keep":
+            self.progress.service(name, "healthy" if step.reason == "healthy" else step.reason, "unchanged")
+            return ServiceOutcome(name, "keep", "kept", 0.0, step.reason)
+        self.progress.service(name, "waiting", f"for {', '.join(step.after)}" if step.after else "")
+        for dep in step.after:
+            self.done[dep].wait()
+            if self.results[dep].outcome not in ("ready", "kept"):
+                self.progress.service(name, "skipped", f"{dep} is not ready")
+                return ServiceOutcome(name, step.action, "skipped", 0.0, f"{dep} is not ready")
+        if self.cancel.is_set():
+            return ServiceOutcome(name, step.action, "cancelled")
+        info = self.containers.get(name)
+        if info is None:
+            return ServiceOutcome(name, step.action, "failed", 0.0, "no container was created")
+        spec = self.stack.model.services[name]
+        self.progress.service(name, "running" if spec.oneshot else "starting")
+        if info.state != "running":
+            self.stack.engine.start(info.id)
+
+        def report(obs: Observation, elapsed: float) -> None:
+            self.progress.service(name, "running" if spec.oneshot else "starting", obs.detail, elapsed)
+
+        result: GateResult = wait_ready(observer(spec, self.stack.engine, info.id, self.stack.settings),
+                                        self.timeout, cancel=self.cancel, on_observation=report)
+        if result.ok:
+            self.progress.service(name, "done" if spec.oneshot else "healthy", result.detail, result.elapsed)
+            return ServiceOutcome(name, step.action, "ready", result.elapsed, result.detail)
+        outcome = result.outcome.value
+        self.progress.service(name, outcome, result.detail, result.elapsed)
+        return ServiceOutcome(name, step.action, outcome, result.elapsed, result.detail)
+
+
+def check_all_endpoints(stack: Stack, names: list[str], cancel: threading.Event,
+                        grace: float = ENDPOINT_GRACE) -> list[EndpointResult]:
+    containers = stack.containers()
+    results = []
+    for name in names:
+        spec, info = stack.model.services[name], containers.get(name)
+        if info is None or spec.oneshot:
+            continue
+        for endpoint in check_endpoints(spec, info):
+            gate = wait_ready(lambda e=endpoint: e.probe(stack.settings), grace, cancel=cancel)
+            results.append(EndpointResult(endpoint.name, endpoint.url, gate.ok, gate.detail))
+    return results
+
+
+def app_urls(stack: Stack, names: list[str]) -> list[tuple[str, str]]:
+    containers, s = stack.containers(), stack.settings
+    urls = []
+    for name in names:
+        spec, info = stack.model.services[name], containers.get(name)
+        if info is None:
+            continue
+        endpoints = check_endpoints(spec, info)
+        if not endpoints:
+            continue
+        e: Endpoint = endpoints[0]
+        host = "localhost" if e.host == "127.0.0.1" else e.host
+        if e.kind == "http":
+            urls.append((name, f"http://{host}:{e.port}/"))
+        elif e.kind == "postgres":
+            urls.append((name, f"postgresql://{s.postgres_user}@{host}:{e.port}/{s.postgres_db}"))
+        else:
+            urls.append((name, f"redis://{host}:{e.port}"))
+    return urls
+
+
+def up(stack: Stack, services: list[str] | None, *, build: str = "auto", timeout: float | None = None,
+       progress: Progress, cancel: threading.Event | None = None, check: bool = True) -> UpResult:
+    started = time.monotonic()
+    cancel = cancel or threading.Event()
+    if check:
+        progress.phase("checking the machine")
+        report = run_checks(stack.project, stack.settings)
+        if not report.ok:
+            raise PreflightFailed(report)
+    progress.phase("reading the compose model")
+    targets = closure(stack.model, services)
+    built = build_images(stack, targets, build, progress)
+    progress.phase("creating containers")
+    stack.compose.create(targets)
+    observed = observe(stack, targets, stack.containers())
+    steps = up_steps(stack.model, targets, observed)
+    progress.phase("starting services")
+    outcomes = Executor(stack, timeout or stack.settings.health_timeout, progress, cancel).run(steps)
+    if cancel.is_set():
+        raise KeyboardInterrupt
+    bad = [o for o in outcomes if o.outcome in ("failed", "timeout")]
+    if bad:
+        first = bad[0]
+        info = stack.containers().get(first.service)
+        why = "did not become healthy within its deadline" if first.outcome == "timeout" else "failed"
+        raise StackError(
+            f"{first.service} {why} ({first.elapsed:.1f}s): {first.detail}",
+            f"troubleshoot with: stackctl logs {first.service}",
+            EXIT_FAILED,
+            details=failure_details(stack, first.service, info.id if info else None),
+        )
+    progress.phase("verifying endpoints")
+    endpoints = check_all_endpoints(stack, targets, cancel)
+    result = UpResult(tuple(outcomes), tuple(endpoints), tuple(app_urls(stack, targets)), tuple(built),
+                      time.monotonic() - started, tuple(steps))
+    failing = [e for e in endpoints if not e.ok]
+    if failing:
+        raise StackError(f"endpoint check failed: {failing[0].name} {failing[0].url}: {failing[0].detail}",
+                         "troubleshoot with: stackctl status; stackctl logs", EXIT_FAILED)
+    return result
