@@ -29,7 +29,8 @@ Port = Annotated[int, Field(ge=1, le=65535)]
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(extra="ignore", env_file_encoding="utf-8")
+    # An empty value (HTTP_PORT= in a file) means "use the default", as in compose.
+    model_config = SettingsConfigDict(extra="ignore", env_file_encoding="utf-8", env_ignore_empty=True)
 
     stack_env: Literal["development", "production"] = "development"
     stack_name: str = Field("stackctl", pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")
@@ -67,11 +68,6 @@ class Settings(BaseSettings):
     def _ip(cls, value: str) -> str:
         ipaddress.ip_address(value)
         return value
-
-    @field_validator("postgres_password", "redis_password", mode="before")
-    @classmethod
-    def _empty_is_unset(cls, value):
-        return None if value == "" else value
 
     def secret(self, name: str) -> str:
         """The secret's value: the dev-only default in development when unset."""
@@ -128,7 +124,7 @@ def _describe(exc: ValidationError, project: Project) -> str:
     parts = []
     for err in exc.errors():
         var = str(err["loc"][0]).upper() if err["loc"] else "settings"
-        where = "the environment" if var in os.environ else project.env_file.name
+        where = "the environment" if os.environ.get(var) else project.env_file.name
         value = err.get("input")
         shown = "" if var.endswith("PASSWORD") or not isinstance(value, (str, int)) else f"={value!r}"
         reason = err["msg"].removeprefix("Value error, ")

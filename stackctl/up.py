@@ -131,7 +131,8 @@ def failure_details(stack: Stack, name: str, container_id: str | None) -> str:
     if container_id:
         info = stack.engine.inspect(container_id)
         if info is not None and info.last_health_output:
-            parts.append(f"last health check output of {name}:\n{info.last_health_output}")
+            output = "\n".join(info.last_health_output.splitlines()[-5:])
+            parts.append(f"last health check output of {name}:\n{output}")
         logs = stack.engine.logs_tail(container_id, LOG_LINES).rstrip()
         parts.append(f"last {LOG_LINES} log lines of {name}:\n{logs or '(no output)'}")
     return "\n".join(parts)

@@ -193,19 +193,26 @@ def down(app: App, volumes: bool, yes: bool) -> None:
     app.console().result(f"stack {stack.name} is down" + (" and its data deleted" if volumes else " (data kept)"))
 
 
+def interrupted() -> None:
+    click.echo("interrupted: run stackctl up again to finish what was started, or stackctl down", err=True)
+    sys.exit(EXIT_INTERRUPTED)
+
+
 def main() -> None:
     debug = "--debug" in sys.argv
     try:
         cli.main(standalone_mode=False, prog_name="stackctl")
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
-        sys.exit(EXIT_INTERRUPTED if not sys.stdin.isatty() else 1)
+    except click.exceptions.Abort as exc:
+        # click turns Ctrl-C into Abort; a "no" at a confirmation prompt is an Abort too.
+        if isinstance(exc.__cause__, KeyboardInterrupt):
+            interrupted()
+        click.echo("aborted: nothing was changed", err=True)
+        sys.exit(1)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        click.echo("\ninterrupted: run stackctl up again to finish, or stackctl down to stop", err=True)
-        sys.exit(EXIT_INTERRUPTED)
+        interrupted()
     except StackError as exc:
         if debug:
             raise

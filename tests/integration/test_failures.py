@@ -1,0 +1,60 @@
+"""Failures are named, bounded in time, and leave nothing started when the input is bad."""
+
+import os
+import signal
+import time
+from pathlib import Path
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def test_service_that_never_gets_healthy_fails_at_its_deadline_with_its_logs(stack):
+    # The API runs but cannot authenticate to Redis: /health answers 503 forever.
+    extra = {"COMPOSE_FILES_EXTRA": str(FIXTURES / "api-wrong-redis-password.yaml")}
+    started = time.monotonic()
+    up = stack.run("up", "--timeout", "8", extra_env=extra)
+    took = time.monotonic() - started
+    assert up.returncode == 1
+    assert "error: api did not become healthy within its deadline (8." in up.stderr
+    assert "HTTP 503" in up.stderr
+    assert "last 30 log lines of api:" in up.stderr and '"GET /health HTTP/1.1" 503' in up.stderr
+    assert "stackctl logs api" in up.stderr
+    assert took < 90  # db, redis, migrate, then 8 s for the api: not the 120 s default
+
+
+def test_production_without_secrets_is_refused_before_anything_starts(scratch_project):
+    (scratch_project.project_dir / ".env.production").write_text("POSTGRES_PASSWORD=change-me\n")
+    up = scratch_project.run("--env", "production", "up")
+    assert up.returncode == 2
+    errors = [line for line in up.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1
+    assert "POSTGRES_PASSWORD is a placeholder" in errors[0] and "REDIS_PASSWORD is not set" in errors[0]
+    assert scratch_project.containers() == []
+
+
+def test_non_numeric_port_in_env_is_one_line_and_starts_nothing(scratch_project):
+    (scratch_project.project_dir / ".env").write_text("REDIS_PORT=six-three-seven-nine\n")
+    up = scratch_project.run("up", extra_env={"REDIS_PORT": ""})
+    assert up.returncode == 2
+    assert up.stderr.strip().count("\n") == 0, up.stderr
+    assert "REDIS_PORT='six-three-seven-nine' in .env" in up.stderr
+    assert scratch_project.containers() == []
+
+
+def test_ctrl_c_during_up_exits_130_and_the_next_up_finishes(stack):
+    proc = stack.popen("up")
+    deadline = time.monotonic() + 120
+    seen = ""
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        seen += line
+        if "starting services" in line or not line:
+            break
+    time.sleep(0.5)  # in the middle of starting the services
+    os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl-C: the whole process group
+    rest, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 130, seen + rest
+    assert "interrupted" in rest
+    again = stack.run("up")
+    assert again.returncode == 0, again.stderr
+    assert stack.status()["healthy"] is True

@@ -1,0 +1,66 @@
+"""The CLI layer: help, version, and bad input giving one line and a non-zero exit."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def stackctl(*args, cwd=ROOT, env=None):
+    import os
+
+    full_env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "120", **(env or {})}
+    return subprocess.run([sys.executable, "-m", "stackctl", *args], cwd=cwd, env=full_env,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_help_lists_commands():
+    out = stackctl("--help")
+    assert out.returncode == 0
+    for command in ("check", "up", "status", "logs", "restart", "down"):
+        assert command in out.stdout
+
+
+def test_version():
+    from stackctl import __version__
+
+    out = stackctl("--version")
+    assert out.returncode == 0 and out.stdout.strip() == f"stackctl, version {__version__}"
+
+
+def test_help_does_not_import_heavy_libraries():
+    code = ("import sys; sys.argv=['stackctl','--help']\n"
+            "from stackctl.cli import main\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            "heavy = [m for m in ('rich', 'python_on_whales', 'docker', 'pydantic', 'psycopg', 'httpx', 'redis')"
+            " if m in sys.modules]\nprint('HEAVY', heavy)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert "HEAVY []" in out.stdout
+
+
+def test_outside_a_project_is_one_line_error(tmp_path):
+    out = stackctl("status", cwd=tmp_path, env={"STACKCTL_PROJECT_DIR": ""})
+    assert out.returncode == 2
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: no compose/compose.yaml in")
+
+
+def test_bad_env_value_is_one_line_error(tmp_path):
+    (tmp_path / "compose").mkdir()
+    (tmp_path / "compose" / "compose.yaml").write_text("services: {}\n")
+    (tmp_path / ".env").write_text("API_PORT=http\n")
+    out = stackctl("up", cwd=tmp_path, env={"STACKCTL_PROJECT_DIR": str(tmp_path)})
+    assert out.returncode == 2
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1, out.stderr
+    assert "API_PORT='http' in .env" in lines[0] and "fix it in .env" in lines[0]
+
+
+def test_down_volumes_without_yes_refuses_when_not_interactive(tmp_path):
+    (tmp_path / "compose").mkdir()
+    (tmp_path / "compose" / "compose.yaml").write_text("services: {}\n")
+    out = subprocess.run([sys.executable, "-m", "stackctl", "--project-dir", str(tmp_path), "down", "--volumes"],
+                         capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60)
+    assert out.returncode == 2
+    assert "needs confirmation" in out.stderr and "--yes" in out.stderr

@@ -1,0 +1,90 @@
+import pytest
+
+from stackctl.errors import ConfigError
+from stackctl.plan import closure, levels, parse_model, start_order, up_steps
+
+CONFIG = {
+    "services": {
+        "web": {"image": "w", "depends_on": {"api": {"condition": "service_healthy"}},
+                "labels": {"stackctl.probe": "http:/health", "stackctl.check": "/api/health"}},
+        "api": {"image": "a", "build": {"context": "."}, "healthcheck": {"test": ["CMD", "true"]},
+                "depends_on": {"db": {"condition": "service_healthy"}, "redis": {"condition": "service_healthy"},
+                               "migrate": {"condition": "service_completed_successfully"}}},
+        "migrate": {"image": "a", "depends_on": {"db": {"condition": "service_healthy"}},
+                    "labels": {"stackctl.role": "oneshot"}},
+        "redis": {"image": "r", "labels": {"stackctl.probe": "redis"}},
+        "db": {"image": "p", "labels": {"stackctl.probe": "postgres"}},
+    }
+}
+
+
+def model():
+    return parse_model(CONFIG)
+
+
+def test_parse_reads_probes_roles_and_dependencies():
+    m = model()
+    assert m.services["api"].needs == ("db", "migrate", "redis")
+    assert m.services["migrate"].oneshot and not m.services["api"].oneshot
+    assert m.services["web"].probe == "http:/health" and m.services["web"].checks == ("/api/health",)
+    assert m.services["api"].build and m.services["api"].has_healthcheck
+
+
+def test_start_order_is_db_redis_migrate_api_web():
+    m = model()
+    assert levels(m) == {"db": 0, "redis": 0, "migrate": 1, "api": 2, "web": 3}
+    assert start_order(m, m.services) == ["db", "redis", "migrate", "api", "web"]
+
+
+def test_closure_pulls_in_dependencies_only():
+    assert closure(model(), ["migrate"]) == ["db", "migrate"]
+    assert closure(model(), ["api"]) == ["db", "redis", "migrate", "api"]
+
+
+def test_unknown_service_lists_valid_ones():
+    with pytest.raises(ConfigError) as err:
+        closure(model(), ["nginx"])
+    assert "unknown service 'nginx'" in err.value.message
+    assert err.value.hint == "valid services: api, db, migrate, redis, web"
+
+
+def test_cycle_is_reported():
+    cfg = {"services": {"a": {"depends_on": {"b": {}}}, "b": {"depends_on": {"a": {}}}}}
+    with pytest.raises(ConfigError, match="dependency cycle: a -> b -> a"):
+        levels(parse_model(cfg))
+
+
+def test_missing_dependency_is_reported():
+    with pytest.raises(ConfigError, match="'a' depends on unknown service 'z'"):
+        parse_model({"services": {"a": {"depends_on": ["z"]}}})
+
+
+def steps_text(observed):
+    m = model()
+    return [str(s) for s in up_steps(m, start_order(m, m.services), observed)]
+
+
+def test_cold_plan_starts_everything_in_order():
+    assert steps_text({}) == [
+        "start db (absent)",
+        "start redis (absent)",
+        "run migrate after db",
+        "start api after db, migrate, redis (absent)",
+        "start web after api (absent)",
+    ]
+
+
+def test_warm_plan_keeps_everything():
+    observed = {"db": "ready", "redis": "ready", "migrate": "done", "api": "ready", "web": "ready"}
+    assert steps_text(observed) == [
+        "keep db (healthy)", "keep redis (healthy)", "keep migrate after db (completed)",
+        "keep api after db, migrate, redis (healthy)", "keep web after api (healthy)",
+    ]
+
+
+def test_recreated_api_reruns_migrations_first():
+    observed = {"db": "ready", "redis": "ready", "migrate": "done", "api": "created", "web": "ready"}
+    assert steps_text(observed) == [
+        "keep db (healthy)", "keep redis (healthy)", "run migrate after db (before api)",
+        "start api after db, migrate, redis (created)", "keep web after api (healthy)",
+    ]

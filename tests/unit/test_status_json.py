@@ -1,0 +1,52 @@
+"""The `status --json` shape is a contract: scripts depend on these keys and types."""
+
+from datetime import datetime, timedelta, timezone
+
+from stackctl.engine import container_from_inspect, uptime_seconds
+from stackctl.status import ServiceStatus, StatusReport
+from stackctl.up import EndpointResult
+
+INSPECT = {
+    "Id": "abc", "Name": "/s-db-1", "Image": "sha256:img",
+    "State": {"Status": "running", "Running": True, "Pid": 42, "ExitCode": 0,
+              "StartedAt": "2026-11-22T01:00:00.123456789Z",
+              "Health": {"Status": "healthy", "Log": [{"Output": "ok\n"}]}},
+    "Config": {"Labels": {"com.docker.compose.service": "db", "com.docker.compose.project": "s"}},
+    "NetworkSettings": {"Ports": {"5432/tcp": [{"HostIp": "127.0.0.1", "HostPort": "5433"}], "9/tcp": None}},
+}
+
+
+def test_inspect_is_read_into_container_info():
+    info = container_from_inspect(INSPECT)
+    assert (info.service, info.project, info.state, info.health, info.pid) == ("db", "s", "running", "healthy", 42)
+    assert info.host_port(5432).host_port == 5433 and info.host_port(9) is None
+    assert info.last_health_output == "ok"
+    later = datetime(2026, 11, 22, 1, 1, 0, 123456, tzinfo=timezone.utc)
+    assert uptime_seconds(info, later) == 60.0
+    assert info.started_at + timedelta(seconds=60) == later
+
+
+def report(health="healthy", ok=True):
+    svc = ServiceStatus("db", "running", health, "healthy", False, 12.34, (("5432/tcp", "127.0.0.1", 5433),),
+                        1.5, 1024, None)
+    once = ServiceStatus("migrate", "exited", "completed", None, True, None, (), None, None, None)
+    return StatusReport("s", "development", (svc, once), (EndpointResult("db", "postgres://localhost:5433", ok),))
+
+
+def test_json_contract():
+    data = report().to_dict()
+    assert list(data) == ["schema", "stack", "env", "healthy", "services", "endpoints"]
+    assert data["schema"] == 1 and data["healthy"] is True
+    assert data["services"][0] == {
+        "name": "db", "state": "running", "health": "healthy", "docker_health": "healthy", "oneshot": False,
+        "ok": True, "uptime_seconds": 12.3,
+        "ports": [{"container_port": "5432/tcp", "host_ip": "127.0.0.1", "host_port": 5433}],
+        "cpu_percent": 1.5, "memory_bytes": 1024, "memory_limit_bytes": None,
+    }
+    assert data["services"][1]["ok"] is True  # a completed one-shot is fine
+    assert data["endpoints"] == [{"name": "db", "url": "postgres://localhost:5433", "ok": True, "detail": ""}]
+
+
+def test_unhealthy_service_or_failed_endpoint_makes_stack_unhealthy():
+    assert report(health="unhealthy").healthy is False
+    assert report(ok=False).healthy is False
