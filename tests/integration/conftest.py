@@ -77,6 +77,16 @@ class StackRunner:
                               "--format", "{{.Names}}"], capture_output=True, text=True, check=True)
         return out.stdout.split()
 
+    def container_ids(self) -> list[str]:
+        out = subprocess.run(["docker", "ps", "-aq", "--no-trunc", "--filter",
+                              f"label=com.docker.compose.project={self.name}"], capture_output=True, text=True, check=True)
+        return sorted(out.stdout.split())
+
+    def started_at(self, service: str) -> str:
+        out = subprocess.run(["docker", "inspect", "-f", "{{.State.StartedAt}}", f"{self.name}-{service}-1"],
+                             capture_output=True, text=True, check=True)
+        return out.stdout.strip()
+
     def volumes(self) -> list[str]:
         out = subprocess.run(["docker", "volume", "ls", "--filter", f"label=com.docker.compose.project={self.name}",
                               "--format", "{{.Name}}"], capture_output=True, text=True, check=True)

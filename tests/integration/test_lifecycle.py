@@ -50,6 +50,13 @@ def test_full_lifecycle_keeps_data(stack):
     assert logs.returncode == 0
     assert "GET /stops/near" in logs.stdout and "POST /stops" in logs.stdout
 
+    # restart is gated on health: the API answers through nginx when it returns.
+    before = stack.started_at("api")
+    restart = stack.run("restart", "api")
+    assert restart.returncode == 0, restart.stderr
+    assert stack.started_at("api") != before
+    assert httpx.get(stack.url("/api/health")).json()["status"] == "ok"
+
     # down keeps the volumes; up brings the same data back.
     down = stack.run("down")
     assert down.returncode == 0, down.stderr
@@ -62,12 +69,12 @@ def test_full_lifecycle_keeps_data(stack):
     assert db_rows(stack, "SELECT count(*) FROM alembic_version") == [(1,)]
 
     # Re-running up on a healthy stack changes nothing.
-    ids_before = stack.containers()
+    ids_before = stack.container_ids()
     up3 = stack.run("up", "--json")
     assert up3.returncode == 0, up3.stderr
     result = json.loads(up3.stdout)
     assert result["built"] == [] and {s["outcome"] for s in result["services"]} == {"kept"}
-    assert stack.containers() == ids_before
+    assert stack.container_ids() == ids_before
 
     # down --volumes deletes the data.
     gone = stack.run("down", "--volumes", "--yes")
