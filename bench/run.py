@@ -102,10 +102,13 @@ class Bench:
 
     # 3: warm up (nothing to do) vs compose no-op
     def warm(self):
+        self.reset()
         self.sh(self.stackctl("up", "--no-build"))
-        self.sh([*self.compose, "up", "-d", "--wait", "--no-build"])
         ours = [self.sh(self.stackctl("up", "--no-build")) for _ in range(self.runs)]
+        self.reset()  # the two stacks share ports: one at a time
+        self.sh([*self.compose, "up", "-d", "--wait", "--no-build"])
         theirs = [self.sh([*self.compose, "up", "-d", "--wait", "--no-build"]) for _ in range(self.runs)]
+        self.reset()
         self.record("warm up (no-op) vs compose up -d --wait no-op", ours, theirs, "<= 1.5 s")
 
     # 4: process start to exit
