@@ -63,6 +63,17 @@ class Compose:
         self._call("up --no-start", self.client.compose.up, services, start=False, no_build=True,
                    quiet=True, pull="missing")
 
+    def run(self, service: str, command: list[str]) -> Iterator[str]:
+        """A one-off container of the service (its image, environment, network), output streamed."""
+        from python_on_whales.exceptions import DockerException
+
+        try:
+            for _source, line in self.client.compose.run(service, command, remove=True, tty=False, stream=True,
+                                                         dependencies=False):
+                yield line.decode("utf-8", "replace")
+        except DockerException as exc:
+            raise _failure(f"run {service}", exc) from None
+
     def down(self, volumes: bool = False) -> None:
         self._call("down", self.client.compose.down, volumes=volumes, remove_orphans=True, quiet=True)
 

@@ -147,6 +147,52 @@ class Engine:
             hits.append(summary)
         return hits
 
+    def exec(self, container_id: str, cmd: list[str], env: dict | None = None, user: str | None = None) -> ExecResult:
+        """Run a command in a running container; secrets go in env, never in cmd."""
+        exec_id = self.api.exec_create(container_id, cmd, environment=env, user=user or "")["Id"]
+        out, err = self.api.exec_start(exec_id, demux=True)
+        code = self.api.exec_inspect(exec_id)["ExitCode"]
+        return ExecResult(code, (out or b"").decode("utf-8", "replace"), (err or b"").decode("utf-8", "replace"))
+
+    def exec_to_file(self, container_id: str, cmd: list[str], sink, env: dict | None = None) -> ExecResult:
+        """Stream a command's stdout into sink.write() (a backup), keeping its stderr."""
+        exec_id = self.api.exec_create(container_id, cmd, environment=env)["Id"]
+        errors = bytearray()
+        for out, err in self.api.exec_start(exec_id, stream=True, demux=True):
+            if out:
+                sink.write(out)
+            if err:
+                errors += err
+        code = self.api.exec_inspect(exec_id)["ExitCode"]
+        return ExecResult(code, "", errors.decode("utf-8", "replace"))
+
+    def read_file(self, container_id: str, path: str, sink) -> None:
+        """Copy one file out of a container (running or not) into sink.write()."""
+        import tarfile
+
+        stream, _ = self.api.get_archive(container_id, path)
+        reader = _ChunkReader(stream)
+        with tarfile.open(fileobj=reader, mode="r|") as tar:
+            for member in tar:
+                if member.isfile():
+                    src = tar.extractfile(member)
+                    while chunk := src.read(1 << 20):
+                        sink.write(chunk)
+                    return
+        raise StackError(f"{path} not found in container {container_id[:12]}")
+
+    def write_file(self, container_id: str, directory: str, name: str, data: bytes, uid: int = 0) -> None:
+        """Put one file into a container's directory (running or not)."""
+        import io
+        import tarfile
+
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w") as tar:
+            info = tarfile.TarInfo(name)
+            info.size, info.mode, info.uid, info.gid = len(data), 0o600, uid, uid
+            tar.addfile(info, io.BytesIO(data))
+        self.api.put_archive(container_id, directory, buf.getvalue())
+
     def image_id(self, reference: str) -> str | None:
         from docker.errors import ImageNotFound, NotFound
 
@@ -156,8 +202,49 @@ class Engine:
             return None
 
 
+@dataclass(frozen=True)
+class ExecResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+class _ChunkReader:
+    """A file-like view over an iterator of byte chunks (for tarfile's stream mode)."""
+
+    def __init__(self, chunks):
+        self._chunks = iter(chunks)
+        self._buf = b""
+
+    def read(self, size: int = -1) -> bytes:
+        while size < 0 or len(self._buf) < size:
+            try:
+                self._buf += next(self._chunks)
+            except StopIteration:
+                break
+        if size < 0:
+            data, self._buf = self._buf, b""
+        else:
+            data, self._buf = self._buf[:size], self._buf[size:]
+        return data
+
+
 def uptime_seconds(info: ContainerInfo, now: datetime | None = None) -> float | None:
     if info.started_at is None or info.state != "running":
         return None
     now = now or datetime.now(timezone.utc)
     return max(0.0, (now - info.started_at).total_seconds())
+
+
+def docker_cli(args: list[str], stdin_path=None, timeout: float | None = None) -> ExecResult:
+    """`docker ARGS` with a file streamed to its stdin: for `run -i` / `exec -i` of dumps.
+    Arguments never carry secrets (they would show in `ps`); those go through the SDK."""
+    import subprocess
+
+    stdin = open(stdin_path, "rb") if stdin_path is not None else subprocess.DEVNULL
+    try:
+        proc = subprocess.run(["docker", *args], stdin=stdin, capture_output=True, timeout=timeout)
+    finally:
+        if stdin_path is not None:
+            stdin.close()
+    return ExecResult(proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace"))

@@ -123,12 +123,13 @@ class Step:
         return f"{self.action} {self.service}{after}{why}"
 
 
-def up_steps(model: StackModel, targets: list[str], observed: dict[str, str]) -> list[Step]:
+def up_steps(model: StackModel, targets: list[str], observed: dict[str, str], run_oneshots: bool = True) -> list[Step]:
     """What `up` does to each service, given what it observed of each:
 
     observed[name] is "ready" (running and answering its probe), "done" (a one-shot that
     exited 0 and was not recreated since), or anything else (absent, created, stopped...).
-    A one-shot runs again when any service that depends on it has to start.
+    A one-shot runs again when any service that depends on it has to start (unless
+    run_oneshots is False: a rollback starts the previous release on the data it had).
     """
     steps: dict[str, Step] = {}
     for name in reversed(start_order(model, targets)):  # dependents first, to know who starts
@@ -137,7 +138,9 @@ def up_steps(model: StackModel, targets: list[str], observed: dict[str, str]) ->
         state = observed.get(name, "absent")
         starting_dependents = [d for d in model.dependents(name) if d in steps and steps[d].action != "keep"]
         if spec.oneshot:
-            if state == "done" and not starting_dependents:
+            if not run_oneshots:
+                steps[name] = Step(name, "keep", after, "not run")
+            elif state == "done" and not starting_dependents:
                 steps[name] = Step(name, "keep", after, "completed")
             else:
                 steps[name] = Step(name, "run", after, "" if state != "done" else f"before {', '.join(starting_dependents)}")

@@ -58,6 +58,15 @@ class Settings(BaseSettings):
     cache_ttl_seconds: int = Field(60, ge=0)
     log_level: Literal["critical", "error", "warning", "info", "debug", "trace"] = "info"
 
+    migrate_command: str = Field("alembic upgrade head", min_length=1)
+    migrate_status_command: str = Field("alembic history --indicate-current", min_length=1)
+
+    backup_dir: str = Field("backups", min_length=1)
+    backup_keep_days: int = Field(30, ge=0)
+    backup_keep_count: int = Field(0, ge=0)
+    backup_compression: int = Field(6, ge=0, le=9)
+    backup_schedule_at: str = Field("03:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+
     health_timeout: float = Field(120, gt=0, le=3600)
     min_memory_mb: int = Field(2048, ge=0)
     min_disk_mb: int = Field(5120, ge=0)

@@ -238,7 +238,8 @@ def app_urls(stack: Stack, names: list[str]) -> list[tuple[str, str]]:
 
 
 def up(stack: Stack, services: list[str] | None, *, build: str = "auto", timeout: float | None = None,
-       progress: Progress, cancel: threading.Event | None = None, check: bool = True) -> UpResult:
+       progress: Progress, cancel: threading.Event | None = None, check: bool = True,
+       run_oneshots: bool = True) -> UpResult:
     started = time.monotonic()
     cancel = cancel or threading.Event()
     if check:
@@ -252,7 +253,7 @@ def up(stack: Stack, services: list[str] | None, *, build: str = "auto", timeout
     progress.phase("creating containers")
     stack.compose.create(targets)
     observed = observe(stack, targets, stack.containers())
-    steps = up_steps(stack.model, targets, observed)
+    steps = up_steps(stack.model, targets, observed, run_oneshots)
     progress.phase("starting services")
     outcomes = Executor(stack, timeout or stack.settings.health_timeout, progress, cancel).run(steps)
     if cancel.is_set():

@@ -193,6 +193,13 @@ def down(app: App, volumes: bool, yes: bool) -> None:
     app.console().result(f"stack {stack.name} is down" + (" and its data deleted" if volumes else " (data kept)"))
 
 
+def _register() -> None:
+    from stackctl.cli import data  # noqa: F401  (its commands attach to `cli`)
+
+
+_register()
+
+
 def interrupted() -> None:
     click.echo("interrupted: run stackctl up again to finish what was started, or stackctl down", err=True)
     sys.exit(EXIT_INTERRUPTED)

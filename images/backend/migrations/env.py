@@ -1,5 +1,7 @@
 """Alembic environment: connect from the API's own settings; one migrator at a time."""
 
+from logging.config import fileConfig
+
 from alembic import context
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL
@@ -11,6 +13,8 @@ MIGRATION_LOCK_ID = 7_274_201
 
 
 def run_migrations_online() -> None:
+    if context.config.config_file_name is not None:
+        fileConfig(context.config.config_file_name)  # alembic.ini's loggers: say what is applied
     cfg = Config.from_env()
     url = URL.create(
         "postgresql+psycopg", username=cfg.db_user, password=cfg.db_password,

@@ -1,0 +1,1 @@
+"""Backups of Postgres and Redis: sets with a manifest, verification, retention, restore."""

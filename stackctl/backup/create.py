@@ -1,0 +1,119 @@
+"""`stackctl backup`: Postgres (pg_dump custom format) and Redis (RDB) into one checked set.
+
+Written under `.partial-<id>`, read back in full, then renamed: an interrupted or failed
+backup (disk full, engine gone, Ctrl-C) leaves nothing that `backups` lists as good.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+from stackctl import __version__
+from stackctl.backup import postgres, redis, sets
+from stackctl.backup.verify import restore_test
+from stackctl.errors import EXIT_USAGE, StackError
+from stackctl.stack import Stack
+
+
+def running_container(stack: Stack, service: str) -> str:
+    info = stack.containers().get(service)
+    if info is None or info.state != "running":
+        raise StackError(f"{service} is not running", "start the stack first: stackctl up", EXIT_USAGE)
+    return info.id
+
+
+def service_with_probe(stack: Stack, kind: str) -> str:
+    for name, spec in stack.model.services.items():
+        if (spec.probe or "").split(":")[0] == kind:
+            return name
+    raise StackError(f"no service in the compose model is labelled stackctl.probe: {kind}", exit_code=EXIT_USAGE)
+
+
+def backup(stack: Stack, *, include_redis: bool = True, verify: bool = False, kind: str = "manual",
+           say: Callable[[str], None] = lambda _: None) -> sets.BackupSet:
+    s = stack.settings
+    started = time.monotonic()
+    db_service = service_with_probe(stack, "postgres")
+    db_cid = running_container(stack, db_service)
+    redis_cid = running_container(stack, service_with_probe(stack, "redis")) if include_redis else None
+    folder = sets.stack_dir(stack.project.root, s.backup_dir, stack.name)
+    folder.mkdir(parents=True, exist_ok=True)
+    backup_id = sets.new_id()
+    while (folder / backup_id).exists():  # two backups in one second
+        time.sleep(1)
+        backup_id = sets.new_id()
+    partial = folder / f"{sets.PARTIAL_PREFIX}{backup_id}"
+    partial.mkdir()
+    try:
+        manifest = {"format": sets.FORMAT, "id": backup_id, "stack": stack.name, "env": stack.project.env,
+                    "kind": kind, "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                    "stackctl": __version__, "complete": False}
+        db_image = stack.engine.api.inspect_container(db_cid)["Config"]["Image"]
+        say(f"dumping Postgres ({db_service})")
+        info = postgres.server_info(stack.engine, db_cid, s.postgres_user, s.postgres_db)
+        writer = sets.HashingWriter(partial / "postgres.dump")
+        try:
+            result = postgres.dump(stack.engine, db_cid, s.postgres_user, s.postgres_db, s.backup_compression, writer)
+        finally:
+            writer.close()
+        if result.exit_code != 0:
+            raise StackError(f"pg_dump failed: {result.stderr.strip()[-300:]}")
+        say("reading the dump back in full")
+        ok, rows, error = postgres.full_read(db_image, partial / "postgres.dump")
+        if not ok:
+            raise StackError(f"the new dump does not read back: {error}")
+        manifest["postgres"] = {"file": "postgres.dump", "bytes": writer.bytes, "sha256": writer.sha256,
+                                "database": s.postgres_db, "compression": s.backup_compression,
+                                "image": db_image, **info, "tables": rows}
+        if redis_cid:
+            say("snapshotting Redis")
+            redis_image = stack.engine.api.inspect_container(redis_cid)["Config"]["Image"]
+            rwriter = sets.HashingWriter(partial / "redis.rdb")
+            try:
+                rinfo = redis.snapshot(stack.engine, redis_cid, s.secret("redis_password"), rwriter)
+            finally:
+                rwriter.close()
+            ok, error = redis.check_rdb(redis_image, partial / "redis.rdb")
+            if not ok:
+                raise StackError(f"the Redis snapshot does not check: {error}")
+            manifest["redis"] = {"file": "redis.rdb", "bytes": rwriter.bytes, "sha256": rwriter.sha256,
+                                 "image": redis_image, **rinfo}
+        api = stack.containers().get("api")
+        if api is not None:
+            manifest["api"] = {"image": api.labels.get("com.docker.compose.image") or
+                               stack.engine.api.inspect_container(api.id)["Config"]["Image"], "image_id": api.image_id}
+        manifest["verification"] = {"full_read": True, "at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+        if verify:
+            say("restoring into a scratch database to compare row counts")
+            manifest["verification"]["restore_test"] = restore_test(stack.engine, db_image, partial / "postgres.dump",
+                                                                    rows)
+            if not manifest["verification"]["restore_test"]["ok"]:
+                raise StackError(f"restore test failed: {manifest['verification']['restore_test']['detail']}")
+        manifest["duration_seconds"] = round(time.monotonic() - started, 2)
+        manifest["complete"] = True
+        sets.write_manifest(partial, manifest)
+        final = folder / backup_id
+        partial.rename(final)
+    except BaseException as exc:
+        shutil.rmtree(partial, ignore_errors=True)
+        if isinstance(exc, StackError):
+            exc.message = f"backup failed, nothing was recorded: {exc.message}"
+        raise
+    return sets.BackupSet(final, manifest)
+
+
+def apply_retention(stack: Stack, now: datetime | None = None) -> list[sets.BackupSet]:
+    s = stack.settings
+    folder = sets.stack_dir(stack.project.root, s.backup_dir, stack.name)
+    doomed = sets.to_prune(sets.list_sets(folder), s.backup_keep_days, s.backup_keep_count, now)
+    for backup_set in doomed:
+        sets.delete_set(backup_set)
+    return doomed
+
+
+def backup_path(stack: Stack) -> Path:
+    return sets.stack_dir(stack.project.root, stack.settings.backup_dir, stack.name)

@@ -1,0 +1,161 @@
+"""Backup sets on disk: one folder per backup with a manifest; listing and retention.
+
+A set is good only once its manifest exists under its final name: it is written under
+`.partial-<id>` and renamed when complete and checked, so a crash leaves nothing listed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from stackctl.errors import EXIT_USAGE, StackError
+
+MANIFEST = "manifest.json"
+PARTIAL_PREFIX = ".partial-"
+FORMAT = 1
+
+
+def new_id(now: datetime | None = None) -> str:
+    return (now or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class HashingWriter:
+    """A file sink that counts and hashes what it writes (one pass, no re-read)."""
+
+    def __init__(self, path: Path):
+        self.file = path.open("wb")
+        self.digest = hashlib.sha256()
+        self.bytes = 0
+
+    def write(self, chunk: bytes) -> None:
+        self.file.write(chunk)
+        self.digest.update(chunk)
+        self.bytes += len(chunk)
+
+    def close(self) -> None:
+        self.file.flush()
+        os.fsync(self.file.fileno())
+        self.file.close()
+
+    @property
+    def sha256(self) -> str:
+        return self.digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class BackupSet:
+    path: Path
+    manifest: dict
+
+    @property
+    def id(self) -> str:
+        return self.manifest["id"]
+
+    @property
+    def created_at(self) -> datetime:
+        return datetime.fromisoformat(self.manifest["created_at"])
+
+    @property
+    def size(self) -> int:
+        return sum(part.get("bytes", 0) for part in self.files().values())
+
+    def files(self) -> dict[str, dict]:
+        return {k: v for k, v in self.manifest.items() if k in ("postgres", "redis") and v}
+
+    @property
+    def verified(self) -> str:
+        v = self.manifest.get("verification") or {}
+        if (v.get("restore_test") or {}).get("ok"):
+            return "restored"
+        return "read" if v.get("full_read") else "no"
+
+    def age(self, now: datetime | None = None) -> timedelta:
+        return (now or datetime.now(timezone.utc)) - self.created_at
+
+    def to_dict(self, now: datetime | None = None) -> dict:
+        return {"id": self.id, "path": str(self.path), "created_at": self.manifest["created_at"],
+                "kind": self.manifest.get("kind", "manual"), "bytes": self.size, "verified": self.verified,
+                "age_seconds": round(self.age(now).total_seconds())}
+
+
+def stack_dir(root: Path, backup_dir: str, stack: str) -> Path:
+    base = Path(backup_dir)
+    return (base if base.is_absolute() else root / base) / stack
+
+
+def write_manifest(folder: Path, manifest: dict) -> None:
+    tmp = folder / (MANIFEST + ".tmp")
+    with tmp.open("w") as f:
+        json.dump(manifest, f, indent=2)
+        f.flush()
+        os.fsync(f.fileno())
+    tmp.replace(folder / MANIFEST)
+
+
+def list_sets(folder: Path) -> list[BackupSet]:
+    """Good sets, newest first. Partial folders and folders without a manifest are not sets."""
+    sets = []
+    if not folder.is_dir():
+        return sets
+    for child in folder.iterdir():
+        if child.name.startswith(".") or not (child / MANIFEST).is_file():
+            continue
+        try:
+            manifest = json.loads((child / MANIFEST).read_text())
+        except ValueError:
+            continue
+        if manifest.get("format") == FORMAT and manifest.get("complete"):
+            sets.append(BackupSet(child, manifest))
+    return sorted(sets, key=lambda s: (s.created_at, s.id), reverse=True)
+
+
+def leftovers(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.glob(PARTIAL_PREFIX + "*")) if folder.is_dir() else []
+
+
+def find_set(folder: Path, ref: str) -> BackupSet:
+    """By id, by a unique id prefix, or by a path to a set folder."""
+    as_path = Path(ref)
+    if (as_path / MANIFEST).is_file():
+        manifest = json.loads((as_path / MANIFEST).read_text())
+        return BackupSet(as_path.resolve(), manifest)
+    matches = [s for s in list_sets(folder) if s.id == ref] or [s for s in list_sets(folder) if s.id.startswith(ref)]
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise StackError(f"no backup '{ref}' in {folder}", "list them with stackctl backups", EXIT_USAGE)
+    raise StackError(f"'{ref}' matches {len(matches)} backups", "give more of the id", EXIT_USAGE)
+
+
+def to_prune(sets: list[BackupSet], keep_days: int, keep_count: int, now: datetime | None = None) -> list[BackupSet]:
+    """Which sets retention deletes: older than keep_days (0: none by age), or beyond the
+    keep_count newest (0: no limit). The newest set is never deleted."""
+    now = now or datetime.now(timezone.utc)
+    ordered = sorted(sets, key=lambda s: (s.created_at, s.id), reverse=True)
+    doomed = []
+    for index, backup in enumerate(ordered):
+        if index == 0:
+            continue
+        too_old = keep_days > 0 and backup.age(now) > timedelta(days=keep_days)
+        too_many = keep_count > 0 and index >= keep_count
+        if too_old or too_many:
+            doomed.append(backup)
+    return doomed
+
+
+def delete_set(backup: BackupSet) -> None:
+    shutil.rmtree(backup.path)

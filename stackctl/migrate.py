@@ -1,0 +1,76 @@
+"""`stackctl migrate`: the stack's migration command in a one-off container of the current
+api image on the stack's network, output streamed. Concurrent runs apply once (the
+reference API's env.py holds a Postgres advisory lock while it migrates)."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass
+from typing import Callable
+
+from stackctl.errors import EXIT_FAILED, EXIT_USAGE, StackError
+from stackctl.stack import Stack
+
+# alembic history --indicate-current:  "0001 -> 0002 (head) (current), Reference data..."
+HISTORY_LINE = re.compile(r"^(?P<down>\S+) -> (?P<rev>\w+)(?P<flags>(?: \((?:head|current|branchpoint|mergepoint)\))*), ?(?P<doc>.*)$")
+
+
+def oneshot_service(stack: Stack) -> str:
+    names = [n for n, spec in stack.model.services.items() if spec.oneshot]
+    if not names:
+        raise StackError("no service is labelled stackctl.role: oneshot (the migration runner)",
+                         "add the label to the migrate service in compose/compose.yaml", EXIT_USAGE)
+    return sorted(names)[0]
+
+
+def _require_db(stack: Stack, service: str) -> None:
+    containers = stack.containers()
+    for dep in stack.model.services[service].needs:
+        info = containers.get(dep)
+        if info is None or info.state != "running":
+            raise StackError(f"{dep} is not running, migrations need it", f"start it: stackctl up {dep}", EXIT_USAGE)
+
+
+def migrate(stack: Stack, out: Callable[[str], None], command: str | None = None) -> None:
+    service = oneshot_service(stack)
+    _require_db(stack, service)
+    argv = shlex.split(command or stack.settings.migrate_command)
+    try:
+        for line in stack.compose.run(service, argv):
+            out(line)
+    except StackError as exc:
+        raise StackError(f"migration failed: {exc.message.removeprefix('docker compose run ' + service + ' failed: ')}",
+                         "fix the migration, then stackctl migrate; the running API was not touched",
+                         EXIT_FAILED, details=exc.details) from None
+
+
+@dataclass(frozen=True)
+class Migration:
+    revision: str
+    description: str
+    applied: bool
+    head: bool
+
+
+def parse_history(text: str) -> list[Migration] | None:
+    """Oldest first; None when the output is not alembic's history format."""
+    rows = []
+    for line in text.splitlines():
+        match = HISTORY_LINE.match(line.strip())
+        if match:
+            rows.append(match)
+        elif line.strip() and not line.startswith(("INFO", "WARN")):
+            return None
+    if not rows:
+        return None
+    rows.reverse()  # alembic lists newest first
+    current = max((i for i, m in enumerate(rows) if "(current)" in m["flags"]), default=-1)
+    return [Migration(m["rev"], m["doc"].strip(), i <= current, "(head)" in m["flags"]) for i, m in enumerate(rows)]
+
+
+def status(stack: Stack) -> tuple[list[Migration] | None, str]:
+    service = oneshot_service(stack)
+    _require_db(stack, service)
+    text = "".join(stack.compose.run(service, shlex.split(stack.settings.migrate_status_command)))
+    return parse_history(text), text
