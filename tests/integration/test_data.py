@@ -1,0 +1,172 @@
+"""Backups and restores on real data: rows and keys round-trip byte-equal, damaged backups
+are refused with nothing touched, a restore that breaks halfway leaves the data as it was."""
+
+import json
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+import redis
+
+from stackctl.settings import DEV_SECRETS
+
+CHECKSUM_SQL = "SELECT count(*), md5(string_agg(s::text, ',' ORDER BY id)) FROM stops s"
+
+
+def sql(stack, query, params=None):
+    with psycopg.connect(host="127.0.0.1", port=stack.postgres_port, user="stackctl", dbname="stackctl",
+                         password=DEV_SECRETS["postgres_password"], autocommit=True) as conn:
+        cur = conn.execute(query, params)
+        return cur.fetchall() if cur.description else None
+
+
+def kv(stack):
+    return redis.Redis(host="127.0.0.1", port=int(stack.env["REDIS_PORT"]), password=DEV_SECRETS["redis_password"])
+
+
+@pytest.fixture
+def data_stack(stack, tmp_path):
+    stack.env["BACKUP_DIR"] = str(tmp_path / "backups")
+    up = stack.run("up")
+    assert up.returncode == 0, up.stderr
+    return stack
+
+
+def backup_dir(stack) -> Path:
+    return Path(stack.env["BACKUP_DIR"]) / stack.name
+
+
+def take_backup(stack, *args) -> dict:
+    out = stack.run("backup", *args)
+    assert out.returncode == 0, out.stderr
+    listed = json.loads(stack.run("backups", "--json").stdout)["backups"]
+    return json.loads((Path(listed[0]["path"]) / "manifest.json").read_text())
+
+
+def test_rows_and_keys_round_trip_byte_equal(data_stack):
+    s = data_stack
+    for i in range(3):
+        assert httpx.post(s.url("/api/stops"), json={"name": f"Keep {i}", "lat": 50 + i, "lon": 8}).status_code == 201
+    kv(s).set("session:42", "alice")
+    original = sql(s, CHECKSUM_SQL)
+
+    manifest = take_backup(s, "--verify")
+    assert manifest["postgres"]["tables"]["public.stops"] == original[0][0]
+    assert manifest["verification"]["restore_test"]["ok"] is True
+    assert manifest["redis"]["keys"] >= 1 and len(manifest["postgres"]["sha256"]) == 64
+    assert manifest["postgres"]["server_version_num"] >= 150000
+
+    sql(s, "UPDATE stops SET name = 'changed' WHERE name = 'Keep 0'")
+    sql(s, "DELETE FROM stops WHERE name IN ('Keep 1', 'Alexanderplatz')")
+    sql(s, "INSERT INTO stops (name, geom) VALUES ('intruder', ST_MakePoint(0, 0)::geography)")
+    kv(s).delete("session:42")
+    kv(s).set("session:99", "mallory")
+    assert sql(s, CHECKSUM_SQL) != original
+
+    out = s.run("restore", manifest["id"], "--yes")
+    assert out.returncode == 0, out.stderr
+    assert sql(s, CHECKSUM_SQL) == original
+    assert kv(s).get("session:42") == b"alice" and kv(s).get("session:99") is None
+    near = httpx.get(s.url("/api/stops/near"), params={"lat": 52.521918, "lon": 13.413215, "radius": 10}).json()
+    assert [x["name"] for x in near["stops"]] == ["Alexanderplatz"]
+    kinds = [b["kind"] for b in json.loads(s.run("backups", "--json").stdout)["backups"]]
+    assert sorted(kinds) == ["manual", "pre-restore"]
+    leftovers = sql(s, "SELECT datname FROM pg_database WHERE datname LIKE 'stackctl\\_%'")
+    assert leftovers == []
+
+
+def copy_set(src: Path, dst: Path) -> Path:
+    subprocess.run(["cp", "-a", str(src), str(dst)], check=True)
+    manifest = json.loads((dst / "manifest.json").read_text())
+    manifest["id"] = dst.name
+    (dst / "manifest.json").write_text(json.dumps(manifest))
+    return dst
+
+
+def test_truncated_and_bit_flipped_backups_are_refused_and_nothing_is_touched(data_stack):
+    s = data_stack
+    manifest = take_backup(s)
+    good = backup_dir(s) / manifest["id"]
+    sql(s, "INSERT INTO stops (name, geom) VALUES ('after backup', ST_MakePoint(1, 1)::geography)")
+    before = sql(s, CHECKSUM_SQL)
+
+    flipped = copy_set(good, backup_dir(s) / "20000101T000001Z")
+    data = bytearray((flipped / "postgres.dump").read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (flipped / "postgres.dump").write_bytes(bytes(data))
+
+    # Truncated, with a manifest that matches the truncated file: only a full read finds it.
+    truncated = copy_set(good, backup_dir(s) / "20000101T000002Z")
+    dump = truncated / "postgres.dump"
+    dump.write_bytes(dump.read_bytes()[:-500])  # the data blocks end the file; the TOC stays whole
+    m = json.loads((truncated / "manifest.json").read_text())
+    m["postgres"].update(bytes=dump.stat().st_size, sha256=__import__("hashlib").sha256(dump.read_bytes()).hexdigest())
+    (truncated / "manifest.json").write_text(json.dumps(m))
+    listing = subprocess.run(["docker", "run", "--rm", "-i", "--entrypoint", "pg_restore", m["postgres"]["image"],
+                              "-l"], stdin=dump.open("rb"), capture_output=True)
+    assert listing.returncode == 0  # the table of contents alone looks fine
+
+    for bad, reason in ((flipped, "does not match its sha256 checksum"), (truncated, "does not read in full")):
+        out = s.run("restore", bad.name, "--yes")
+        assert out.returncode == 2, out.stderr
+        assert reason in out.stderr and "nothing was touched" in out.stderr
+        verify = s.run("backups", "verify", bad.name)
+        assert verify.returncode != 0 and reason in verify.stderr
+    assert sql(s, CHECKSUM_SQL) == before
+    kinds = [b["kind"] for b in json.loads(s.run("backups", "--json").stdout)["backups"]]
+    assert "pre-restore" not in kinds  # refused before the safety backup: nothing happened
+
+
+def test_restore_that_fails_halfway_leaves_the_data_as_it_was(data_stack):
+    s = data_stack
+    manifest = take_backup(s)
+    sql(s, "INSERT INTO stops (name, geom) VALUES ('newer than the backup', ST_MakePoint(2, 2)::geography)")
+    before = sql(s, CHECKSUM_SQL)
+    # Migrations fail on the restored data: the swap has happened and must be undone.
+    out = s.run("restore", manifest["id"], "--yes", extra_env={"MIGRATE_COMMAND": "false"})
+    assert out.returncode == 1, out.stderr
+    assert f"restore of {manifest['id']} failed and was undone" in out.stderr
+    assert sql(s, CHECKSUM_SQL) == before
+    assert httpx.get(s.url("/api/health")).json()["status"] == "ok"
+    assert sql(s, "SELECT datname FROM pg_database WHERE datname LIKE 'stackctl\\_%'") == []
+
+
+def test_backup_from_a_newer_postgres_major_is_refused(data_stack):
+    s = data_stack
+    manifest = take_backup(s)
+    path = backup_dir(s) / manifest["id"] / "manifest.json"
+    m = json.loads(path.read_text())
+    m["postgres"].update(server_version_num=990001, server_version="99.1")
+    path.write_text(json.dumps(m))
+    out = s.run("restore", manifest["id"], "--yes")
+    assert out.returncode == 2
+    assert "is from PostgreSQL 99.1, this server runs" in out.stderr and "older major" in out.stderr
+
+
+def test_retention_keeps_the_newest_by_count(data_stack):
+    s = data_stack
+    ids = []
+    for _ in range(3):
+        ids.append(take_backup(s, "--no-redis", )["id"])
+        time.sleep(1.1)  # ids are per second
+    out = s.run("backup", "--no-redis", extra_env={"BACKUP_KEEP_COUNT": "2"})
+    assert out.returncode == 0 and "retention removed 2" in out.stdout
+    left = [b["id"] for b in json.loads(s.run("backups", "--json").stdout)["backups"]]
+    assert len(left) == 2 and ids[2] in left and ids[0] not in left and ids[1] not in left
+
+
+def test_concurrent_migrate_applies_once(stack):
+    up = stack.run("up", "db")
+    assert up.returncode == 0, up.stderr
+    procs = [stack.popen("migrate") for _ in range(2)]
+    outputs = [p.communicate(timeout=180)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outputs
+    applied = [o.count("Running upgrade") for o in outputs]
+    assert sorted(applied) == [0, 2], outputs  # one runner applied both, the other found nothing to do
+    assert sql(stack, "SELECT version_num FROM alembic_version") == [("0002",)]
+    assert sql(stack, "SELECT count(*) FROM stops") == [(205,)]
+    status = stack.run("migrate", "--status")
+    assert "2 applied, 0 pending" in status.stdout
