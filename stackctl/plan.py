@@ -5,7 +5,7 @@ Pure functions over the `docker compose config` model; tested by comparing text 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from stackctl.errors import ConfigError
 
@@ -39,6 +39,17 @@ class StackModel:
 
     def dependents(self, name: str) -> list[str]:
         return sorted(s.name for s in self.services.values() if name in s.needs)
+
+
+def model_to_json(model: StackModel) -> dict:
+    return {name: {**asdict(spec), "depends_on": [list(d) for d in spec.depends_on], "checks": list(spec.checks)}
+            for name, spec in model.services.items()}
+
+
+def model_from_json(data: dict) -> StackModel:
+    return StackModel({name: ServiceSpec(**{**raw, "depends_on": tuple(tuple(d) for d in raw["depends_on"]),
+                                            "checks": tuple(raw["checks"])})
+                       for name, raw in data.items()})
 
 
 def parse_model(config: dict) -> StackModel:
@@ -108,6 +119,21 @@ def closure(model: StackModel, targets: list[str] | None) -> list[str]:
 def start_order(model: StackModel, names) -> list[str]:
     lv = levels(model)
     return sorted(names, key=lambda n: (lv[n], n))
+
+
+def after_oneshots(model: StackModel, targets: list[str]) -> list[str]:
+    """Targets that (transitively) wait for a one-shot: the API behind its migrations.
+
+    `up` converges these only once the one-shots succeeded, so a failed migration leaves
+    the running API as it was."""
+    memo: dict[str, bool] = {}
+
+    def waits(name: str) -> bool:
+        if name not in memo:
+            memo[name] = any(model.services[d].oneshot or waits(d) for d in model.services[name].needs)
+        return memo[name]
+
+    return [n for n in targets if waits(n)]
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cached_property
 
+from stackctl import model_cache
 from stackctl.engine import ContainerInfo, Engine
 from stackctl.plan import StackModel, parse_model
 from stackctl.project import Project
@@ -35,7 +36,15 @@ class Stack:
 
     @cached_property
     def model(self) -> StackModel:
-        return parse_model(self.config)
+        """The compose model, from a cache when no input of `docker compose config` changed
+        (saves the subprocess and the python-on-whales import on status/logs/restart)."""
+        key = model_cache.key(self.project, self.settings)
+        cached = model_cache.load(self.project, key)
+        if cached is not None:
+            return cached
+        model = parse_model(self.config)
+        model_cache.store(self.project, key, model)
+        return model
 
     def containers(self) -> dict[str, ContainerInfo]:
         return self.engine.project_containers(self.name)

@@ -4,6 +4,7 @@ endpoint checks. The JSON form is a stable contract (tests/unit/test_status_json
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from stackctl import stats as stats_lib
@@ -89,15 +90,20 @@ def _health(oneshot: bool, info: ContainerInfo | None, probe_ok: bool | None) ->
 
 
 def _probe_all(stack: Stack, names: list[str], containers: dict[str, ContainerInfo]) -> list[EndpointResult]:
-    results = []
+    endpoints = []
     for name in names:
         spec, info = stack.model.services[name], containers.get(name)
-        if info is None or info.state != "running" or spec.oneshot:
-            continue
-        for endpoint in check_endpoints(spec, info):
-            gate = wait_ready(lambda e=endpoint: e.probe(stack.settings), 0, cancel=threading.Event())
-            results.append(EndpointResult(endpoint.name, endpoint.url, gate.ok, gate.detail))
-    return results
+        if info is not None and info.state == "running" and not spec.oneshot:
+            endpoints.extend(check_endpoints(spec, info))
+    if not endpoints:
+        return []
+
+    def probe(endpoint) -> EndpointResult:
+        gate = wait_ready(lambda: endpoint.probe(stack.settings), 0, cancel=threading.Event())
+        return EndpointResult(endpoint.name, endpoint.url, gate.ok, gate.detail)
+
+    with ThreadPoolExecutor(max_workers=len(endpoints)) as pool:
+        return list(pool.map(probe, endpoints))
 
 
 def status(stack: Stack, *, stats: bool = True) -> StatusReport:
@@ -105,8 +111,11 @@ def status(stack: Stack, *, stats: bool = True) -> StatusReport:
     names = stack.model.names()
     running = {n: (containers[n].id, containers[n].pid) for n in names
                if n in containers and containers[n].state == "running"}
-    usage = stats_lib.sample(stack.engine, running) if stats and running else {}
-    endpoints = _probe_all(stack, names, containers)
+    # The CPU sample needs a quarter-second window: probe the endpoints meanwhile.
+    with ThreadPoolExecutor(max_workers=1) as background:
+        sampling = background.submit(stats_lib.sample, stack.engine, running) if stats and running else None
+        endpoints = _probe_all(stack, names, containers)
+        usage = sampling.result() if sampling else {}
     probe_ok = {e.name: e.ok for e in endpoints}
     services = []
     for name in names:

@@ -16,7 +16,7 @@ from stackctl.engine import ContainerInfo
 from stackctl.errors import EXIT_FAILED, EXIT_USAGE, StackError
 from stackctl.health.gate import GateResult, Observation, Outcome, State, wait_ready
 from stackctl.health.service import Endpoint, check_endpoints, observer
-from stackctl.plan import Step, closure, up_steps
+from stackctl.plan import Step, after_oneshots, closure, up_steps
 from stackctl.preflight import CheckReport, run_checks
 from stackctl.stack import Stack
 
@@ -149,7 +149,7 @@ class Executor:
 
     def run(self, steps: list[Step]) -> list[ServiceOutcome]:
         self.containers = self.stack.containers()
-        self.done = {s.service: threading.Event() for s in steps}
+        self.done.update({s.service: threading.Event() for s in steps})  # earlier phases stay done
         threads = [threading.Thread(target=self._guarded, args=(s,), daemon=True, name=f"up-{s.service}")
                    for s in steps]
         for t in threads:
@@ -237,6 +237,35 @@ def app_urls(stack: Stack, names: list[str]) -> list[tuple[str, str]]:
     return urls
 
 
+def converge(stack: Stack, targets: list[str], run_oneshots: bool, executor: Executor,
+             progress: Progress) -> tuple[list[Step], list[ServiceOutcome]]:
+    """Create and start the targets. Where an API is already serving, in two phases: first
+    everything up to and including the one-shots (migrations), then what waits for them, so
+    the serving containers are only replaced once migrations succeeded."""
+    model = stack.model
+    later = after_oneshots(model, targets) if run_oneshots else []
+    containers = stack.containers()
+    serving = [n for n in later if n in containers and containers[n].state == "running"]
+    phases = [[n for n in targets if n not in later], later] if serving else [targets]
+    known: dict[str, str] = {}
+    steps: list[Step] = []
+    outcomes: list[ServiceOutcome] = []
+    for index, phase in enumerate(phases):
+        progress.phase("creating containers")
+        stack.compose.create(phase)
+        current = stack.containers()
+        observed = {**observe(stack, targets if index == 0 else phase, current), **known}
+        phase_steps = [s for s in up_steps(model, targets, observed, run_oneshots) if s.service in phase]
+        progress.phase("starting services")
+        results = executor.run(phase_steps)
+        steps += phase_steps
+        outcomes += results
+        if any(r.outcome not in ("ready", "kept") for r in results):
+            break
+        known.update({r.service: "done" if model.services[r.service].oneshot else "ready" for r in results})
+    return steps, outcomes
+
+
 def up(stack: Stack, services: list[str] | None, *, build: str = "auto", timeout: float | None = None,
        progress: Progress, cancel: threading.Event | None = None, check: bool = True,
        run_oneshots: bool = True) -> UpResult:
@@ -250,12 +279,8 @@ def up(stack: Stack, services: list[str] | None, *, build: str = "auto", timeout
     progress.phase("reading the compose model")
     targets = closure(stack.model, services)
     built = build_images(stack, targets, build, progress)
-    progress.phase("creating containers")
-    stack.compose.create(targets)
-    observed = observe(stack, targets, stack.containers())
-    steps = up_steps(stack.model, targets, observed, run_oneshots)
-    progress.phase("starting services")
-    outcomes = Executor(stack, timeout or stack.settings.health_timeout, progress, cancel).run(steps)
+    executor = Executor(stack, timeout or stack.settings.health_timeout, progress, cancel)
+    steps, outcomes = converge(stack, targets, run_oneshots, executor, progress)
     if cancel.is_set():
         raise KeyboardInterrupt
     bad = [o for o in outcomes if o.outcome in ("failed", "timeout")]

@@ -48,11 +48,26 @@ def redis(host: str, port: int, password: str, timeout: float = PROBE_TIMEOUT) -
         client.close()
 
 
+_client = None
+_client_lock = __import__("threading").Lock()
+
+
+def _http_client():
+    """One client for every HTTP probe: building one costs an SSL context (~30 ms) each time."""
+    global _client
+    import httpx
+
+    with _client_lock:
+        if _client is None:
+            _client = httpx.Client(trust_env=False)
+        return _client
+
+
 def http(url: str, timeout: float = PROBE_TIMEOUT) -> Observation:
     import httpx
 
     try:
-        response = httpx.get(url, timeout=timeout)
+        response = _http_client().get(url, timeout=timeout)
     except httpx.HTTPError as exc:
         return Observation.pending(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
     if response.status_code == 200:

@@ -2,6 +2,7 @@
 
 import os
 import signal
+import subprocess
 import time
 from pathlib import Path
 
@@ -58,3 +59,23 @@ def test_ctrl_c_during_up_exits_130_and_the_next_up_finishes(stack):
     again = stack.run("up")
     assert again.returncode == 0, again.stderr
     assert stack.status()["healthy"] is True
+
+
+def test_failed_migration_stops_up_and_leaves_the_previous_api_serving(stack):
+    import httpx
+
+    assert stack.run("up").returncode == 0
+    api_before = stack.container_ids()
+    # A new API configuration whose migrations fail: the running API must not be replaced.
+    bad = {"MIGRATE_COMMAND": "sh -c 'echo migration 0003 exploded >&2; exit 3'", "API_WORKERS": "1"}
+    up = stack.run("up", extra_env=bad)
+    assert up.returncode == 1
+    assert "error: migrate failed" in up.stderr and "exited with code 3" in up.stderr
+    assert "migration 0003 exploded" in up.stderr  # the tool's own output
+    running = subprocess.run(["docker", "inspect", "-f", "{{.Id}} {{.State.Running}}", f"{stack.name}-api-1"],
+                             capture_output=True, text=True).stdout.split()
+    assert running[0] in api_before and running[1] == "true"
+    assert httpx.get(stack.url("/api/health")).status_code == 200
+    # Fixed, the same up replaces the API.
+    assert stack.run("up", extra_env={"API_WORKERS": "1"}).returncode == 0
+    assert stack.container_ids() != api_before
