@@ -53,17 +53,24 @@ def backup(stack: Stack, *, include_redis: bool = True, verify: bool = False, ki
                     "kind": kind, "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                     "stackctl": __version__, "complete": False}
         db_image = stack.engine.api.inspect_container(db_cid)["Config"]["Image"]
-        say(f"dumping Postgres ({db_service})")
+        say(f"dumping Postgres ({db_service}) and reading the dump back in full")
         info = postgres.server_info(stack.engine, db_cid, s.postgres_user, s.postgres_db)
+        # The dump goes to disk and, at the same time, into a throwaway pg_restore that reads
+        # it in full: one pass instead of writing and then reading back.
         writer = sets.HashingWriter(partial / "postgres.dump")
+        reader = postgres.StreamingReader(db_image)
         try:
-            result = postgres.dump(stack.engine, db_cid, s.postgres_user, s.postgres_db, s.backup_compression, writer)
+            result = postgres.dump(stack.engine, db_cid, s.postgres_user, s.postgres_db, s.backup_compression,
+                                   postgres.Tee(writer, reader))
+        except BaseException:
+            reader.abort()
+            raise
         finally:
             writer.close()
         if result.exit_code != 0:
+            reader.abort()
             raise StackError(f"pg_dump failed: {result.stderr.strip()[-300:]}")
-        say("reading the dump back in full")
-        ok, rows, error = postgres.full_read(db_image, partial / "postgres.dump")
+        ok, rows, error = reader.finish()
         if not ok:
             raise StackError(f"the new dump does not read back: {error}")
         manifest["postgres"] = {"file": "postgres.dump", "bytes": writer.bytes, "sha256": writer.sha256,

@@ -66,10 +66,48 @@ def dump(engine: Engine, cid: str, user: str, db: str, level: int, sink) -> Exec
     return engine.exec_to_file(cid, ["pg_dump", "-Fc", f"-Z{level}", "-U", user, "-d", db], sink)
 
 
+def _reader_argv(image: str) -> list[str]:
+    return ["run", "--rm", "-i", "--network", "none", "--entrypoint", "sh", image, "-c", FULL_READ_SCRIPT]
+
+
 def full_read(image: str, path: Path) -> tuple[bool, dict[str, int], str]:
     """Read the whole dump in a throwaway container: (ok, rows per table, error)."""
-    result = docker_cli(["run", "--rm", "-i", "--network", "none", "--entrypoint", "sh", image, "-c", FULL_READ_SCRIPT],
-                        stdin_path=path)
+    return _parse_full_read(docker_cli(_reader_argv(image), stdin_path=path))
+
+
+class StreamingReader:
+    """The same full read, fed while the dump is being written (a sink for a Tee)."""
+
+    def __init__(self, image: str):
+        import subprocess
+
+        self.proc = subprocess.Popen(["docker", *_reader_argv(image)], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    def write(self, chunk: bytes) -> None:
+        self.proc.stdin.write(chunk)
+
+    def finish(self) -> tuple[bool, dict[str, int], str]:
+        out, err = self.proc.communicate()  # closes stdin: the reader sees the end of the dump
+        return _parse_full_read(ExecResult(self.proc.returncode, out.decode("utf-8", "replace"),
+                                           err.decode("utf-8", "replace")))
+
+    def abort(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+class Tee:
+    def __init__(self, *sinks):
+        self.sinks = sinks
+
+    def write(self, chunk: bytes) -> None:
+        for sink in self.sinks:
+            sink.write(chunk)
+
+
+def _parse_full_read(result: ExecResult) -> tuple[bool, dict[str, int], str]:
     rows, exit_code = {}, None
     for line in result.stdout.splitlines():
         kind, _, rest = line.partition(" ")
