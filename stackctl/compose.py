@@ -28,7 +28,10 @@ class Compose:
 
         self.project = project
         self.settings = settings
+        from stackctl import tls
+
         os.environ.update(settings.compose_env())
+        os.environ.update(tls.compose_env(project, settings))
         self.files = project.compose_files(settings.compose_files_extra)
         self.client = DockerClient(
             compose_files=self.files,
@@ -76,6 +79,9 @@ class Compose:
 
     def down(self, volumes: bool = False) -> None:
         self._call("down", self.client.compose.down, volumes=volumes, remove_orphans=True, quiet=True)
+
+    def start(self, services: list[str]) -> None:
+        self._call("start", self.client.compose.start, services)
 
     def stop(self, services: list[str] | None = None) -> None:
         self._call("stop", self.client.compose.stop, services)

@@ -32,8 +32,10 @@ class ContainerInfo:
     started_at: datetime | None = None
     image_id: str = ""
     pid: int = 0
+    restart_count: int = 0
     ports: tuple[PublishedPort, ...] = ()
     last_health_output: str = ""
+    healthcheck: tuple[str, ...] = ()  # the engine's test: ("CMD", ...) or ("CMD-SHELL", "...")
     labels: dict = field(default_factory=dict, compare=False, hash=False)
 
     def host_port(self, container_port: int) -> PublishedPort | None:
@@ -71,8 +73,10 @@ def container_from_inspect(data: dict) -> ContainerInfo:
         started_at=_parse_time(state.get("StartedAt")) if state.get("Running") else None,
         image_id=data.get("Image", ""),
         pid=int(state.get("Pid") or 0),
+        restart_count=int(data.get("RestartCount") or 0),
         ports=tuple(ports),
         last_health_output=(logs[-1].get("Output", "") if logs else "").strip(),
+        healthcheck=tuple((data.get("Config", {}).get("Healthcheck") or {}).get("Test") or ()),
         labels=labels,
     )
 

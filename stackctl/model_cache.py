@@ -22,7 +22,13 @@ VARIABLE = re.compile(rb"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
 
 
 def key(project: Project, settings: Settings) -> str:
-    digest = hashlib.sha256(f"v{VERSION}\0{project.env}\0".encode())
+    from dataclasses import fields
+
+    from stackctl.plan import ServiceSpec
+
+    # The model's own shape is part of the key: a newer stackctl never reads an older cache.
+    shape = ",".join(f.name for f in fields(ServiceSpec))
+    digest = hashlib.sha256(f"v{VERSION}\0{shape}\0{project.env}\0".encode())
     for path in [*project.compose_files(settings.compose_files_extra), *project.env_files()]:
         data = path.read_bytes()
         digest.update(f"{path}\0{len(data)}\0".encode())

@@ -24,6 +24,8 @@ class ServiceSpec:
     checks: tuple[str, ...] = ()
     oneshot: bool = False
     has_healthcheck: bool = False
+    injects_files: bool = False  # compose secrets/configs: only `compose start` puts them in
+
 
     @property
     def needs(self) -> tuple[str, ...]:
@@ -73,6 +75,7 @@ def parse_model(config: dict) -> StackModel:
             checks=checks,
             oneshot=labels.get(ROLE_LABEL) == "oneshot",
             has_healthcheck=bool(healthcheck) and not healthcheck.get("disable", False),
+            injects_files=bool(raw.get("secrets") or raw.get("configs")),
         )
     for spec in services.values():
         for dep in spec.needs:

@@ -84,6 +84,38 @@ def check_env(project: Project, settings: Settings) -> list[Check]:
     return checks
 
 
+def check_production(project: Project, settings: Settings) -> list[Check]:
+    """TLS pair usable; Postgres and Redis never published beyond loopback."""
+    if project.env != "production":
+        return []
+    from stackctl import tls
+
+    problems = tls.problems(project, settings)
+    checks = [Check("tls", not problems, "; ".join(problems) or "certificate and key usable",
+                    "" if not problems else "set TLS_CERT_FILE/TLS_KEY_FILE, or for testing: stackctl --env production certs self-signed")]
+    exposed = []
+    if secret_problems(settings):
+        return checks  # the compose model needs the secrets; the secrets check already failed
+    try:
+        from stackctl.stack import Stack
+
+        config = Stack(project, settings).config
+        for name, raw in config.get("services", {}).items():
+            probe = ((raw.get("labels") or {}).get("stackctl.probe") or "").split(":")[0]
+            if probe not in ("postgres", "redis"):
+                continue
+            for port in raw.get("ports") or []:
+                if port.get("host_ip") not in ("127.0.0.1", "::1", "localhost"):
+                    exposed.append(f"{name} on {port.get('host_ip') or '0.0.0.0'}:{port.get('published')}")
+    except Exception as exc:  # reported, not raised: check lists every problem
+        exposed.append(f"compose model unreadable ({getattr(exc, 'message', exc)})")
+    checks.append(Check("exposure", not exposed,
+                        f"published beyond loopback: {', '.join(exposed)}" if exposed
+                        else "database and Redis reachable only on loopback",
+                        "" if not exposed else "publish them on 127.0.0.1 only (compose/compose.prod.yaml)"))
+    return checks
+
+
 def check_ports(settings: Settings, engine: Engine | None) -> list[Check]:
     checks = []
     containers = []
@@ -144,6 +176,6 @@ def check_disk(settings: Settings, engine: Engine | None, project: Project) -> C
 
 def run_checks(project: Project, settings: Settings) -> CheckReport:
     engine_check, engine = check_engine()
-    checks = [engine_check, check_compose(), *check_env(project, settings),
+    checks = [engine_check, check_compose(), *check_env(project, settings), *check_production(project, settings),
               *check_ports(settings, engine), check_memory(settings), check_disk(settings, engine, project)]
     return CheckReport(tuple(checks))

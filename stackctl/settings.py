@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     web_image: str = Field("stackctl/web:dev", min_length=1)
 
     http_port: Port = 80
+    https_port: Port = 443
     api_port: Port = 3000
     postgres_port: Port = 5432
     redis_port: Port = 6379
@@ -53,6 +54,9 @@ class Settings(BaseSettings):
     postgres_db: str = Field("stackctl", min_length=1)
     postgres_password: SecretStr | None = None
     redis_password: SecretStr | None = None
+
+    tls_cert_file: str = Field("certs/tls.crt", min_length=1)
+    tls_key_file: str = Field("certs/tls.key", min_length=1)
 
     api_workers: int = Field(2, ge=1, le=64)
     cache_ttl_seconds: int = Field(60, ge=0)
@@ -88,8 +92,10 @@ class Settings(BaseSettings):
         return DEV_SECRETS[name]
 
     def ports(self) -> dict[str, int]:
-        return {"HTTP_PORT": self.http_port, "API_PORT": self.api_port,
-                "POSTGRES_PORT": self.postgres_port, "REDIS_PORT": self.redis_port}
+        """Host ports the stack publishes: production serves HTTPS and keeps the API behind nginx."""
+        front = ({"HTTPS_PORT": self.https_port} if self.stack_env == "production" else {"API_PORT": self.api_port})
+        return {"HTTP_PORT": self.http_port, **front, "POSTGRES_PORT": self.postgres_port,
+                "REDIS_PORT": self.redis_port}
 
     def compose_env(self) -> dict[str, str]:
         """Every setting as compose interpolation variables (secrets resolved)."""

@@ -187,7 +187,10 @@ class Executor:
         spec = self.stack.model.services[name]
         self.progress.service(name, "running" if spec.oneshot else "starting")
         if info.state != "running":
-            self.stack.engine.start(info.id)
+            if spec.injects_files:
+                self.stack.compose.start([name])  # compose copies secrets/configs in as it starts
+            else:
+                self.stack.engine.start(info.id)  # ~10x faster than a compose process
 
         def report(obs: Observation, elapsed: float) -> None:
             self.progress.service(name, "running" if spec.oneshot else "starting", obs.detail, elapsed)
@@ -229,7 +232,8 @@ def app_urls(stack: Stack, names: list[str]) -> list[tuple[str, str]]:
         e: Endpoint = endpoints[0]
         host = "localhost" if e.host == "127.0.0.1" else e.host
         if e.kind == "http":
-            urls.append((name, f"http://{host}:{e.port}/"))
+            tls = next((x for x in endpoints if x.kind == "https"), None)
+            urls.append((name, f"https://{host}:{tls.port}/" if tls else f"http://{host}:{e.port}/"))
         elif e.kind == "postgres":
             urls.append((name, f"postgresql://{s.postgres_user}@{host}:{e.port}/{s.postgres_db}"))
         else:

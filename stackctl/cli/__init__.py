@@ -194,7 +194,7 @@ def down(app: App, volumes: bool, yes: bool) -> None:
 
 
 def _register() -> None:
-    from stackctl.cli import data  # noqa: F401  (its commands attach to `cli`)
+    from stackctl.cli import data, prod  # noqa: F401  (their commands attach to `cli`)
 
 
 _register()

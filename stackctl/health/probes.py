@@ -59,7 +59,9 @@ def _http_client():
 
     with _client_lock:
         if _client is None:
-            _client = httpx.Client(trust_env=False)
+            # verify=False: a local health probe of our own nginx, often on a self-signed
+            # certificate for another name; it checks health, not identity.
+            _client = httpx.Client(trust_env=False, verify=False)
         return _client
 
 

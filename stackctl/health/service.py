@@ -11,9 +11,10 @@ from stackctl.health.gate import Observation
 from stackctl.plan import ServiceSpec
 from stackctl.settings import Settings
 
-# The container port each probe kind talks to.
-PROBE_PORTS = {"postgres": 5432, "redis": 6379, "http": None}
-HTTP_DEFAULT_PORTS = (8000, 80)
+# The container port each probe kind talks to; HTTP takes the first of these that is published.
+PROBE_PORTS = {"postgres": (5432,), "redis": (6379,), "http": (80, 8000, 8080, 3000)}
+HTTPS_PORT = 443
+CRASH_LOOP_RESTARTS = 3
 
 
 def connect_host(published_ip: str) -> str:
@@ -25,16 +26,15 @@ class Endpoint:
     """Something stackctl can ask directly from the host."""
 
     name: str
-    kind: str  # postgres | redis | http
+    kind: str  # postgres | redis | http | https
     host: str
     port: int
     path: str = ""
 
     @property
     def url(self) -> str:
-        if self.kind == "http":
-            return f"http://{'localhost' if self.host == '127.0.0.1' else self.host}:{self.port}{self.path}"
-        return f"{self.kind}://{'localhost' if self.host == '127.0.0.1' else self.host}:{self.port}"
+        host = "localhost" if self.host == "127.0.0.1" else self.host
+        return f"{self.kind}://{host}:{self.port}{self.path}"
 
     def probe(self, settings: Settings) -> Observation:
         if self.kind == "postgres":
@@ -42,7 +42,7 @@ class Endpoint:
                                    settings.secret("postgres_password"), settings.postgres_db)
         if self.kind == "redis":
             return probes.redis(self.host, self.port, settings.secret("redis_password"))
-        return probes.http(f"http://{self.host}:{self.port}{self.path}")
+        return probes.http(f"{self.kind}://{self.host}:{self.port}{self.path}")
 
 
 def probe_endpoint(spec: ServiceSpec, info: ContainerInfo) -> Endpoint | None:
@@ -52,9 +52,8 @@ def probe_endpoint(spec: ServiceSpec, info: ContainerInfo) -> Endpoint | None:
     kind, _, path = spec.probe.partition(":")
     if kind not in PROBE_PORTS:
         return None
-    ports = [PROBE_PORTS[kind]] if PROBE_PORTS[kind] else [p.container_port.split("/")[0] for p in info.ports]
-    for container_port in ports:
-        published = info.host_port(int(container_port))
+    for container_port in PROBE_PORTS[kind]:
+        published = info.host_port(container_port)
         if published is not None:
             return Endpoint(spec.name, kind, connect_host(published.host_ip), published.host_port, path or "")
     return None
@@ -65,9 +64,29 @@ def check_endpoints(spec: ServiceSpec, info: ContainerInfo) -> list[Endpoint]:
     main = probe_endpoint(spec, info)
     if main is None:
         return []
-    extra = [Endpoint(f"{spec.name} {path}", "http", main.host, main.port, path)
+    # Extra paths go where users go: HTTPS when the service publishes it (production).
+    tls = info.host_port(HTTPS_PORT) if main.kind == "http" else None
+    base = Endpoint(main.name, "https", connect_host(tls.host_ip), tls.host_port) if tls else main
+    extra = [Endpoint(f"{spec.name} {path}", base.kind, base.host, base.port, path)
              for path in spec.checks if main.kind == "http"]
     return [main, *extra]
+
+
+def exec_probe(engine: Engine, info: ContainerInfo) -> Observation:
+    """Run the container's own healthcheck command now, instead of waiting for the engine to
+    run it at its interval: the probe for services with nothing published (production API)."""
+    test = list(info.healthcheck)
+    if not test or test[0] == "NONE":
+        return Observation.pending("no healthcheck")
+    cmd = ["sh", "-c", test[1]] if test[0] == "CMD-SHELL" else test[1:]
+    try:
+        result = engine.exec(info.id, cmd)
+    except Exception as exc:  # the container may be going away
+        return Observation.pending(f"{type(exc).__name__}: {exc}")
+    output = (result.stdout + result.stderr).strip()
+    if result.exit_code == 0:
+        return Observation.ready(output.splitlines()[-1] if output else "healthcheck passed")
+    return Observation.pending(output.splitlines()[-1] if output else f"healthcheck exit {result.exit_code}")
 
 
 def observe_container(spec: ServiceSpec, info: ContainerInfo | None) -> Observation | None:
@@ -78,6 +97,8 @@ def observe_container(spec: ServiceSpec, info: ContainerInfo | None) -> Observat
         if spec.oneshot and info.exit_code == 0:
             return Observation.ready("completed")
         return Observation.failed(f"container exited with code {info.exit_code}")
+    if info.restart_count >= CRASH_LOOP_RESTARTS:
+        return Observation.failed(f"keeps crashing: restarted {info.restart_count} times by its restart policy")
     if info.state in ("created", "restarting", "paused"):
         return Observation.pending(info.state)
     if spec.oneshot:
@@ -101,6 +122,8 @@ def observer(spec: ServiceSpec, engine: Engine, container_id: str, settings: Set
             endpoint.append(probe_endpoint(spec, info))
         if endpoint[0] is not None:
             return endpoint[0].probe(settings)
+        if info.healthcheck:
+            return exec_probe(engine, info)
         if info.health == "healthy" or (info.health is None and not spec.has_healthcheck):
             return Observation.ready(info.health or "running")
         return Observation.pending(info.last_health_output or f"health: {info.health or 'starting'}")

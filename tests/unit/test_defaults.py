@@ -30,7 +30,8 @@ def test_env_example_documents_every_setting_with_its_default():
 
 
 def test_compose_defaults_match_settings():
-    lines = (ROOT / "compose" / "compose.yaml").read_text().splitlines()
+    lines = [*(ROOT / "compose" / "compose.yaml").read_text().splitlines(),
+             *(ROOT / "compose" / "compose.prod.yaml").read_text().splitlines()]
     text = "\n".join(line for line in lines if not line.lstrip().startswith("#"))
     defaults = dict(re.findall(r"\$\{([A-Z_]+):-([^}]*)\}", text))
     assert defaults, "compose.yaml should interpolate settings"

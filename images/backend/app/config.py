@@ -4,6 +4,15 @@ import os
 from dataclasses import dataclass
 
 
+def secret(env, name: str) -> str:
+    """NAME, or the contents of the file NAME_FILE names (production: compose secrets)."""
+    path = env.get(f"{name}_FILE")
+    if path:
+        with open(path, encoding="utf-8") as f:
+            return f.read().strip()
+    return env[name]
+
+
 @dataclass(frozen=True)
 class Config:
     db_host: str
@@ -24,10 +33,10 @@ class Config:
             db_port=int(env.get("DATABASE_PORT", "5432")),
             db_name=env["DATABASE_NAME"],
             db_user=env["DATABASE_USER"],
-            db_password=env["DATABASE_PASSWORD"],
+            db_password=secret(env, "DATABASE_PASSWORD"),
             redis_host=env.get("REDIS_HOST", "redis"),
             redis_port=int(env.get("REDIS_PORT", "6379")),
-            redis_password=env["REDIS_PASSWORD"],
+            redis_password=secret(env, "REDIS_PASSWORD"),
             cache_ttl=int(env.get("CACHE_TTL_SECONDS", "60")),
         )
 

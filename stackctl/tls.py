@@ -1,0 +1,86 @@
+"""TLS for production nginx: a self-signed pair for testing, checks of the configured pair,
+and their paths for the production overlay's file-backed secrets."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from stackctl.project import Project
+from stackctl.settings import Settings
+
+
+def paths(project: Project, settings: Settings) -> tuple[Path, Path]:
+    def resolve(value: str) -> Path:
+        path = Path(value)
+        return path if path.is_absolute() else project.root / path
+
+    return resolve(settings.tls_cert_file), resolve(settings.tls_key_file)
+
+
+def self_signed(cert_path: Path, key_path: Path, hosts: list[str], days: int = 30) -> datetime:
+    """Write a self-signed certificate (EC P-256) for hosts; returns its expiry."""
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    names = []
+    for host in hosts:
+        try:
+            names.append(x509.IPAddress(ipaddress.ip_address(host)))
+        except ValueError:
+            names.append(x509.DNSName(host))
+    now = datetime.now(timezone.utc)
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hosts[0])])
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(minutes=5))
+            .not_valid_after(now + timedelta(days=days))
+            .add_extension(x509.SubjectAlternativeName(names), critical=False)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_path.parent.mkdir(parents=True, exist_ok=True)
+    key_path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                  serialization.NoEncryption()))
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return cert.not_valid_after_utc
+
+
+def problems(project: Project, settings: Settings, now: datetime | None = None) -> list[str]:
+    """What is wrong with the configured certificate and key (empty when usable)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    cert_path, key_path = paths(project, settings)
+    found = []
+    for var, path in (("TLS_CERT_FILE", cert_path), ("TLS_KEY_FILE", key_path)):
+        if not path.is_file():
+            found.append(f"{var} {path} does not exist")
+    if found:
+        return found
+    try:
+        cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+    except ValueError:
+        return [f"{cert_path} is not a PEM certificate"]
+    try:
+        key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+    except (ValueError, TypeError):
+        return [f"{key_path} is not an unencrypted PEM private key"]
+    if cert.public_key().public_numbers() != key.public_key().public_numbers():
+        found.append("the TLS key does not belong to the certificate")
+    if cert.not_valid_after_utc <= (now or datetime.now(timezone.utc)):
+        found.append(f"the certificate expired on {cert.not_valid_after_utc:%Y-%m-%d}")
+    return found
+
+
+def compose_env(project: Project, settings: Settings) -> dict[str, str]:
+    """Absolute paths of the pair for the production overlay's file-backed secrets."""
+    cert_path, key_path = paths(project, settings)
+    return {"TLS_CERT_PATH": str(cert_path), "TLS_KEY_PATH": str(key_path)}
