@@ -30,8 +30,9 @@ class Compose:
         self.settings = settings
         from stackctl import tls
 
-        os.environ.update(settings.compose_env())
-        os.environ.update(tls.compose_env(project, settings))
+        # Re-applied before every call: deploy drives two releases' stacks in one process.
+        self.env = {**settings.compose_env(), **tls.compose_env(project, settings)}
+        os.environ.update(self.env)
         self.files = project.compose_files(settings.compose_files_extra)
         self.client = DockerClient(
             compose_files=self.files,
@@ -42,6 +43,7 @@ class Compose:
     def _call(self, action: str, fn, *args, **kwargs):
         from python_on_whales.exceptions import DockerException
 
+        os.environ.update(self.env)
         try:
             return fn(*args, **kwargs)
         except DockerException as exc:
@@ -55,6 +57,7 @@ class Compose:
         from python_on_whales.exceptions import DockerException
 
         os.environ.setdefault("BUILDKIT_PROGRESS", "plain")
+        os.environ.update(self.env)
         try:
             for _source, line in self.client.compose.build(services, stream_logs=True):
                 yield line.decode("utf-8", "replace").rstrip()
@@ -70,6 +73,7 @@ class Compose:
         """A one-off container of the service (its image, environment, network), output streamed."""
         from python_on_whales.exceptions import DockerException
 
+        os.environ.update(self.env)
         try:
             for _source, line in self.client.compose.run(service, command, remove=True, tty=False, stream=True,
                                                          dependencies=False):
@@ -90,12 +94,19 @@ class Compose:
              timestamps: bool = False) -> Iterator[str]:
         from python_on_whales.exceptions import DockerException
 
+        os.environ.update(self.env)
         try:
             for _source, line in self.client.compose.logs(services, follow=follow, tail=tail, since=since,
                                                           timestamps=timestamps, stream=True):
                 yield line.decode("utf-8", "replace")
         except DockerException as exc:
             raise _failure("logs", exc) from None
+
+    def scale_up(self, service: str, count: int) -> None:
+        """`up -d --no-deps --no-recreate --scale service=count`: new containers of the
+        current image beside the running ones, which are left as they are."""
+        self._call("up --scale", self.client.compose.up, [service], detach=True, dependencies=False, recreate=False,
+                   no_build=True, scales={service: count}, quiet=True)
 
     def version(self) -> str:
         return self._call("version", self.client.compose.version)

@@ -95,8 +95,11 @@ class Engine:
             import docker
             from docker.errors import DockerException
 
+            kwargs = docker.utils.kwargs_from_env()
+            if str(kwargs.get("base_url", "")).startswith("ssh://"):
+                kwargs["use_ssh_client"] = True  # the system's ssh, its keys and known_hosts
             try:
-                client = docker.APIClient(version="auto", timeout=30, **docker.utils.kwargs_from_env())
+                client = docker.APIClient(version="auto", timeout=30, **kwargs)
             except DockerException as exc:
                 raise StackError(f"Docker engine not reachable: {exc}",
                                  "start it (sudo systemctl start docker, or bash scripts/provision-engine.sh), then stackctl check") from None
@@ -120,6 +123,18 @@ class Engine:
             if info is not None:
                 found[info.service] = info
         return found
+
+    def service_containers(self, project: str, service: str) -> list[ContainerInfo]:
+        """Every container of a service (a rollout runs several), oldest first."""
+        found = []
+        filters = {"label": [f"{PROJECT_LABEL}={project}", f"{SERVICE_LABEL}={service}"]}
+        for summary in self.api.containers(all=True, filters=filters):
+            if (summary.get("Labels") or {}).get(ONEOFF_LABEL) == "True":
+                continue
+            info = self.inspect(summary["Id"])
+            if info is not None:
+                found.append((summary.get("Created", 0), info))
+        return [info for _, info in sorted(found, key=lambda pair: pair[0])]
 
     def inspect(self, container_id: str) -> ContainerInfo | None:
         from docker.errors import NotFound

@@ -31,9 +31,15 @@ class Project:
         """Machine-local image choices written by scripts/standin-images.sh."""
         return self.state_dir / "images.env"
 
+    @property
+    def deployed_env_file(self) -> Path:
+        """The image references of the release `deploy` / `rollback` put in service."""
+        return self.state_dir / f"deployed-{self.env}.env"
+
     def env_files(self) -> list[Path]:
         """Existing env files, lowest precedence first."""
-        return [p for p in (self.images_env_file, self.env_file) if p.is_file()]
+        files = (self.images_env_file, self.env_file, self.deployed_env_file)
+        return [p for p in files if p.is_file()]
 
     def compose_files(self, extra: str = "") -> list[Path]:
         files = [self.root / COMPOSE_FILE]

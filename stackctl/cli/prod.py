@@ -29,3 +29,115 @@ def certs_self_signed(app: App, hosts: tuple[str, ...], days: int, force: bool) 
     expires = tls.self_signed(cert_path, key_path, list(hosts) or ["localhost", "127.0.0.1"], days)
     app.console().result(f"self-signed certificate {cert_path} (key {key_path}, mode 600), valid until "
                          f"{expires:%Y-%m-%d}; browsers will warn: use a real certificate in production")
+
+
+def _production(app: App, host: str | None):
+    """deploy and rollback always act on the production stack (optionally on another engine)."""
+    import os
+
+    from stackctl.project import open_project
+    from stackctl.stack import Stack
+
+    if host:
+        if not host.startswith(("ssh://", "tcp://", "unix://")):
+            raise StackError(f"--host {host!r} is not an engine address", "use ssh://user@host (or tcp://, unix://)",
+                             EXIT_USAGE)
+        os.environ["DOCKER_HOST"] = host
+    return Stack(open_project(app.project_dir, "production"))
+
+
+@cli.command()
+@click.option("--host", help="Target engine, e.g. ssh://root@server (default: DOCKER_HOST / the docker context).")
+@click.option("--break-lock", is_flag=True, help="Clear a stale deploy lock first (a deploy that died).")
+@click.option("--timeout", type=click.FloatRange(min=1), help="Seconds the new API may take to get healthy.")
+@pass_app
+def deploy(app: App, host: str | None, break_lock: bool, timeout: float | None) -> None:
+    """Build, back up, migrate and roll out a new release with zero downtime; roll back on failure."""
+    from stackctl.cli.progress import make_progress
+    from stackctl.deploy.deploy import deploy as run_deploy
+
+    stack = _production(app, host)
+    console = app.console()
+    progress = make_progress(console)
+    try:
+        result = run_deploy(stack, progress=progress, say=lambda t: console.info(f"· {t}"), break_lock=break_lock,
+                            timeout=timeout)
+    finally:
+        progress.close()
+    steps = ", ".join(f"{name} {seconds:.1f}s" for name, seconds in result.steps)
+    console.result(f"[green]deployed release {result.release}[/] in {result.seconds:.1f}s ({steps})"
+                   + (f"; previous: {result.previous}" if result.previous else ""))
+    if result.pruned:
+        console.result(f"pruned old images: {', '.join(result.pruned)}")
+
+
+@cli.command()
+@click.argument("release", required=False)
+@click.option("--host", help="Target engine (as for deploy).")
+@click.option("--timeout", type=click.FloatRange(min=1), help="Seconds the API may take to get healthy.")
+@pass_app
+def rollback(app: App, release: str | None, host: str | None, timeout: float | None) -> None:
+    """Return to RELEASE (default: the one before the current) through the same rollout."""
+    from stackctl.cli.progress import make_progress
+    from stackctl.deploy.deploy import rollback as run_rollback
+
+    stack = _production(app, host)
+    console = app.console()
+    progress = make_progress(console)
+    try:
+        result = run_rollback(stack, release, progress=progress, say=lambda t: console.info(f"· {t}"),
+                              timeout=timeout)
+    finally:
+        progress.close()
+    console.result(f"[green]rolled back to {result.release}[/] (from {result.previous}) in {result.seconds:.1f}s")
+
+
+@cli.command()
+@click.option("--host", help="Target engine (as for deploy).")
+@click.option("--json", "json_output", is_flag=True)
+@pass_app
+def releases(app: App, host: str | None, json_output: bool) -> None:
+    """Releases kept on the target (newest first) and which one serves."""
+    from stackctl.deploy import releases as rel
+
+    stack = _production(app, host)
+    current = rel.read_deployed(stack.project)
+    history = {e["release"]: e for e in rel.read_audit(stack.project, stack.name) if e.get("action") == "deploy"}
+    rows = [{"release": r, "current": bool(current and current.release == r),
+             "commit": (history.get(r) or {}).get("commit"), "deployed_by": (history.get(r) or {}).get("who"),
+             "deployed_at": (history.get(r) or {}).get("when")}
+            for r in rel.release_tags(stack.engine, stack.settings.api_image)]
+    console = app.console(json_output)
+    if json_output:
+        console.emit_json({"current": current.release if current else None, "releases": rows})
+        return
+    for row in rows:
+        mark = "[green]*[/]" if row["current"] else " "
+        console.result(f"{mark} {row['release']}  {row['deployed_at'] or ''}  {row['deployed_by'] or ''}  "
+                       f"{(row['commit'] or '')[:12]}")
+    if not rows:
+        console.result("no releases on the target yet: stackctl --env production deploy")
+
+
+@cli.command()
+@click.option("-n", "--lines", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--json", "json_output", is_flag=True)
+@pass_app
+def audit(app: App, lines: int, json_output: bool) -> None:
+    """The deploy audit log: who, when, which commit, result, duration."""
+    from stackctl.deploy import releases as rel
+    from stackctl.project import open_project
+    from stackctl.stack import Stack
+
+    stack = Stack(open_project(app.project_dir, "production"))
+    entries = rel.read_audit(stack.project, stack.name)[-lines:]
+    console = app.console(json_output)
+    if json_output:
+        console.emit_json({"entries": entries})
+        return
+    for e in entries:
+        console.result(f"{e.get('when', '?')}  {e.get('action', '?'):8}  {e.get('result', '?'):12}  "
+                       f"{e.get('release', '?')}  by {e.get('who', '?')}  {e.get('seconds', '?')}s"
+                       + (f"  ({e['error']})" if e.get("error") else ""))
+    if not entries:
+        console.result("no deploys recorded yet")

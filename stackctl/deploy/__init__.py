@@ -1,0 +1,1 @@
+"""Single-host production deploys: lock, release, rollout, rollback, audit."""

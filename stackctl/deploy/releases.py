@@ -1,0 +1,113 @@
+"""Releases: ids, which images each one is, what is deployed, the audit log, pruning.
+
+Images on the target carry the release id as their tag; the project remembers which release
+is deployed (.stackctl/deployed-production.env, loaded above .env.production) and keeps an
+append-only audit log (.stackctl/audit-<stack>.jsonl).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from stackctl.project import Project
+
+KEEP = 5
+RELEASE_TAG = re.compile(r"^\d{8}T\d{6}Z(-[0-9a-f]{7,12})?$")
+
+
+def new_release_id(root: Path, now: datetime | None = None) -> str:
+    stamp = (now or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
+    commit = git_commit(root)
+    return f"{stamp}-{commit[:10]}" if commit else stamp
+
+
+def git_commit(root: Path) -> str | None:
+    try:
+        out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+def repository(image: str) -> str:
+    """`stackctl/api:dev` -> `stackctl/api` (a registry host with a port keeps its colon)."""
+    head, sep, tail = image.rpartition(":")
+    return head if sep and "/" not in tail else image
+
+
+def tagged(image: str, release: str) -> str:
+    return f"{repository(image)}:{release}"
+
+
+@dataclass(frozen=True)
+class Deployed:
+    api_image: str
+    web_image: str
+    release: str
+
+
+def read_deployed(project: Project) -> Deployed | None:
+    path = project.deployed_env_file
+    if not path.is_file():
+        return None
+    values = dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line and not line.startswith("#"))
+    return Deployed(values.get("API_IMAGE", ""), values.get("WEB_IMAGE", ""), values.get("STACKCTL_RELEASE", ""))
+
+
+def write_deployed(project: Project, deployed: Deployed) -> None:
+    project.state_dir.mkdir(exist_ok=True)
+    tmp = project.deployed_env_file.with_suffix(".tmp")
+    tmp.write_text(f"# Written by stackctl deploy/rollback: the release in service. Do not edit.\n"
+                   f"STACKCTL_RELEASE={deployed.release}\nAPI_IMAGE={deployed.api_image}\n"
+                   f"WEB_IMAGE={deployed.web_image}\n")
+    tmp.replace(project.deployed_env_file)
+
+
+def audit_path(project: Project, stack: str) -> Path:
+    return project.state_dir / f"audit-{stack}.jsonl"
+
+
+def audit(project: Project, stack: str, entry: dict) -> None:
+    project.state_dir.mkdir(exist_ok=True)
+    with audit_path(project, stack).open("a") as f:
+        f.write(json.dumps(entry) + "\n")
+
+
+def read_audit(project: Project, stack: str) -> list[dict]:
+    path = audit_path(project, stack)
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def release_tags(engine, image: str) -> list[str]:
+    """Release ids present on the target for an image repository, newest first."""
+    repo = repository(image)
+    tags = set()
+    for summary in engine.api.images(name=repo):
+        for ref in summary.get("RepoTags") or []:
+            r, _, tag = ref.rpartition(":")
+            if r == repo and RELEASE_TAG.match(tag):
+                tags.add(tag)
+    return sorted(tags, reverse=True)
+
+
+def prune(engine, images: list[str], keep_ids: list[str]) -> list[str]:
+    """Untag releases beyond the ones to keep (the engine frees layers nothing else uses)."""
+    from docker.errors import APIError
+
+    removed = []
+    for image in images:
+        for tag in release_tags(engine, image):
+            if tag not in keep_ids:
+                try:
+                    engine.api.remove_image(f"{repository(image)}:{tag}")
+                    removed.append(f"{repository(image)}:{tag}")
+                except APIError:
+                    pass  # still used by a container: kept
+    return removed
