@@ -1,10 +1,12 @@
-"""Zero-downtime replacement of a service's containers (the API behind nginx).
+"""Zero-downtime replacement of a service's container (the API behind nginx).
 
-Start the new containers beside the old (compose --scale, --no-recreate), gate them on their
-own health, give nginx time to learn their addresses (it resolves `api` through Docker's DNS
-every few seconds, and retries the next address when one refuses), then stop the old ones
-gracefully (SIGTERM: they finish what they are serving) and remove them. If the new ones
-never get healthy they are removed and the old ones never stopped serving.
+Docker's DNS name `api` lists a new container the moment it starts, healthy or not, so nginx
+is switched explicitly: pin it to the serving container by name (a file in the web
+container, then a graceful `nginx -s reload`), start the new container beside it (compose
+--scale, --no-recreate), gate it on its own health, pin nginx to it, stop the old one
+gracefully (SIGTERM: it finishes what it serves) and remove it, then unpin (the DNS name now
+means only the new one). If the new container never gets healthy it is removed: it never
+took a request.
 """
 
 from __future__ import annotations
@@ -19,9 +21,9 @@ from stackctl.health.service import observer
 from stackctl.stack import Stack
 from stackctl.up import Progress, failure_details
 
-# nginx's `resolver ... valid=5s` (images/frontend/nginx/proxy-api.inc) plus a margin.
-DNS_SETTLE = 6.0
 STOP_GRACE = 30
+RELOAD_SETTLE = 1.0  # old nginx workers finish requests already sent to the old container
+PIN_DIR = "/tmp/stackctl-nginx"
 
 
 class RolloutFailed(StackError):
@@ -36,12 +38,40 @@ class RolloutResult:
     seconds_to_healthy: float
 
 
+class Proxies:
+    """The running nginx containers in front of a service (its dependents that proxy to it)."""
+
+    def __init__(self, stack: Stack, service: str):
+        self.stack, self.service = stack, service
+        names = stack.model.dependents(service)
+        self.containers = [c for n in names for c in stack.engine.service_containers(stack.name, n)
+                           if c.state == "running"]
+
+    def pin(self, target: str | None) -> None:
+        """Send the service's traffic to one container by name (None: back to the DNS name)."""
+        for proxy in self.containers:
+            cmd = list(self.stack.engine.api.inspect_container(proxy.id)["Config"]["Cmd"] or [])
+            config = ["-e", "stderr"] + (["-c", cmd[cmd.index("-c") + 1]] if "-c" in cmd else [])
+            line = f"set $api_upstream {target}:8000;" if target else ""
+            script = (f'mkdir -p {PIN_DIR} && rm -f {PIN_DIR}/api-upstream.inc && '
+                      f'{{ [ -z "$1" ] || printf "%s\\n" "$1" > {PIN_DIR}/api-upstream.inc; }} && '
+                      f'nginx {" ".join(config)} -t -q && nginx {" ".join(config)} -s reload')
+            result = self.stack.engine.exec(proxy.id, ["sh", "-c", script, "pin", line])
+            if result.exit_code != 0:
+                raise RolloutFailed(f"could not switch nginx in {proxy.name}: {(result.stderr or result.stdout).strip()}",
+                                    exit_code=EXIT_FAILED)
+
+
 def rollout(stack: Stack, service: str, *, timeout: float, progress: Progress,
-            cancel: threading.Event | None = None, settle: float = DNS_SETTLE) -> RolloutResult:
+            cancel: threading.Event | None = None, settle: float = RELOAD_SETTLE) -> RolloutResult:
     eng, spec = stack.engine, stack.model.services[service]
     old = [c for c in eng.service_containers(stack.name, service) if c.state == "running"]
-    progress.service(service, "starting", f"new containers beside {len(old)} serving")
-    stack.compose.scale_up(service, max(1, len(old)) + len(old))
+    proxies = Proxies(stack, service)
+    if old:
+        proxies.pin(old[-1].name)  # the newest serving one keeps all traffic meanwhile
+        time.sleep(settle)
+    progress.service(service, "starting", f"new container beside {len(old)} serving")
+    stack.compose.scale_up(service, len(old) + 1)
     new = [c for c in eng.service_containers(stack.name, service) if c.id not in {o.id for o in old}]
     if not new:
         raise RolloutFailed(f"compose started no new {service} container", exit_code=EXIT_FAILED)
@@ -53,15 +83,18 @@ def rollout(stack: Stack, service: str, *, timeout: float, progress: Progress,
             details = failure_details(stack, service, container.id)
             for c in new:
                 _retire(eng, c.id, grace=5)
+            proxies.pin(None)
             progress.service(service, "failed", result.detail, result.elapsed)
             raise RolloutFailed(f"the new {service} did not become healthy ({result.outcome.value} after "
                                 f"{result.elapsed:.1f}s): {result.detail}", exit_code=EXIT_FAILED, details=details)
     healthy_after = time.monotonic() - started
-    progress.service(service, "healthy", f"{len(new)} new; letting nginx learn their addresses", healthy_after)
+    progress.service(service, "healthy", f"switching nginx to {new[-1].name}", healthy_after)
+    proxies.pin(new[-1].name)
     time.sleep(settle)
     for container in old:
         progress.service(service, "draining", container.name)
         _retire(eng, container.id, grace=STOP_GRACE)
+    proxies.pin(None)  # the DNS name now lists only the new container
     progress.service(service, "healthy", f"replaced {len(old)} with {len(new)}", time.monotonic() - started)
     return RolloutResult(service, tuple(c.name for c in new), tuple(c.name for c in old), healthy_after)
 

@@ -32,7 +32,7 @@ def engine_present():
         pytest.fail("no Docker engine answers: run bash scripts/setup.sh first", pytrace=False)
 
 
-def free_ports(n: int) -> list[int]:
+def free_ports(n: int) -> list[int]:  # noqa: D103
     socks = []
     for _ in range(n):
         s = socket.socket()
@@ -95,6 +95,9 @@ class StackRunner:
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.http_port}{path}"
 
+    def https(self, path: str) -> str:
+        return f"https://127.0.0.1:{self.env['HTTPS_PORT']}{path}"
+
 
 def make_runner(project_dir: Path, **env) -> StackRunner:
     name = f"it{uuid.uuid4().hex[:8]}"
@@ -121,6 +124,39 @@ def stack():
     runner = make_runner(ROOT)
     yield runner
     teardown(runner)
+
+
+@pytest.fixture
+def prod_stack(tmp_path):
+    """A production project of its own: real secrets, a self-signed certificate, and a copy of
+    the images (tests change the API's source to make new releases)."""
+    import secrets as tokens
+
+    (tmp_path / "compose").symlink_to(ROOT / "compose")
+    shutil.copytree(ROOT / "images", tmp_path / "images", ignore=shutil.ignore_patterns("node_modules", "dist"))
+    (tmp_path / ".stackctl").mkdir()
+    if (ROOT / ".stackctl" / "images.env").is_file():
+        shutil.copy(ROOT / ".stackctl" / "images.env", tmp_path / ".stackctl" / "images.env")
+    runner = make_runner(tmp_path)
+    runner.env["HTTPS_PORT"] = str(free_ports(1)[0])
+    runner.env["HEALTH_TIMEOUT"] = "60"
+    runner.env.pop("API_PORT")
+    # Image names in the file, not the environment: the deployed release must be able to win.
+    (tmp_path / ".env.production").write_text(
+        f"POSTGRES_PASSWORD={tokens.token_hex(16)}\nREDIS_PASSWORD={tokens.token_hex(16)}\n"
+        f"API_IMAGE=stackctl-it/{runner.name}-api:dev\nWEB_IMAGE=stackctl-it/{runner.name}-web:dev\n")
+    made = runner.run("--env", "production", "certs", "self-signed")
+    assert made.returncode == 0, made.stderr
+    yield runner
+    runner.run("--env", "production", "down", "--volumes", "--yes", timeout=180)
+    leftovers = runner.containers()
+    if leftovers:
+        subprocess.run(["docker", "rm", "-f", *leftovers], capture_output=True)
+    subprocess.run(["docker", "rm", "-f", f"stackctl-deploy-lock-{runner.name}"], capture_output=True)
+    images = subprocess.run(["docker", "images", "-q", "--filter", f"reference=stackctl-it/{runner.name}-*"],
+                            capture_output=True, text=True).stdout.split()
+    if images:
+        subprocess.run(["docker", "rmi", "-f", *set(images)], capture_output=True)
 
 
 @pytest.fixture

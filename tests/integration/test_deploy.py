@@ -1,0 +1,125 @@
+"""Production deploys on the real engine: zero failed requests under load, automatic
+rollback, the deploy lock, and production preflight."""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+
+import httpx
+import pytest
+
+from load import Load
+
+
+def version(stack) -> str:
+    return httpx.get(stack.https("/api/health"), verify=False, timeout=5).json()["version"]
+
+
+def set_version(stack, value: str) -> None:
+    init = stack.project_dir / "images" / "backend" / "app" / "__init__.py"
+    init.write_text(re.sub(r'VERSION = ".*"', f'VERSION = "{value}"', init.read_text()))
+
+
+def deploy(stack, *args, timeout=600):
+    return stack.run("deploy", *args, timeout=timeout)
+
+
+def lock_exists(stack) -> bool:
+    return subprocess.run(["docker", "inspect", f"stackctl-deploy-lock-{stack.name}"], capture_output=True).returncode == 0
+
+
+def test_deploy_under_load_has_zero_failed_requests_and_rollback_too(prod_stack):
+    s = prod_stack
+    first = deploy(s)
+    assert first.returncode == 0, first.stderr
+    assert version(s) == "1.0.0"
+
+    set_version(s, "1.0.1-test")
+    with Load(s.https("/api/stops/near?lat=52.52&lon=13.405&radius=300"), rate=20) as load:
+        time.sleep(1)
+        second = deploy(s)
+        time.sleep(1)
+    assert second.returncode == 0, second.stderr
+    assert load.total >= 100, load.total
+    assert load.failures == [], load.failures[:5]
+    assert version(s) == "1.0.1-test"
+
+    listed = json.loads(s.run("releases", "--json").stdout)
+    assert len(listed["releases"]) == 2 and listed["releases"][0]["current"] is True
+
+    with Load(s.https("/api/health"), rate=20) as load:
+        back = s.run("rollback")
+        time.sleep(1)
+    assert back.returncode == 0, back.stderr
+    assert load.failures == [] and load.total >= 50
+    assert version(s) == "1.0.0"
+    entries = json.loads(s.run("audit", "--json").stdout)["entries"]
+    assert [(e["action"], e["result"]) for e in entries] == [
+        ("deploy", "deployed"), ("deploy", "deployed"), ("rollback", "rolled back")]
+    assert all(e["who"] and e["when"] for e in entries)
+
+
+def test_release_whose_health_fails_is_rolled_back_while_the_old_one_serves(prod_stack):
+    s = prod_stack
+    assert deploy(s).returncode == 0
+    main_py = s.project_dir / "images" / "backend" / "app" / "main.py"
+    main_py.write_text(main_py.read_text().replace("status_code=200 if ok else 503", "status_code=503"))
+    set_version(s, "9.9.9-broken")
+    with Load(s.https("/api/health"), rate=20) as load:
+        bad = deploy(s, "--timeout", "10")
+    assert bad.returncode == 1
+    assert "rolled back before taking traffic" in bad.stderr and "still serves" in bad.stderr
+    assert load.failures == [] and load.total >= 50
+    assert version(s) == "1.0.0"
+    running = subprocess.run(["docker", "ps", "--filter", f"label=com.docker.compose.project={s.name}",
+                              "--filter", "label=com.docker.compose.service=api", "-q"],
+                             capture_output=True, text=True).stdout.split()
+    assert len(running) == 1
+    last = json.loads(s.run("audit", "--json").stdout)["entries"][-1]
+    assert last["result"] == "rolled back" and not lock_exists(s)
+
+
+def test_lock_refuses_a_second_deploy_and_survives_kill_9_with_a_way_out(prod_stack):
+    s = prod_stack
+    assert deploy(s).returncode == 0
+    set_version(s, "1.0.2-lock")
+    first = s.popen("deploy")
+    deadline = time.monotonic() + 120
+    while not lock_exists(s) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert lock_exists(s)
+    second = deploy(s)
+    assert second.returncode == 2
+    assert f"is being deployed by" in second.stderr and f"(pid {first.pid}, still running)" in second.stderr
+
+    time.sleep(2)  # somewhere in the middle of building, migrating or rolling out
+    os.killpg(first.pid, signal.SIGKILL)
+    first.wait(30)
+    assert httpx.get(s.https("/api/health"), verify=False, timeout=5).status_code == 200  # still serving
+
+    third = deploy(s)
+    assert third.returncode == 2
+    assert "no longer running: the lock is stale" in third.stderr and "--break-lock" in third.stderr
+    fourth = deploy(s, "--break-lock")
+    assert fourth.returncode == 0, fourth.stderr
+    assert version(s) == "1.0.2-lock" and not lock_exists(s)
+
+
+def test_production_preflight_refuses_placeholder_secrets_and_public_database_ports(prod_stack, tmp_path):
+    s = prod_stack
+    env_file = s.project_dir / ".env.production"
+    good = env_file.read_text()
+    env_file.write_text(re.sub(r"POSTGRES_PASSWORD=.*", "POSTGRES_PASSWORD=change-me", good))
+    out = deploy(s)
+    assert out.returncode == 2 and "POSTGRES_PASSWORD is a placeholder" in out.stderr
+    env_file.write_text(good)
+
+    public = tmp_path / "public-db.yaml"
+    public.write_text('services:\n  db:\n    ports: ["0.0.0.0:25432:5432"]\n')
+    out = s.run("deploy", extra_env={"COMPOSE_FILES_EXTRA": str(public)})
+    assert out.returncode == 2
+    assert "published beyond loopback: db on 0.0.0.0:25432" in out.stderr
+    assert s.containers() == [] and not lock_exists(s)
