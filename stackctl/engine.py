@@ -98,6 +98,7 @@ class Engine:
             kwargs = docker.utils.kwargs_from_env()
             if str(kwargs.get("base_url", "")).startswith("ssh://"):
                 kwargs["use_ssh_client"] = True  # the system's ssh, its keys and known_hosts
+                _tolerate_closed_ssh_pipe()
             try:
                 client = docker.APIClient(version="auto", timeout=30, **kwargs)
             except DockerException as exc:
@@ -226,6 +227,38 @@ class ExecResult:
     exit_code: int
     stdout: str
     stderr: str
+
+
+def _tolerate_closed_ssh_pipe() -> None:
+    """docker-py's ssh shell-out socket flushes into the ssh process on close(); after an
+    exec that process has often exited, and close() raises BrokenPipeError although every
+    byte was read (docker/docker-py#3218, open). Closing a dead pipe is done either way."""
+    from docker.transport import sshconn
+
+    if getattr(sshconn.SSHSocket.close, "_stackctl", False):
+        return
+    original = sshconn.SSHSocket.close
+
+    def close(self):
+        try:
+            original(self)
+        except BrokenPipeError:
+            if self.proc is not None:
+                self.proc.terminate()
+
+    close._stackctl = True
+    sshconn.SSHSocket.close = close
+
+
+def remote_host() -> str | None:
+    """The engine's host when it is not this machine's (DOCKER_HOST=ssh://... or tcp://...)."""
+    import os
+    from urllib.parse import urlparse
+
+    url = urlparse(os.environ.get("DOCKER_HOST", "") or "unix://")
+    if url.scheme in ("ssh", "tcp", "http", "https") and url.hostname:
+        return url.hostname
+    return None
 
 
 class _ChunkReader:

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from stackctl import ports as portlib
-from stackctl.engine import Engine
+from stackctl.engine import Engine, remote_host
 from stackctl.errors import StackError
 from stackctl.project import Project
 from stackctl.settings import Settings, secret_problems
@@ -136,6 +136,11 @@ def check_ports(settings: Settings, engine: Engine | None) -> list[Check]:
         if holder and holder.container_project == settings.stack_name:
             checks.append(Check(label, True, f"{var}: in use by this stack ({holder.container_service})"))
             continue
+        if remote_host() is not None:  # a local bind says nothing about the engine's machine
+            checks.append(Check(label, holder is None, f"{var}: " + (f"{port} is taken by {holder.description}" if holder
+                                else "no container on the engine publishes it (other processes there not checked)"),
+                                "" if holder is None else f"stop it, or set {var} to a free port in the env file"))
+            continue
         if portlib.is_free(settings.bind_address, port):
             checks.append(Check(label, True, f"{var}: free"))
             continue
@@ -145,9 +150,16 @@ def check_ports(settings: Settings, engine: Engine | None) -> list[Check]:
     return checks
 
 
-def check_memory(settings: Settings) -> Check:
+def check_memory(settings: Settings, engine: Engine | None = None) -> Check:
     import psutil
 
+    if remote_host() is not None:
+        if engine is None:
+            return Check("memory", False, "not checked: the engine does not answer", "see the engine check")
+        total = engine.info().get("MemTotal", 0) // (1024 * 1024)
+        return Check("memory", total >= settings.min_memory_mb, f"{total} MiB on the engine's host (need "
+                     f"{settings.min_memory_mb}; its free memory is not visible from here)",
+                     "" if total >= settings.min_memory_mb else "a larger host, or lower MIN_MEMORY_MB")
     available = psutil.virtual_memory().available // (1024 * 1024)
     need = settings.min_memory_mb
     if available < need:
@@ -157,6 +169,8 @@ def check_memory(settings: Settings) -> Check:
 
 
 def check_disk(settings: Settings, engine: Engine | None, project: Project) -> Check:
+    if remote_host() is not None:
+        return Check("disk", True, f"not checked: the engine runs on {remote_host()} (check its free space there)")
     path = Path("/")
     where = "/"
     if engine is not None:
@@ -177,5 +191,5 @@ def check_disk(settings: Settings, engine: Engine | None, project: Project) -> C
 def run_checks(project: Project, settings: Settings) -> CheckReport:
     engine_check, engine = check_engine()
     checks = [engine_check, check_compose(), *check_env(project, settings), *check_production(project, settings),
-              *check_ports(settings, engine), check_memory(settings), check_disk(settings, engine, project)]
+              *check_ports(settings, engine), check_memory(settings, engine), check_disk(settings, engine, project)]
     return CheckReport(tuple(checks))

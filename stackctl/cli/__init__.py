@@ -229,3 +229,11 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+    except Exception as exc:  # a bug or an unexpected failure: one line, never silence
+        if debug:
+            raise
+        from stackctl.console import Console
+
+        Console().error(StackError(f"unexpected {type(exc).__name__}: {exc}",
+                                   "run again with --debug for the traceback, and please report it"))
+        sys.exit(1)

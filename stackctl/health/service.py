@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from stackctl.engine import ContainerInfo, Engine
+from stackctl.engine import ContainerInfo, Engine, remote_host
 from stackctl.health import probes
 from stackctl.health.gate import Observation
 from stackctl.plan import ServiceSpec
@@ -17,8 +17,15 @@ HTTPS_PORT = 443
 CRASH_LOOP_RESTARTS = 3
 
 
-def connect_host(published_ip: str) -> str:
-    return "127.0.0.1" if published_ip in ("", "0.0.0.0", "::") else published_ip
+def connect_host(published_ip: str) -> str | None:
+    """Where this machine reaches a published port: the engine's host for a remote engine
+    (None when it is published on that host's loopback only: probed inside instead)."""
+    remote = remote_host()
+    if remote is None:
+        return "127.0.0.1" if published_ip in ("", "0.0.0.0", "::") else published_ip
+    if published_ip in ("127.0.0.1", "::1"):
+        return None
+    return remote if published_ip in ("", "0.0.0.0", "::") else published_ip
 
 
 @dataclass(frozen=True)
@@ -54,7 +61,7 @@ def probe_endpoint(spec: ServiceSpec, info: ContainerInfo) -> Endpoint | None:
         return None
     for container_port in PROBE_PORTS[kind]:
         published = info.host_port(container_port)
-        if published is not None:
+        if published is not None and connect_host(published.host_ip) is not None:
             return Endpoint(spec.name, kind, connect_host(published.host_ip), published.host_port, path or "")
     return None
 
@@ -66,6 +73,7 @@ def check_endpoints(spec: ServiceSpec, info: ContainerInfo) -> list[Endpoint]:
         return []
     # Extra paths go where users go: HTTPS when the service publishes it (production).
     tls = info.host_port(HTTPS_PORT) if main.kind == "http" else None
+    tls = tls if tls is not None and connect_host(tls.host_ip) is not None else None
     base = Endpoint(main.name, "https", connect_host(tls.host_ip), tls.host_port) if tls else main
     extra = [Endpoint(f"{spec.name} {path}", base.kind, base.host, base.port, path)
              for path in spec.checks if main.kind == "http"]

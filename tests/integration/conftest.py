@@ -64,9 +64,14 @@ class StackRunner:
                               timeout=timeout, stdin=subprocess.DEVNULL)
 
     def popen(self, *args: str) -> subprocess.Popen:
+        """As if started from a terminal: its own process group, Ctrl-C not ignored (a runner
+        started in the background would otherwise pass SIG_IGN on, and Python keeps it)."""
+        import signal
+
         env = {**os.environ, **self.env}
         return subprocess.Popen([sys.executable, "-m", "stackctl", *args], env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True, start_new_session=True)
+                                stderr=subprocess.STDOUT, text=True, start_new_session=True,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
     def status(self) -> dict:
         out = self.run("status", "--json", "--no-stats")

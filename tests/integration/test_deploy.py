@@ -11,7 +11,10 @@ import time
 import httpx
 import pytest
 
+from pathlib import Path
 from load import Load
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def version(stack) -> str:
@@ -123,3 +126,28 @@ def test_production_preflight_refuses_placeholder_secrets_and_public_database_po
     assert out.returncode == 2
     assert "published beyond loopback: db on 0.0.0.0:25432" in out.stderr
     assert s.containers() == [] and not lock_exists(s)
+
+
+@pytest.fixture(scope="module")
+def ssh_docker_host():
+    """DOCKER_HOST for this machine's own engine over ssh (scripts/loopback-sshd.sh)."""
+    out = subprocess.run(["bash", str(ROOT / "scripts" / "loopback-sshd.sh")], capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip().splitlines()[-1]
+
+
+def test_deploy_to_a_remote_engine_over_ssh(prod_stack, ssh_docker_host):
+    s = prod_stack
+    s.env["BIND_ADDRESS"] = "0.0.0.0"  # reached at the ssh host's address, as a real server would be
+    first = s.run("deploy", "--host", ssh_docker_host)
+    assert first.returncode == 0, first.stderr
+    assert version(s) == "1.0.0"
+    set_version(s, "2.0.0-remote")
+    with Load(s.https("/api/health"), rate=20) as load:
+        second = s.run("deploy", "--host", ssh_docker_host)
+    assert second.returncode == 0, second.stderr
+    assert load.failures == [] and load.total >= 50
+    assert version(s) == "2.0.0-remote"
+    status = s.run("--env", "production", "status", "--json", extra_env={"DOCKER_HOST": ssh_docker_host})
+    assert json.loads(status.stdout)["healthy"] is True, status.stdout
