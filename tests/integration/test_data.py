@@ -170,3 +170,15 @@ def test_concurrent_migrate_applies_once(stack):
     assert sql(stack, "SELECT count(*) FROM stops") == [(205,)]
     status = stack.run("migrate", "--status")
     assert "2 applied, 0 pending" in status.stdout
+
+
+def test_failed_backup_leaves_nothing_that_looks_like_a_backup(data_stack):
+    s = data_stack
+    take_backup(s)  # one good set exists
+    # pg_dump fails (no such database): the set must not appear, nor a leftover folder.
+    out = s.run("backup", extra_env={"POSTGRES_DB": "no_such_database"})
+    assert out.returncode == 1
+    assert "backup failed, nothing was recorded" in out.stderr
+    listed = json.loads(s.run("backups", "--json").stdout)
+    assert len(listed["backups"]) == 1 and listed["incomplete"] == []
+    assert [p.name for p in backup_dir(s).iterdir()] == [listed["backups"][0]["id"]]
