@@ -10,9 +10,8 @@ from dataclasses import dataclass
 from stackctl import stats as stats_lib
 from stackctl.engine import ContainerInfo, uptime_seconds
 from stackctl.health.gate import wait_ready
-from stackctl.health.service import check_endpoints
+from stackctl.health.service import EndpointResult, running_endpoints
 from stackctl.stack import Stack
-from stackctl.up import EndpointResult
 
 SCHEMA_VERSION = 1
 
@@ -90,11 +89,7 @@ def _health(oneshot: bool, info: ContainerInfo | None, probe_ok: bool | None) ->
 
 
 def _probe_all(stack: Stack, names: list[str], containers: dict[str, ContainerInfo]) -> list[EndpointResult]:
-    endpoints = []
-    for name in names:
-        spec, info = stack.model.services[name], containers.get(name)
-        if info is not None and info.state == "running" and not spec.oneshot:
-            endpoints.extend(check_endpoints(spec, info))
+    endpoints = running_endpoints(stack.model, containers, names)
     if not endpoints:
         return []
 

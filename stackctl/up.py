@@ -14,8 +14,8 @@ from typing import Protocol
 from stackctl import build as buildlib
 from stackctl.engine import ContainerInfo
 from stackctl.errors import EXIT_FAILED, EXIT_USAGE, StackError
-from stackctl.health.gate import GateResult, Observation, Outcome, State, wait_ready
-from stackctl.health.service import Endpoint, check_endpoints, observer
+from stackctl.health.gate import GateResult, Observation, State, wait_ready
+from stackctl.health.service import Endpoint, EndpointResult, check_endpoints, observer, running_endpoints
 from stackctl.plan import Step, after_oneshots, closure, up_steps
 from stackctl.preflight import CheckReport, run_checks
 from stackctl.stack import Stack
@@ -45,17 +45,6 @@ class ServiceOutcome:
     outcome: str  # ready | kept | failed | timeout | skipped | cancelled
     elapsed: float = 0.0
     detail: str = ""
-
-
-@dataclass(frozen=True)
-class EndpointResult:
-    name: str
-    url: str
-    ok: bool
-    detail: str = ""
-
-    def to_dict(self) -> dict:
-        return {"name": self.name, "url": self.url, "ok": self.ok, "detail": self.detail}
 
 
 @dataclass(frozen=True)
@@ -207,15 +196,10 @@ class Executor:
 
 def check_all_endpoints(stack: Stack, names: list[str], cancel: threading.Event,
                         grace: float = ENDPOINT_GRACE) -> list[EndpointResult]:
-    containers = stack.containers()
     results = []
-    for name in names:
-        spec, info = stack.model.services[name], containers.get(name)
-        if info is None or spec.oneshot:
-            continue
-        for endpoint in check_endpoints(spec, info):
-            gate = wait_ready(lambda e=endpoint: e.probe(stack.settings), grace, cancel=cancel)
-            results.append(EndpointResult(endpoint.name, endpoint.url, gate.ok, gate.detail))
+    for endpoint in running_endpoints(stack.model, stack.containers(), names):
+        gate = wait_ready(lambda e=endpoint: e.probe(stack.settings), grace, cancel=cancel)
+        results.append(EndpointResult(endpoint.name, endpoint.url, gate.ok, gate.detail))
     return results
 
 

@@ -78,7 +78,8 @@ def restore(stack: Stack, ref: str, *, include_redis: bool = True, progress: Pro
     swapped = redis_put = False
 
     def sql(statement: str, database: str = "postgres") -> str:
-        return postgres.checked(postgres.psql(eng, db_cid, user, database, statement), statement.split()[0:3].__str__())
+        what = " ".join(statement.split()[:2])  # "ALTER DATABASE", "CREATE DATABASE", ...
+        return postgres.checked(postgres.psql(eng, db_cid, user, database, statement), what)
 
     try:
         say(f"stopping {', '.join(users)}")
@@ -103,7 +104,7 @@ def restore(stack: Stack, ref: str, *, include_redis: bool = True, progress: Pro
         say("migrating and starting the services")
         run_up(stack, None, build="never", check=False, progress=progress)
     except BaseException as exc:
-        _roll_back(stack, say, sql, db, fresh, previous, swapped, redis_put, safety, redis_service, progress)
+        _roll_back(stack, say, sql, users, db, fresh, previous, swapped, redis_put, safety, redis_service, progress)
         reason = exc.message if isinstance(exc, StackError) else type(exc).__name__
         if isinstance(exc, KeyboardInterrupt):
             raise
@@ -114,10 +115,9 @@ def restore(stack: Stack, ref: str, *, include_redis: bool = True, progress: Pro
     return RestoreResult(backup_set, safety, with_redis)
 
 
-def _roll_back(stack, say, sql, db, fresh, previous, swapped, redis_put, safety, redis_service, progress) -> None:
+def _roll_back(stack, say, sql, users, db, fresh, previous, swapped, redis_put, safety, redis_service,
+               progress) -> None:
     say("restore failed: putting the previous data back")
-    users = [n for n, spec in stack.model.services.items() if n not in (redis_service,) and not spec.oneshot
-             and (spec.probe or "").split(":")[0] != "postgres"]
     stack.compose.stop(users)
     sql(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname IN ('{db}', '{fresh}', '{previous}') "
         f"AND pid <> pg_backend_pid()")

@@ -21,7 +21,7 @@ from stackctl.deploy import lock, releases
 from stackctl.deploy.rollout import RolloutFailed, rollout
 from stackctl.errors import EXIT_FAILED, EXIT_USAGE, StackError
 from stackctl.health.gate import wait_ready
-from stackctl.health.service import check_endpoints
+from stackctl.health.service import running_endpoints
 from stackctl.plan import closure
 from stackctl.preflight import run_checks
 from stackctl.stack import Stack
@@ -46,21 +46,16 @@ def stack_for(stack: Stack, api_image: str, web_image: str) -> Stack:
 
 def post_checks(stack: Stack, say: Callable[[str], None]) -> list[str]:
     """Every endpoint through nginx, each retried up to CHECK_RETRIES times; what still fails."""
-    containers = stack.containers()
     failing = []
-    for name, spec in stack.model.services.items():
-        info = containers.get(name)
-        if info is None or spec.oneshot or info.state != "running":
-            continue
-        for endpoint in check_endpoints(spec, info):
-            for attempt in range(1, CHECK_RETRIES + 1):
-                result = wait_ready(lambda e=endpoint: e.probe(stack.settings), 0)
-                if result.ok:
-                    break
-                say(f"check {endpoint.url}: {result.detail} (attempt {attempt}/{CHECK_RETRIES})")
-                time.sleep(CHECK_PAUSE)
-            else:
-                failing.append(f"{endpoint.url}: {result.detail}")
+    for endpoint in running_endpoints(stack.model, stack.containers(), stack.model.names()):
+        for attempt in range(1, CHECK_RETRIES + 1):
+            result = wait_ready(lambda e=endpoint: e.probe(stack.settings), 0)
+            if result.ok:
+                break
+            say(f"check {endpoint.url}: {result.detail} (attempt {attempt}/{CHECK_RETRIES})")
+            time.sleep(CHECK_PAUSE)
+        else:
+            failing.append(f"{endpoint.url}: {result.detail}")
     return failing
 
 

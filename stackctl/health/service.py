@@ -80,6 +80,27 @@ def check_endpoints(spec: ServiceSpec, info: ContainerInfo) -> list[Endpoint]:
     return [main, *extra]
 
 
+@dataclass(frozen=True)
+class EndpointResult:
+    name: str
+    url: str
+    ok: bool
+    detail: str = ""
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "url": self.url, "ok": self.ok, "detail": self.detail}
+
+
+def running_endpoints(model, containers: dict[str, ContainerInfo], names) -> list[Endpoint]:
+    """The endpoints of the named services that run now (one-shots have none)."""
+    found = []
+    for name in names:
+        spec, info = model.services[name], containers.get(name)
+        if info is not None and info.state == "running" and not spec.oneshot:
+            found.extend(check_endpoints(spec, info))
+    return found
+
+
 def exec_probe(engine: Engine, info: ContainerInfo) -> Observation:
     """Run the container's own healthcheck command now, instead of waiting for the engine to
     run it at its interval: the probe for services with nothing published (production API)."""

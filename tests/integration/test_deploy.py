@@ -96,7 +96,7 @@ def test_lock_refuses_a_second_deploy_and_survives_kill_9_with_a_way_out(prod_st
     assert lock_exists(s)
     second = deploy(s)
     assert second.returncode == 2
-    assert f"is being deployed by" in second.stderr and f"(pid {first.pid}, still running)" in second.stderr
+    assert "is being deployed by" in second.stderr and f"(pid {first.pid}, still running)" in second.stderr
 
     time.sleep(2)  # somewhere in the middle of building, migrating or rolling out
     os.killpg(first.pid, signal.SIGKILL)

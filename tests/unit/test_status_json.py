@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 
 from stackctl.engine import container_from_inspect, uptime_seconds
 from stackctl.status import ServiceStatus, StatusReport
-from stackctl.up import EndpointResult
+from stackctl.health.service import EndpointResult
 
 INSPECT = {
     "Id": "abc", "Name": "/s-db-1", "Image": "sha256:img",
