@@ -1,12 +1,15 @@
 """Zero-downtime replacement of a service's container (the API behind nginx).
 
 Docker's DNS name `api` lists a new container the moment it starts, healthy or not, so nginx
-is switched explicitly: pin it to the serving container by name (a file in the web
-container, then a graceful `nginx -s reload`), start the new container beside it (compose
---scale, --no-recreate), gate it on its own health, pin nginx to it, stop the old one
-gracefully (SIGTERM: it finishes what it serves) and remove it, then unpin (the DNS name now
-means only the new one). If the new container never gets healthy it is removed: it never
-took a request.
+is switched explicitly: it is pinned to the serving container by name (a file in the web
+container, then a graceful `nginx -s reload`), the new container starts beside it (compose
+--scale, --no-recreate) and is gated on its own health, nginx is pinned to it, and the old
+one is stopped gracefully (SIGTERM: it finishes what it serves) and removed. If the new
+container never gets healthy it is removed: it never took a request.
+
+The pin stays between deploys, so a rollout reloads nginx once (twice the first time). Each
+reload closes nginx's idle keep-alive connections, and a request a client sends on one at
+that very moment is lost unless the client retries it (browsers and curl do).
 """
 
 from __future__ import annotations
@@ -47,6 +50,15 @@ class Proxies:
         self.containers = [c for n in names for c in stack.engine.service_containers(stack.name, n)
                            if c.state == "running"]
 
+    def pinned(self) -> set[str]:
+        """The container names the proxies are pinned to now ("" where they follow DNS)."""
+        found = set()
+        for proxy in self.containers:
+            out = self.stack.engine.exec(proxy.id, ["sh", "-c", f"cat {PIN_DIR}/api-upstream.inc 2>/dev/null"])
+            match = out.stdout.strip().removeprefix("set $api_upstream ").removesuffix(";").rsplit(":", 1)[0]
+            found.add(match)
+        return found
+
     def pin(self, target: str | None) -> None:
         """Send the service's traffic to one container by name (None: back to the DNS name)."""
         for proxy in self.containers:
@@ -67,7 +79,7 @@ def rollout(stack: Stack, service: str, *, timeout: float, progress: Progress,
     eng, spec = stack.engine, stack.model.services[service]
     old = [c for c in eng.service_containers(stack.name, service) if c.state == "running"]
     proxies = Proxies(stack, service)
-    if old:
+    if old and proxies.pinned() != {old[-1].name}:
         proxies.pin(old[-1].name)  # the newest serving one keeps all traffic meanwhile
         time.sleep(settle)
     progress.service(service, "starting", f"new container beside {len(old)} serving")
@@ -83,7 +95,8 @@ def rollout(stack: Stack, service: str, *, timeout: float, progress: Progress,
             details = failure_details(stack, service, container.id)
             for c in new:
                 _retire(eng, c.id, grace=5)
-            proxies.pin(None)
+            if not old:
+                proxies.pin(None)
             progress.service(service, "failed", result.detail, result.elapsed)
             raise RolloutFailed(f"the new {service} did not become healthy ({result.outcome.value} after "
                                 f"{result.elapsed:.1f}s): {result.detail}", exit_code=EXIT_FAILED, details=details)
@@ -94,7 +107,6 @@ def rollout(stack: Stack, service: str, *, timeout: float, progress: Progress,
     for container in old:
         progress.service(service, "draining", container.name)
         _retire(eng, container.id, grace=STOP_GRACE)
-    proxies.pin(None)  # the DNS name now lists only the new container
     progress.service(service, "healthy", f"replaced {len(old)} with {len(new)}", time.monotonic() - started)
     return RolloutResult(service, tuple(c.name for c in new), tuple(c.name for c in old), healthy_after)
 
