@@ -8,17 +8,13 @@ from typing import Iterator
 from stackctl.errors import EXIT_FAILED, EXIT_USAGE, ConfigError, StackError
 from stackctl.health.gate import wait_ready
 from stackctl.health.service import observer
-from stackctl.plan import start_order
+from stackctl.plan import check_known, start_order
 from stackctl.stack import Stack
 from stackctl.up import LOG_LINES, Progress, ServiceOutcome, failure_details
 
 
 def validate_services(stack: Stack, services: list[str]) -> list[str]:
-    unknown = [s for s in services if s not in stack.model.services]
-    if unknown:
-        raise ConfigError(f"unknown service {', '.join(repr(u) for u in unknown)}",
-                          f"valid services: {', '.join(stack.model.names())}")
-    return services
+    return check_known(stack.model, services)
 
 
 def logs(stack: Stack, services: list[str], *, follow: bool, tail: int | None, since: str | None,

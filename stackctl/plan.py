@@ -103,12 +103,18 @@ def levels(model: StackModel) -> dict[str, int]:
     return memo
 
 
-def closure(model: StackModel, targets: list[str] | None) -> list[str]:
-    """The targets and everything they depend on, in start order."""
-    unknown = [t for t in targets or [] if t not in model.services]
+def check_known(model: StackModel, names: list[str]) -> list[str]:
+    """The names, or a one-line error naming the unknown ones and listing the valid ones."""
+    unknown = [n for n in names if n not in model.services]
     if unknown:
         raise ConfigError(f"unknown service {', '.join(repr(u) for u in unknown)}",
                           f"valid services: {', '.join(model.names())}")
+    return names
+
+
+def closure(model: StackModel, targets: list[str] | None) -> list[str]:
+    """The targets and everything they depend on, in start order."""
+    check_known(model, targets or [])
     wanted: set[str] = set()
     stack = list(targets or model.services)
     while stack:

@@ -7,7 +7,6 @@ endpoint waits for its collector's 1 s tick, so it is only the fallback (remote 
 
 from __future__ import annotations
 
-import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -141,5 +140,6 @@ def sample(engine, containers: dict[str, tuple[str, int]]) -> dict[str, Usage]:
 
 
 def engine_is_local() -> bool:
-    host = os.environ.get("DOCKER_HOST", "unix://")
-    return host.startswith("unix://") and CGROUP_ROOT.is_dir()
+    from stackctl.engine import remote_host
+
+    return remote_host() is None and CGROUP_ROOT.is_dir()

@@ -194,17 +194,17 @@ class Executor:
         return ServiceOutcome(name, step.action, outcome, result.elapsed, result.detail)
 
 
-def check_all_endpoints(stack: Stack, names: list[str], cancel: threading.Event,
-                        grace: float = ENDPOINT_GRACE) -> list[EndpointResult]:
+def check_all_endpoints(stack: Stack, names: list[str], containers: dict[str, ContainerInfo],
+                        cancel: threading.Event, grace: float = ENDPOINT_GRACE) -> list[EndpointResult]:
     results = []
-    for endpoint in running_endpoints(stack.model, stack.containers(), names):
+    for endpoint in running_endpoints(stack.model, containers, names):
         gate = wait_ready(lambda e=endpoint: e.probe(stack.settings), grace, cancel=cancel)
         results.append(EndpointResult(endpoint.name, endpoint.url, gate.ok, gate.detail))
     return results
 
 
-def app_urls(stack: Stack, names: list[str]) -> list[tuple[str, str]]:
-    containers, s = stack.containers(), stack.settings
+def app_urls(stack: Stack, names: list[str], containers: dict[str, ContainerInfo]) -> list[tuple[str, str]]:
+    s = stack.settings
     urls = []
     for name in names:
         spec, info = stack.model.services[name], containers.get(name)
@@ -283,8 +283,9 @@ def up(stack: Stack, services: list[str] | None, *, build: str = "auto", timeout
             details=failure_details(stack, first.service, info.id if info else None),
         )
     progress.phase("verifying endpoints")
-    endpoints = check_all_endpoints(stack, targets, cancel)
-    result = UpResult(tuple(outcomes), tuple(endpoints), tuple(app_urls(stack, targets)), tuple(built),
+    containers = stack.containers()  # one look serves the checks and the summary
+    endpoints = check_all_endpoints(stack, targets, containers, cancel)
+    result = UpResult(tuple(outcomes), tuple(endpoints), tuple(app_urls(stack, targets, containers)), tuple(built),
                       time.monotonic() - started, tuple(steps))
     failing = [e for e in endpoints if not e.ok]
     if failing:
