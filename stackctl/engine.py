@@ -31,6 +31,7 @@ class ContainerInfo:
     exit_code: int | None = None
     started_at: datetime | None = None
     image_id: str = ""
+    image: str = ""  # the reference it was created from (Config.Image), e.g. stackctl/api:2026...
     pid: int = 0
     restart_count: int = 0
     ports: tuple[PublishedPort, ...] = ()
@@ -72,6 +73,7 @@ def container_from_inspect(data: dict) -> ContainerInfo:
         exit_code=state.get("ExitCode") if state.get("Status") in ("exited", "dead") else None,
         started_at=_parse_time(state.get("StartedAt")) if state.get("Running") else None,
         image_id=data.get("Image", ""),
+        image=data.get("Config", {}).get("Image", ""),
         pid=int(state.get("Pid") or 0),
         restart_count=int(data.get("RestartCount") or 0),
         ports=tuple(ports),

@@ -15,15 +15,16 @@ from typing import Callable
 from stackctl import __version__
 from stackctl.backup import postgres, redis, sets
 from stackctl.backup.verify import restore_test
+from stackctl.engine import ContainerInfo
 from stackctl.errors import EXIT_USAGE, StackError
 from stackctl.stack import Stack
 
 
-def running_container(stack: Stack, service: str) -> str:
+def running_container(stack: Stack, service: str) -> ContainerInfo:
     info = stack.containers().get(service)
     if info is None or info.state != "running":
         raise StackError(f"{service} is not running", "start the stack first: stackctl up", EXIT_USAGE)
-    return info.id
+    return info
 
 
 def service_with_probe(stack: Stack, kind: str) -> str:
@@ -38,8 +39,9 @@ def backup(stack: Stack, *, include_redis: bool = True, verify: bool = False, ki
     s = stack.settings
     started = time.monotonic()
     db_service = service_with_probe(stack, "postgres")
-    db_cid = running_container(stack, db_service)
-    redis_cid = running_container(stack, service_with_probe(stack, "redis")) if include_redis else None
+    db = running_container(stack, db_service)
+    redis_info = running_container(stack, service_with_probe(stack, "redis")) if include_redis else None
+    db_cid, db_image = db.id, db.image
     folder = sets.stack_dir(stack.project.root, s.backup_dir, stack.name)
     folder.mkdir(parents=True, exist_ok=True)
     backup_id = sets.new_id()
@@ -52,7 +54,6 @@ def backup(stack: Stack, *, include_redis: bool = True, verify: bool = False, ki
         manifest = {"format": sets.FORMAT, "id": backup_id, "stack": stack.name, "env": stack.project.env,
                     "kind": kind, "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                     "stackctl": __version__, "complete": False}
-        db_image = stack.engine.api.inspect_container(db_cid)["Config"]["Image"]
         say(f"dumping Postgres ({db_service}) and reading the dump back in full")
         info = postgres.server_info(stack.engine, db_cid, s.postgres_user, s.postgres_db)
         # The dump goes to disk and, at the same time, into a throwaway pg_restore that reads
@@ -76,12 +77,12 @@ def backup(stack: Stack, *, include_redis: bool = True, verify: bool = False, ki
         manifest["postgres"] = {"file": "postgres.dump", "bytes": writer.bytes, "sha256": writer.sha256,
                                 "database": s.postgres_db, "compression": s.backup_compression,
                                 "image": db_image, **info, "tables": rows}
-        if redis_cid:
+        if redis_info:
             say("snapshotting Redis")
-            redis_image = stack.engine.api.inspect_container(redis_cid)["Config"]["Image"]
+            redis_image = redis_info.image
             rwriter = sets.HashingWriter(partial / "redis.rdb")
             try:
-                rinfo = redis.snapshot(stack.engine, redis_cid, s.secret("redis_password"), rwriter)
+                rinfo = redis.snapshot(stack.engine, redis_info.id, s.secret("redis_password"), rwriter)
             finally:
                 rwriter.close()
             ok, error = redis.check_rdb(redis_image, partial / "redis.rdb")
@@ -91,8 +92,7 @@ def backup(stack: Stack, *, include_redis: bool = True, verify: bool = False, ki
                                  "image": redis_image, **rinfo}
         api = stack.containers().get("api")
         if api is not None:
-            manifest["api"] = {"image": api.labels.get("com.docker.compose.image") or
-                               stack.engine.api.inspect_container(api.id)["Config"]["Image"], "image_id": api.image_id}
+            manifest["api"] = {"image": api.image, "image_id": api.image_id}
         manifest["verification"] = {"full_read": True, "at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
         if verify:
             say("restoring into a scratch database to compare row counts")

@@ -15,6 +15,7 @@ from typing import Callable
 from stackctl.backup import postgres, redis, sets
 from stackctl.backup.create import apply_retention, backup, backup_path, running_container, service_with_probe
 from stackctl.backup.verify import check_files
+from stackctl.engine import ContainerInfo
 from stackctl.errors import EXIT_FAILED, EXIT_USAGE, StackError
 from stackctl.stack import Stack
 from stackctl.up import Progress
@@ -32,22 +33,21 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def check_restorable(stack: Stack, backup_set: sets.BackupSet, db_cid: str) -> None:
+def check_restorable(stack: Stack, backup_set: sets.BackupSet, db: ContainerInfo) -> None:
     problems = check_files(backup_set)
     if problems:
         raise StackError(f"backup {backup_set.id} is damaged, nothing was touched: {'; '.join(problems)}",
                          "choose another backup: stackctl backups", EXIT_USAGE)
     pg = backup_set.manifest["postgres"]
     s = stack.settings
-    target = postgres.server_info(stack.engine, db_cid, s.postgres_user, s.postgres_db)
+    target = postgres.server_info(stack.engine, db.id, s.postgres_user, s.postgres_db)
     if postgres.major(pg["server_version_num"]) > postgres.major(target["server_version_num"]):
         raise StackError(
             f"backup {backup_set.id} is from PostgreSQL {pg['server_version']}, this server runs "
             f"{target['server_version']}: a dump does not restore into an older major version",
             f"run PostgreSQL {postgres.major(pg['server_version_num'])} or newer (POSTGRES_IMAGE), then restore",
             EXIT_USAGE)
-    ok, _rows, error = postgres.full_read(stack.engine.api.inspect_container(db_cid)["Config"]["Image"],
-                                          backup_set.path / pg["file"])
+    ok, _rows, error = postgres.full_read(db.image, backup_set.path / pg["file"])
     if not ok:
         raise StackError(f"backup {backup_set.id} does not read in full, nothing was touched: {error}",
                          "choose another backup: stackctl backups", EXIT_USAGE)
@@ -58,13 +58,14 @@ def restore(stack: Stack, ref: str, *, include_redis: bool = True, progress: Pro
     s = stack.settings
     eng = stack.engine
     db_service, redis_service = service_with_probe(stack, "postgres"), service_with_probe(stack, "redis")
-    db_cid = running_container(stack, db_service)
+    db = running_container(stack, db_service)
+    db_cid = db.id
     backup_set = sets.find_set(backup_path(stack), ref)
     say(f"checking backup {backup_set.id}")
-    check_restorable(stack, backup_set, db_cid)
+    check_restorable(stack, backup_set, db)
     with_redis = include_redis and bool(backup_set.manifest.get("redis"))
     if with_redis:
-        redis_cid = running_container(stack, redis_service)
+        redis_cid = running_container(stack, redis_service).id
         if redis.cli(eng, redis_cid, s.secret("redis_password"), "CONFIG", "GET", "appendonly").splitlines()[-1] == "yes":
             raise StackError("Redis runs with appendonly: its AOF, not the RDB, would be loaded",
                              "restore with --no-redis, or turn appendonly off", EXIT_USAGE)
@@ -130,7 +131,7 @@ def _roll_back(stack, say, sql, users, db, fresh, previous, swapped, redis_put, 
     sql(f"DROP DATABASE IF EXISTS {_q(fresh)}")
     if redis_put:
         rd = safety.manifest["redis"]
-        cid = running_container(stack, redis_service)
+        cid = running_container(stack, redis_service).id
         redis.restore_rdb(stack.engine, cid, rd["path"], (safety.path / rd["file"]).read_bytes())
     # The data is what it was before the restore: start without re-running migrations.
     run_up(stack, None, build="never", check=False, progress=progress, run_oneshots=False)

@@ -65,8 +65,7 @@ def _running_release(stack: Stack) -> releases.Deployed | None:
     api, web = containers.get("api"), containers.get("web")
     if api is None or api.state != "running":
         return None
-    image = lambda info: stack.engine.api.inspect_container(info.id)["Config"]["Image"]  # noqa: E731
-    return releases.Deployed(image(api), image(web) if web else stack.settings.web_image, "(running before deploy)")
+    return releases.Deployed(api.image, web.image if web else stack.settings.web_image, "(running before deploy)")
 
 
 def _serving(stack: Stack, service: str) -> bool:
