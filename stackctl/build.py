@@ -6,10 +6,8 @@ BuildKit's layer cache keeps dependency layers when only source files changed.
 
 from __future__ import annotations
 
-import fnmatch
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,62 +20,47 @@ class BuildTarget:
     image: str
     context: Path
     dockerfile: str
-    args: tuple[tuple[str, str], ...]
+    args: str  # a hash of the build args (they may carry values that must not be stored)
 
 
-def targets_from_config(config: dict, services: list[str]) -> list[BuildTarget]:
-    """One target per image: services sharing an image (api, migrate) build it once."""
+def targets(model, services: list[str]) -> list[BuildTarget]:
+    """One target per image: services sharing an image (backend, worker, migrate) build it once,
+    named after a serving service rather than a one-off."""
     seen: dict[str, BuildTarget] = {}
-    # Name each build after a serving service rather than a one-off that shares its image.
-    oneshot = {n for n in services if (config["services"][n].get("labels") or {}).get("stackctl.role") == "oneshot"}
-    for name in sorted(services, key=lambda n: n in oneshot):
-        raw = config["services"][name]
-        build = raw.get("build")
-        if not build or raw.get("image", name) in seen:
+    for name in sorted(services, key=lambda n: (model.services[n].oneshot, n)):
+        spec = model.services[name]
+        if not spec.build or spec.image in seen:
             continue
-        args = build.get("args") or {}
-        seen[raw.get("image", name)] = BuildTarget(
-            service=name,
-            image=raw.get("image", name),
-            context=Path(build.get("context", ".")),
-            dockerfile=build.get("dockerfile", "Dockerfile"),
-            args=tuple(sorted((k, str(v)) for k, v in args.items())),
-        )
+        seen[spec.image] = BuildTarget(name, spec.image, Path(spec.build_context), spec.dockerfile,
+                                       spec.build_args_hash)
     return list(seen.values())
 
 
-def _ignore_patterns(context: Path) -> list[str]:
+def ignore_patterns(context: Path) -> list[str]:
+    """The context's .dockerignore lines, as docker reads them (comments and blanks dropped)."""
     path = context / ".dockerignore"
     if not path.is_file():
         return []
     lines = (line.strip() for line in path.read_text().splitlines())
-    return [line.rstrip("/") for line in lines if line and not line.startswith("#")]
+    return [line for line in lines if line and not line.startswith("#")]
 
 
-def _ignored(rel: str, patterns: list[str]) -> bool:
-    for pattern in patterns:
-        bare = pattern.removeprefix("**/")
-        if fnmatch.fnmatch(rel, pattern) or fnmatch.fnmatch(rel, bare):
-            return True
-        if any(fnmatch.fnmatch(part, bare) for part in rel.split("/")):
-            return True
-    return False
+def context_files(target: BuildTarget) -> list[str]:
+    """The files docker sends as the build context: docker-py's own .dockerignore matcher
+    (`!` exceptions, `**`, directory rules), never a hand-written one."""
+    from docker.utils.build import exclude_paths
+
+    included = exclude_paths(str(target.context), ignore_patterns(target.context), dockerfile=target.dockerfile)
+    return sorted(p for p in included if (target.context / p).is_file())
 
 
 def context_hash(target: BuildTarget) -> str:
     digest = hashlib.sha256()
     digest.update(json.dumps([target.dockerfile, target.args]).encode())
-    patterns = _ignore_patterns(target.context)
-    for root, dirs, files in os.walk(target.context):
-        rel_root = os.path.relpath(root, target.context)
-        dirs[:] = sorted(d for d in dirs if not _ignored(os.path.normpath(os.path.join(rel_root, d)), patterns))
-        for name in sorted(files):
-            rel = os.path.normpath(os.path.join(rel_root, name))
-            if _ignored(rel, patterns):
-                continue
-            path = Path(root, name)
-            digest.update(f"{rel}\0{path.stat().st_mode & 0o111}\0".encode())
-            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    for rel in context_files(target):
+        path = target.context / rel
+        digest.update(f"{rel}\0{path.stat().st_mode & 0o111}\0".encode())
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
     return digest.hexdigest()
 
 

@@ -1,7 +1,7 @@
 """docker compose through python-on-whales: the only module that imports it.
 
-Settings reach compose through the environment of its process (secrets never in argv);
-the env files are passed too, so variables a user added for their own services still work.
+compose reads the project's env files itself (`--env-file`), exactly as by hand; stackctl
+adds nothing to interpolation but the TLS pair's paths. Secrets never reach argv.
 """
 
 from __future__ import annotations
@@ -26,18 +26,19 @@ class Compose:
     def __init__(self, project: Project, settings: Settings):
         from python_on_whales import DockerClient
 
-        self.project = project
-        self.settings = settings
         from stackctl import tls
 
-        # Re-applied before every call: deploy drives two releases' stacks in one process.
-        self.env = {**settings.compose_env(), **tls.compose_env(project, settings)}
-        os.environ.update(self.env)
-        self.files = project.compose_files(settings.compose_files_extra)
+        self.project = project
+        self.settings = settings
+        # Only the paths of the TLS pair are added (the reference stack's production overlay
+        # names them); everything else compose reads from the env files, as it does by hand.
+        self.env = tls.compose_env(project, settings) if project.production else {}
+        self.files = project.compose_files()
         self.client = DockerClient(
             compose_files=self.files,
             compose_env_files=project.env_files(),
-            compose_project_name=settings.stack_name,
+            compose_project_name=project.name,
+            compose_profiles=list(project.profiles),
         )
 
     def _call(self, action: str, fn, *args, **kwargs):

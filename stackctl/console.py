@@ -14,6 +14,16 @@ from typing import Any
 from stackctl.errors import StackError
 
 
+PIPE_WIDTH = 200
+
+
+def _pipe_width(stream) -> int | None:
+    """Output to a pipe or file is not wrapped at 80 columns (a path must stay on one line)."""
+    if os.environ.get("COLUMNS") or stream.isatty():
+        return None
+    return PIPE_WIDTH
+
+
 class Console:
     def __init__(self, *, json_output: bool = False, quiet: bool = False, debug: bool = False):
         self.json_output = json_output
@@ -24,13 +34,13 @@ class Console:
     def out(self):
         from rich.console import Console as RichConsole
 
-        return RichConsole(highlight=False, soft_wrap=False)
+        return RichConsole(highlight=False, soft_wrap=False, width=_pipe_width(sys.stdout))
 
     @cached_property
     def err(self):
         from rich.console import Console as RichConsole
 
-        return RichConsole(stderr=True, highlight=False)
+        return RichConsole(stderr=True, highlight=False, width=_pipe_width(sys.stderr))
 
     @property
     def interactive(self) -> bool:

@@ -38,6 +38,14 @@ class ContainerInfo:
     last_health_output: str = ""
     healthcheck: tuple[str, ...] = ()  # the engine's test: ("CMD", ...) or ("CMD-SHELL", "...")
     labels: dict = field(default_factory=dict, compare=False, hash=False)
+    # The container's own environment and command: where stackctl reads the credentials of the
+    # database and cache (never shown: repr=False).
+    env: tuple[str, ...] = field(default=(), compare=False, hash=False, repr=False)
+    command: tuple[str, ...] = field(default=(), compare=False, hash=False, repr=False)
+
+    def env_value(self, name: str) -> str | None:
+        prefix = name + "="
+        return next((item[len(prefix):] for item in self.env if item.startswith(prefix)), None)
 
     def host_port(self, container_port: int) -> PublishedPort | None:
         for port in self.ports:
@@ -80,6 +88,8 @@ def container_from_inspect(data: dict) -> ContainerInfo:
         last_health_output=(logs[-1].get("Output", "") if logs else "").strip(),
         healthcheck=tuple((data.get("Config", {}).get("Healthcheck") or {}).get("Test") or ()),
         labels=labels,
+        env=tuple(data.get("Config", {}).get("Env") or ()),
+        command=tuple(data.get("Config", {}).get("Cmd") or ()),
     )
 
 
@@ -105,7 +115,7 @@ class Engine:
                 client = docker.APIClient(version="auto", timeout=30, **kwargs)
             except DockerException as exc:
                 raise StackError(f"Docker engine not reachable: {exc}",
-                                 "start it (sudo systemctl start docker, or bash scripts/provision-engine.sh), then stackctl check") from None
+                                 "start it (sudo systemctl start docker), then stackctl check") from None
             self._local.client = client
         return client
 
@@ -149,6 +159,12 @@ class Engine:
 
     def start(self, container_id: str) -> None:
         self.api.start(container_id)
+
+    def stop(self, container_id: str, timeout: int = 10) -> None:
+        self.api.stop(container_id, timeout=timeout)
+
+    def remove(self, container_id: str) -> None:
+        self.api.remove_container(container_id)
 
     def restart(self, container_id: str, timeout: int = 10) -> None:
         self.api.restart(container_id, timeout=timeout)

@@ -42,7 +42,7 @@ def restart(stack: Stack, services: list[str], *, timeout: float | None, progres
         spec, info = model.services[name], containers[name]
         progress.service(name, "restarting")
         stack.engine.restart(info.id)  # files compose injected (secrets) persist across restarts
-        result = wait_ready(observer(spec, stack.engine, info.id, stack.settings),
+        result = wait_ready(observer(spec, stack.engine, info.id),
                             timeout or stack.settings.health_timeout, cancel=cancel,
                             on_observation=lambda o, t, n=name: progress.service(n, "starting", o.detail, t))
         if cancel.is_set():

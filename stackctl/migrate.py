@@ -1,6 +1,7 @@
-"""`stackctl migrate`: the stack's migration command in a one-off container of the current
-api image on the stack's network, output streamed. Concurrent runs apply once (the
-reference API's env.py holds a Postgres advisory lock while it migrates)."""
+"""`stackctl migrate`: the migrate role's service (its own command: `npm run migration:run`,
+`alembic upgrade head`, ...) in a one-off container on the stack's network, output streamed.
+Concurrent runs apply once when the migration tool locks (the reference API's env.py holds a
+Postgres advisory lock; TypeORM and node-pg-migrate lock too)."""
 
 from __future__ import annotations
 
@@ -17,11 +18,11 @@ HISTORY_LINE = re.compile(r"^(?P<down>\S+) -> (?P<rev>\w+)(?P<flags>(?: \((?:hea
 
 
 def oneshot_service(stack: Stack) -> str:
-    names = [n for n, spec in stack.model.services.items() if spec.oneshot]
-    if not names:
-        raise StackError("no service is labelled stackctl.role: oneshot (the migration runner)",
-                         "add the label to the migrate service in compose/compose.yaml", EXIT_USAGE)
-    return sorted(names)[0]
+    name = stack.model.one("migrate")
+    if name is None:
+        raise StackError("this stack has no migrate role (a one-shot service that runs the migrations)",
+                         "name it in stackctl.yaml (migrate: SERVICE), or run stackctl init", EXIT_USAGE)
+    return name
 
 
 def _require_db(stack: Stack, service: str) -> None:
@@ -35,7 +36,7 @@ def _require_db(stack: Stack, service: str) -> None:
 def migrate(stack: Stack, out: Callable[[str], None], command: str | None = None) -> None:
     service = oneshot_service(stack)
     _require_db(stack, service)
-    argv = shlex.split(command or stack.settings.migrate_command)
+    argv = shlex.split(command) if command else []  # none: the service's own command
     try:
         for line in stack.compose.run(service, argv):
             out(line)
@@ -71,6 +72,9 @@ def parse_history(text: str) -> list[Migration] | None:
 
 def status(stack: Stack) -> tuple[list[Migration] | None, str]:
     service = oneshot_service(stack)
+    if not stack.model.migrate_status:
+        raise StackError("no command lists this stack's migrations",
+                         "set migrate.status_command in stackctl.yaml (e.g. npm run typeorm migration:show)", EXIT_USAGE)
     _require_db(stack, service)
-    text = "".join(stack.compose.run(service, shlex.split(stack.settings.migrate_status_command)))
+    text = "".join(stack.compose.run(service, shlex.split(stack.model.migrate_status)))
     return parse_history(text), text

@@ -1,8 +1,9 @@
-"""A cache of the parsed compose model (services, dependencies, labels, images).
+"""A cache of the parsed compose model (services, dependencies, roles, images, published ports).
 
-It holds no environment values, so no secrets; its key hashes everything that shapes the
-model: the compose files, the env files, the non-secret settings and any process
-variable the compose files name.
+It holds no environment values, so no secrets. Its key hashes every file compose reads (the
+compose files, what they `include` or `extends`, the services' `env_file`s, the interpolation
+env files), the roles file, the profiles and project name, and each process variable the
+compose files name: a change to any of them reads the model again.
 """
 
 from __future__ import annotations
@@ -11,33 +12,99 @@ import hashlib
 import json
 import os
 import re
+from pathlib import Path
 
 from stackctl.plan import StackModel, model_from_json, model_to_json
 from stackctl.project import Project
-from stackctl.settings import DEV_SECRETS, Settings
 
 FILE = "model-cache.json"
-VERSION = 1
+VERSION = 2
 VARIABLE = re.compile(rb"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
 
 
-def key(project: Project, settings: Settings) -> str:
+def _yaml(path: Path):
+    """A compose file as plain data: compose's own tags (!reset, !override) read as their value."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    def any_tag(loader, _suffix, node):
+        if isinstance(node, yaml.MappingNode):
+            return loader.construct_mapping(node)
+        if isinstance(node, yaml.SequenceNode):
+            return loader.construct_sequence(node)
+        return loader.construct_scalar(node)
+
+    Loader.add_multi_constructor("!", any_tag)
+    try:
+        return yaml.load(path.read_text(), Loader=Loader) or {}
+    except (yaml.YAMLError, OSError, UnicodeDecodeError):
+        return {}
+
+
+def _as_list(value) -> list:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def referenced(path: Path) -> list[Path]:
+    """Files a compose file makes compose read: include, extends.file, env_file (no interpolation)."""
+    data = _yaml(path)
+    if not isinstance(data, dict):
+        return []
+    found = []
+    for item in _as_list(data.get("include")):
+        for p in _as_list(item.get("path") if isinstance(item, dict) else item):
+            found.append(p)
+        if isinstance(item, dict):
+            found += _as_list(item.get("env_file"))
+    for raw in (data.get("services") or {}).values():
+        if not isinstance(raw, dict):
+            continue
+        extends = raw.get("extends")
+        if isinstance(extends, dict) and extends.get("file"):
+            found.append(extends["file"])
+        for env_file in _as_list(raw.get("env_file")):
+            found.append(env_file.get("path") if isinstance(env_file, dict) else env_file)
+    return [path.parent / str(p) for p in found if isinstance(p, str) and "$" not in p]
+
+
+def inputs(project: Project) -> list[Path]:
+    """Every file the model depends on, compose files first, following includes and extends."""
+    seen: list[Path] = []
+    queue = list(project.compose_files())
+    while queue:
+        path = queue.pop(0)
+        if path in seen:
+            continue
+        seen.append(path)
+        if path.suffix in (".yaml", ".yml") and path.is_file():
+            queue += referenced(path)
+    return seen + project.env_files() + [project.roles_file]
+
+
+def key(project: Project) -> str:
     from dataclasses import fields
 
     from stackctl.plan import ServiceSpec
 
     # The model's own shape is part of the key: a newer stackctl never reads an older cache.
     shape = ",".join(f.name for f in fields(ServiceSpec))
-    digest = hashlib.sha256(f"v{VERSION}\0{shape}\0{project.env}\0".encode())
-    for path in [*project.compose_files(settings.compose_files_extra), *project.env_files()]:
-        data = path.read_bytes()
+    digest = hashlib.sha256(f"v{VERSION}\0{shape}\0{project.env}\0{project.name}\0{project.profiles}\0".encode())
+    for path in inputs(project):
+        try:
+            data = path.read_bytes()
+        except OSError:
+            data = b"\0missing"
         digest.update(f"{path}\0{len(data)}\0".encode())
         digest.update(data)
         if path.suffix in (".yaml", ".yml"):
             for name in sorted(set(VARIABLE.findall(data))):
                 digest.update(name + b"=" + os.environ.get(name.decode(), "").encode() + b"\0")
-    public = {k: v for k, v in settings.model_dump(mode="json").items() if k not in DEV_SECRETS}
-    digest.update(json.dumps(public, sort_keys=True).encode())
+    for var in ("COMPOSE_PROJECT_NAME", "COMPOSE_PROFILES", "DOCKER_HOST", "DOCKER_CONTEXT"):
+        digest.update(f"{var}={os.environ.get(var, '')}\0".encode())
     return digest.hexdigest()
 
 

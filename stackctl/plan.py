@@ -9,9 +9,7 @@ from dataclasses import asdict, dataclass
 
 from stackctl.errors import ConfigError
 
-PROBE_LABEL = "stackctl.probe"  # postgres | redis | http:/path
-CHECK_LABEL = "stackctl.check"  # extra HTTP paths checked through this service, comma-separated
-ROLE_LABEL = "stackctl.role"  # oneshot: runs to completion (migrations)
+ROLE_PROBES = {"database": "postgres", "cache": "redis"}
 
 
 @dataclass(frozen=True)
@@ -20,12 +18,17 @@ class ServiceSpec:
     depends_on: tuple[tuple[str, str], ...] = ()  # (service, condition)
     image: str = ""
     build: bool = False
-    probe: str | None = None
+    probe: str | None = None  # postgres | redis | http:/path (from the service's role)
     checks: tuple[str, ...] = ()
     oneshot: bool = False
     has_healthcheck: bool = False
     injects_files: bool = False  # compose secrets/configs: only `compose start` puts them in
-
+    role: str = ""  # database | cache | migrate | app | proxy | "" (anything else)
+    port: int | None = None  # the container port an app or proxy serves HTTP on
+    published: tuple[tuple[str, int], ...] = ()  # (host ip, host port) compose publishes
+    build_context: str = ""
+    dockerfile: str = "Dockerfile"
+    build_args_hash: str = ""
 
     @property
     def needs(self) -> tuple[str, ...]:
@@ -35,6 +38,10 @@ class ServiceSpec:
 @dataclass(frozen=True)
 class StackModel:
     services: dict[str, ServiceSpec]
+    name: str = ""  # the compose project name
+    upstream: str | None = None  # the app the proxy forwards to
+    switch: str = "recreate"  # how the proxy moves to a new release: include | recreate
+    migrate_status: str | None = None  # the command that lists migrations
 
     def names(self) -> list[str]:
         return sorted(self.services)
@@ -42,47 +49,87 @@ class StackModel:
     def dependents(self, name: str) -> list[str]:
         return sorted(s.name for s in self.services.values() if name in s.needs)
 
+    def with_role(self, role: str) -> list[str]:
+        return sorted(n for n, s in self.services.items() if s.role == role)
+
+    def one(self, role: str) -> str | None:
+        found = self.with_role(role)
+        return found[0] if found else None
+
 
 def model_to_json(model: StackModel) -> dict:
-    return {name: {**asdict(spec), "depends_on": [list(d) for d in spec.depends_on], "checks": list(spec.checks)}
-            for name, spec in model.services.items()}
+    return {"name": model.name, "upstream": model.upstream, "switch": model.switch,
+            "migrate_status": model.migrate_status,
+            "services": {name: {**asdict(spec), "depends_on": [list(d) for d in spec.depends_on],
+                                "checks": list(spec.checks), "published": [list(p) for p in spec.published]}
+                         for name, spec in model.services.items()}}
 
 
 def model_from_json(data: dict) -> StackModel:
-    return StackModel({name: ServiceSpec(**{**raw, "depends_on": tuple(tuple(d) for d in raw["depends_on"]),
-                                            "checks": tuple(raw["checks"])})
-                       for name, raw in data.items()})
+    services = {name: ServiceSpec(**{**raw, "depends_on": tuple(tuple(d) for d in raw["depends_on"]),
+                                     "checks": tuple(raw["checks"]),
+                                     "published": tuple(tuple(p) for p in raw["published"])})
+                for name, raw in data["services"].items()}
+    return StackModel(services, data["name"], data["upstream"], data["switch"], data["migrate_status"])
 
 
-def parse_model(config: dict) -> StackModel:
-    """From `docker compose config --format json` output."""
+def _published(raw: dict) -> tuple[tuple[str, int], ...]:
+    found = []
+    for port in raw.get("ports") or []:
+        if isinstance(port, dict) and str(port.get("published") or "").isdigit():
+            found.append((port.get("host_ip") or "", int(port["published"])))
+    return tuple(found)
+
+
+def _digest(value) -> str:
+    import hashlib
+    import json
+
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def parse_model(config: dict, roles) -> StackModel:
+    """From `docker compose config --format json` output and the roles (stackctl.roles.Roles)."""
+    named = roles.named()
     services = {}
     for name, raw in (config.get("services") or {}).items():
-        labels = raw.get("labels") or {}
-        if isinstance(labels, list):  # compose normalises to a dict, but be lenient
-            labels = dict(item.split("=", 1) for item in labels)
         deps = raw.get("depends_on") or {}
         if isinstance(deps, list):
             deps = {d: {"condition": "service_started"} for d in deps}
         healthcheck = raw.get("healthcheck") or {}
-        checks = tuple(p.strip() for p in labels.get(CHECK_LABEL, "").split(",") if p.strip())
+        role = named.get(name, "")
+        build = raw.get("build") or {}
+        probe, port, checks = ROLE_PROBES.get(role), None, ()
+        if role == "app":
+            app = roles.apps[name]
+            probe, port = (f"http:{app.health}" if app.health else None), app.port
+        elif role == "proxy":
+            probe, checks = (f"http:{roles.proxy.health}" if roles.proxy.health else None), roles.proxy.checks
         services[name] = ServiceSpec(
             name=name,
             depends_on=tuple(sorted((d, (c or {}).get("condition", "service_started")) for d, c in deps.items())),
-            image=raw.get("image", ""),
+            image=raw.get("image") or (f"{config.get('name', '')}-{name}" if raw.get("build") else ""),
             build=bool(raw.get("build")),
-            probe=labels.get(PROBE_LABEL),
-            checks=checks,
-            oneshot=labels.get(ROLE_LABEL) == "oneshot",
+            probe=probe,
+            checks=tuple(checks),
+            oneshot=role == "migrate",
             has_healthcheck=bool(healthcheck) and not healthcheck.get("disable", False),
             injects_files=bool(raw.get("secrets") or raw.get("configs")),
+            role=role,
+            port=port,
+            published=_published(raw),
+            build_context=str(build.get("context", "")) if build else "",
+            dockerfile=str(build.get("dockerfile", "Dockerfile")) if build else "Dockerfile",
+            build_args_hash=_digest(build.get("args") or {}) if build else "",
         )
     for spec in services.values():
         for dep in spec.needs:
             if dep not in services:
                 raise ConfigError(f"service '{spec.name}' depends on unknown service '{dep}'",
                                   "fix depends_on in the compose file")
-    return StackModel(services)
+    proxy = roles.proxy
+    return StackModel(services, config.get("name", ""), proxy.upstream if proxy else None,
+                      proxy.switch if proxy else "recreate", roles.migrate.status_command if roles.migrate else None)
 
 
 def levels(model: StackModel) -> dict[str, int]:

@@ -10,8 +10,8 @@ from pathlib import Path
 from stackctl import ports as portlib
 from stackctl.engine import Engine, remote_host
 from stackctl.errors import StackError
-from stackctl.project import Project
-from stackctl.settings import Settings, secret_problems
+from stackctl.settings import SECRET_NAME, Settings, interpolation_values, weak_secret
+from stackctl.stack import Stack
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ def check_engine() -> tuple[Check, Engine | None]:
 
 
 def check_compose() -> Check:
-    fix = "install the compose v2 plugin: bash scripts/provision-engine.sh (or your distribution's docker-compose-plugin)"
+    fix = "install the compose v2 plugin (Debian/Ubuntu: docker-compose-plugin; or docs.docker.com/compose/install)"
     try:
         proc = subprocess.run(["docker", "compose", "version", "--short"], capture_output=True, text=True, timeout=20)
     except (OSError, subprocess.TimeoutExpired) as exc:
@@ -64,59 +64,66 @@ def check_compose() -> Check:
     return Check("compose", True, f"compose v{version}")
 
 
-def check_env(project: Project, settings: Settings) -> list[Check]:
+def secret_variables(stack: Stack) -> list[str]:
+    """Variables the compose files interpolate whose names say they hold a secret."""
+    from stackctl.model_cache import VARIABLE
+
+    names: set[str] = set()
+    for path in stack.project.compose_files():
+        if path.is_file():
+            names.update(n.decode() for n in VARIABLE.findall(path.read_bytes()))
+    return sorted(n for n in names if SECRET_NAME.search(n))
+
+
+def check_env(stack: Stack) -> list[Check]:
+    project = stack.project
     name = project.env_file.name
     checks = []
-    if project.env == "production" and not project.env_file.is_file():
+    if project.env != "development" and not project.env_file.is_file():
         checks.append(Check("env file", False, f"{name} not found in {project.root}",
-                            f"cp .env.example {name} and set real secrets"))
+                            f"create {name} with your {project.env} settings and real secrets"))
     else:
-        source = name if project.env_file.is_file() else "built-in development defaults"
+        source = name if project.env_file.is_file() else "compose defaults (no .env)"
         checks.append(Check("env file", True, f"settings from {source}"))
-    problems = secret_problems(settings)
+    if project.env == "development":
+        checks.append(Check("secrets", True, "development: defaults allowed"))
+        return checks
+    values = interpolation_values(project)
+    problems = [(var, why) for var in secret_variables(stack) if (why := weak_secret(values.get(var)))]
     if problems:
         detail = "; ".join(f"{var} {what}" for var, what in problems)
         checks.append(Check("secrets", False, detail,
                             f"set each to a random value of 16+ characters in {name} (e.g. openssl rand -hex 24)"))
     else:
-        checks.append(Check("secrets", True, "production secrets set" if project.env == "production"
-                            else "development defaults allowed"))
+        checks.append(Check("secrets", True, f"{project.env} secrets set"))
     return checks
 
 
-def check_production(project: Project, settings: Settings) -> list[Check]:
-    """TLS pair usable; Postgres and Redis never published beyond loopback."""
-    if project.env != "production":
+def check_production(stack: Stack) -> list[Check]:
+    """TLS pair usable; the database and cache never published beyond loopback."""
+    project, settings = stack.project, stack.settings
+    if not project.production:
         return []
     from stackctl import tls
 
-    problems = tls.problems(project, settings)
-    checks = [Check("tls", not problems, "; ".join(problems) or "certificate and key usable",
-                    "" if not problems else "set TLS_CERT_FILE/TLS_KEY_FILE, or for testing: stackctl --env production certs self-signed")]
-    exposed = []
-    if secret_problems(settings):
-        return checks  # the compose model needs the secrets; the secrets check already failed
-    try:
-        from stackctl.stack import Stack
-
-        config = Stack(project, settings).config
-        for name, raw in config.get("services", {}).items():
-            probe = ((raw.get("labels") or {}).get("stackctl.probe") or "").split(":")[0]
-            if probe not in ("postgres", "redis"):
-                continue
-            for port in raw.get("ports") or []:
-                if port.get("host_ip") not in ("127.0.0.1", "::1", "localhost"):
-                    exposed.append(f"{name} on {port.get('host_ip') or '0.0.0.0'}:{port.get('published')}")
-    except Exception as exc:  # reported, not raised: check lists every problem
-        exposed.append(f"compose model unreadable ({getattr(exc, 'message', exc)})")
+    checks = []
+    if tls.wanted(stack):
+        problems = tls.problems(project, settings)
+        checks.append(Check("tls", not problems, "; ".join(problems) or "certificate and key usable",
+                            "" if not problems else "set STACKCTL_TLS_CERT_FILE/STACKCTL_TLS_KEY_FILE, or for "
+                            "testing: stackctl --env production certs self-signed"))
+    exposed = [f"{name} on {ip or '0.0.0.0'}:{port}"
+               for name in (stack.model.one("database"), stack.model.one("cache")) if name
+               for ip, port in stack.model.services[name].published if ip not in ("127.0.0.1", "::1", "localhost")]
     checks.append(Check("exposure", not exposed,
                         f"published beyond loopback: {', '.join(exposed)}" if exposed
-                        else "database and Redis reachable only on loopback",
-                        "" if not exposed else "publish them on 127.0.0.1 only (compose/compose.prod.yaml)"))
+                        else "database and cache reachable only on loopback (or not published)",
+                        "" if not exposed else "publish them on 127.0.0.1 only in the production compose file"))
     return checks
 
 
-def check_ports(settings: Settings, engine: Engine | None) -> list[Check]:
+def check_ports(stack: Stack, engine: Engine | None) -> list[Check]:
+    """The host ports the compose model publishes: free, or already this stack's."""
     checks = []
     containers = []
     if engine is not None:
@@ -125,28 +132,31 @@ def check_ports(settings: Settings, engine: Engine | None) -> list[Check]:
         except Exception:  # attribution only; the port test itself still runs
             containers = []
     seen: dict[int, str] = {}
-    for var, port in settings.ports().items():
-        label = f"port {port}"
-        if port in seen:
-            checks.append(Check(label, False, f"{var} and {seen[port]} are both {port}",
-                                f"give {var} a port of its own in the env file"))
-            continue
-        seen[port] = var
-        holder = portlib.container_holding(port, containers)
-        if holder and holder.container_project == settings.stack_name:
-            checks.append(Check(label, True, f"{var}: in use by this stack ({holder.container_service})"))
-            continue
-        if remote_host() is not None:  # a local bind says nothing about the engine's machine
-            checks.append(Check(label, holder is None, f"{var}: " + (f"{port} is taken by {holder.description}" if holder
-                                else "no container on the engine publishes it (other processes there not checked)"),
-                                "" if holder is None else f"stop it, or set {var} to a free port in the env file"))
-            continue
-        if portlib.is_free(settings.bind_address, port):
-            checks.append(Check(label, True, f"{var}: free"))
-            continue
-        holder = holder or portlib.process_holding(port) or portlib.PortHolder("an unknown process")
-        checks.append(Check(label, False, f"{var}: {port} is taken by {holder.description}",
-                            f"stop it, or set {var} to a free port in the env file"))
+    for service, spec in sorted(stack.model.services.items()):
+        for host_ip, port in spec.published:
+            label, what = f"port {port}", f"{service} publishes {port}"
+            if port in seen:
+                if seen[port] != service:
+                    checks.append(Check(label, False, f"{service} and {seen[port]} both publish {port}",
+                                        f"give {service} a port of its own in the compose file or env file"))
+                continue
+            seen[port] = service
+            holder = portlib.container_holding(port, containers)
+            if holder and holder.container_project == stack.name:
+                checks.append(Check(label, True, f"{what}: in use by this stack ({holder.container_service})"))
+                continue
+            fix = f"stop it, or publish {service} on a free port (the variable in your env file, or the compose file)"
+            if remote_host() is not None:  # a local bind says nothing about the engine's machine
+                checks.append(Check(label, holder is None, f"{what}: " + (
+                    f"taken by {holder.description}" if holder
+                    else "no container on the engine publishes it (other processes there not checked)"),
+                    "" if holder is None else fix))
+                continue
+            if portlib.is_free(host_ip or "0.0.0.0", port):
+                checks.append(Check(label, True, f"{what}: free"))
+                continue
+            holder = holder or portlib.process_holding(port) or portlib.PortHolder("an unknown process")
+            checks.append(Check(label, False, f"{what}: taken by {holder.description}", fix))
     return checks
 
 
@@ -159,16 +169,16 @@ def check_memory(settings: Settings, engine: Engine | None = None) -> Check:
         total = engine.info().get("MemTotal", 0) // (1024 * 1024)
         return Check("memory", total >= settings.min_memory_mb, f"{total} MiB on the engine's host (need "
                      f"{settings.min_memory_mb}; its free memory is not visible from here)",
-                     "" if total >= settings.min_memory_mb else "a larger host, or lower MIN_MEMORY_MB")
+                     "" if total >= settings.min_memory_mb else "a larger host, or lower STACKCTL_MIN_MEMORY_MB")
     available = psutil.virtual_memory().available // (1024 * 1024)
     need = settings.min_memory_mb
     if available < need:
         return Check("memory", False, f"{available} MiB available, {need} MiB needed",
-                     "close other programs or containers (or lower MIN_MEMORY_MB)")
+                     "close other programs or containers (or lower STACKCTL_MIN_MEMORY_MB)")
     return Check("memory", True, f"{available} MiB available (need {need})")
 
 
-def check_disk(settings: Settings, engine: Engine | None, project: Project) -> Check:
+def check_disk(settings: Settings, engine: Engine | None) -> Check:
     if remote_host() is not None:
         return Check("disk", True, f"not checked: the engine runs on {remote_host()} (check its free space there)")
     path = Path("/")
@@ -184,12 +194,30 @@ def check_disk(settings: Settings, engine: Engine | None, project: Project) -> C
     need = settings.min_disk_mb
     if free < need:
         return Check("disk", False, f"{free} MiB free at {where}, {need} MiB needed",
-                     "free space (docker system prune removes unused images) or lower MIN_DISK_MB")
+                     "free space (docker system prune removes unused images) or lower STACKCTL_MIN_DISK_MB")
     return Check("disk", True, f"{free} MiB free at {where} (need {need})")
 
 
-def run_checks(project: Project, settings: Settings) -> CheckReport:
+def check_model(stack: Stack) -> Check:
+    try:
+        model = stack.model
+    except StackError as exc:
+        return Check("compose model", False, exc.message, exc.hint or "")
+    roles = ", ".join(f"{r} {', '.join(model.with_role(r))}" for r in ("database", "cache", "migrate", "app", "proxy")
+                      if model.with_role(r))
+    source = stack.project.roles_file.name if stack.declared else "detected (write them with stackctl init)"
+    return Check("compose model", True, f"{len(model.services)} services; roles {source}: {roles or 'none'}")
+
+
+def run_checks(stack: Stack) -> CheckReport:
     engine_check, engine = check_engine()
-    checks = [engine_check, check_compose(), *check_env(project, settings), *check_production(project, settings),
-              *check_ports(settings, engine), check_memory(settings, engine), check_disk(settings, engine, project)]
+    compose_check = check_compose()
+    checks = [engine_check, compose_check, *check_env(stack)]
+    model_check = check_model(stack) if compose_check.ok else Check("compose model", False, "not read: no compose v2",
+                                                                    compose_check.fix)
+    checks.append(model_check)
+    if model_check.ok:
+        checks += [*check_production(stack), *check_ports(stack, engine)]
+    settings = stack.settings
+    checks += [check_memory(settings, engine), check_disk(settings, engine)]
     return CheckReport(tuple(checks))

@@ -1,75 +1,152 @@
-"""Where the stack lives: the project root and the files that describe it."""
+"""Where the stack lives: found the way docker compose finds a project.
+
+The compose files are, in order of precedence: `-f/--file` (repeatable), `COMPOSE_FILE`
+(paths separated by `COMPOSE_PATH_SEPARATOR`, default `:`), else the first of compose's own
+default names in the current directory or above (compose.yaml, compose.yml,
+docker-compose.yml, docker-compose.yaml), else `compose/compose.yaml` (this repository's own
+layout). In production an overlay is layered on top: the roles file's `production:`, or by
+convention the first of compose.prod.yaml, compose.prod.yml, docker-compose.prod.yml,
+docker-compose.prod.yaml beside the first compose file.
+"""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from stackctl.errors import ConfigError
 
-ENVIRONMENTS = ("development", "production")
-COMPOSE_FILE = Path("compose/compose.yaml")
-PROD_OVERLAY = Path("compose/compose.prod.yaml")
+DEFAULT_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
+NESTED = Path("compose/compose.yaml")
+PROD_NAMES = ("compose.prod.yaml", "compose.prod.yml", "docker-compose.prod.yml", "docker-compose.prod.yaml")
+ROLES_FILE = "stackctl.yaml"
+ENV_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,30}$")
+STATE_DIR = ".stackctl"
 
 
 @dataclass(frozen=True)
 class Project:
-    root: Path
+    root: Path  # where stackctl.yaml, the env files and .stackctl/ live
     env: str = "development"
+    files: tuple[Path, ...] = ()  # the compose files chosen (without the production overlay)
+    name: str | None = None  # -p / COMPOSE_PROJECT_NAME; else compose decides (name: or the folder)
+    profiles: tuple[str, ...] = ()
+    overlay: Path | None = None  # production overlay named explicitly
+    extra_files: tuple[Path, ...] = field(default=())  # release override layered last (deploy)
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
 
     @property
     def env_file(self) -> Path:
-        return self.root / (".env.production" if self.env == "production" else ".env")
+        return self.root / (".env" if self.env == "development" else f".env.{self.env}")
+
+    @property
+    def roles_file(self) -> Path:
+        return self.root / ROLES_FILE
 
     @property
     def state_dir(self) -> Path:
-        return self.root / ".stackctl"
+        return self.root / STATE_DIR
 
     @property
     def images_env_file(self) -> Path:
-        """Machine-local image choices written by scripts/standin-images.sh."""
+        """Machine-local image choices written by scripts/standin-images.sh (lowest precedence)."""
         return self.state_dir / "images.env"
 
     @property
-    def deployed_env_file(self) -> Path:
-        """The image references of the release `deploy` / `rollback` put in service."""
-        return self.state_dir / f"deployed-{self.env}.env"
+    def deployed_file(self) -> Path:
+        """The compose override naming the images of the release deploy/rollback put in service."""
+        return self.state_dir / f"deployed-{self.env}.yaml"
 
     def env_files(self) -> list[Path]:
-        """Existing env files, lowest precedence first."""
-        files = (self.images_env_file, self.env_file, self.deployed_env_file)
-        return [p for p in files if p.is_file()]
+        """Env files compose reads for interpolation, lowest precedence first."""
+        return [p for p in (self.images_env_file, self.env_file) if p.is_file()]
 
-    def compose_files(self, extra: str = "") -> list[Path]:
-        files = [self.root / COMPOSE_FILE]
-        if self.env == "production" and (self.root / PROD_OVERLAY).is_file():
-            files.append(self.root / PROD_OVERLAY)
-        for item in filter(None, extra.split(os.pathsep)):
-            path = Path(item) if Path(item).is_absolute() else self.root / item
-            if not path.is_file():
-                raise ConfigError(f"compose file {item} (COMPOSE_FILES_EXTRA) does not exist",
-                                  "fix the path or unset COMPOSE_FILES_EXTRA")
-            files.append(path)
-        return files
+    def production_overlay(self) -> Path | None:
+        if not self.production:
+            return None
+        if self.overlay is not None:
+            return self.overlay
+        base = self.files[0].parent if self.files else self.root
+        return next((base / n for n in PROD_NAMES if (base / n).is_file()), None)
+
+    def compose_files(self) -> list[Path]:
+        files = list(self.files)
+        overlay = self.production_overlay()
+        if overlay is not None and overlay not in files:
+            files.append(overlay)
+        if self.env != "development" and self.deployed_file.is_file():
+            files.append(self.deployed_file)
+        return files + [f for f in self.extra_files if f not in files]
+
+    def with_extra(self, *paths: Path) -> Project:
+        from dataclasses import replace
+
+        return replace(self, extra_files=tuple(paths))
 
 
-def find_root(start: Path | None = None) -> Path:
-    """The nearest directory at or above `start` that holds compose/compose.yaml."""
+def _default_file(directory: Path) -> Path | None:
+    for name in DEFAULT_NAMES:
+        if (directory / name).is_file():
+            return directory / name
+    return (directory / NESTED) if (directory / NESTED).is_file() else None
+
+
+def find_root(start: Path | None = None) -> tuple[Path, Path]:
+    """The nearest directory at or above `start` holding a compose file, and that file."""
     here = (start or Path.cwd()).resolve()
     for candidate in (here, *here.parents):
-        if (candidate / COMPOSE_FILE).is_file():
-            return candidate
+        found = _default_file(candidate)
+        if found is not None:
+            return candidate, found
     raise ConfigError(
-        f"no {COMPOSE_FILE} in {here} or above",
-        "run stackctl inside a stackctl project, or pass --project-dir / set STACKCTL_PROJECT_DIR",
+        f"no compose file ({', '.join(DEFAULT_NAMES)}) in {here} or above",
+        "run stackctl in your project's folder, or name the files with -f / COMPOSE_FILE",
     )
 
 
-def open_project(project_dir: Path | None, env: str) -> Project:
-    if env not in ENVIRONMENTS:
-        raise ConfigError(f"unknown environment '{env}'", "use --env development or --env production")
-    root = find_root(project_dir) if project_dir is None else Path(project_dir).resolve()
-    if not (root / COMPOSE_FILE).is_file():
-        raise ConfigError(f"{root} has no {COMPOSE_FILE}", "point --project-dir at a stackctl project")
-    return Project(root=root, env=env)
+def _existing(paths: list[str], base: Path, where: str) -> tuple[Path, ...]:
+    found = []
+    for item in paths:
+        path = Path(item).expanduser()
+        path = path if path.is_absolute() else base / path
+        if not path.is_file():
+            raise ConfigError(f"compose file {item} ({where}) does not exist", f"fix the path in {where}")
+        found.append(path.resolve())
+    return tuple(found)
+
+
+def open_project(project_dir: Path | None, env: str, files: tuple[str, ...] = (), name: str | None = None,
+                 profiles: tuple[str, ...] = (), overlay: str | None = None) -> Project:
+    if not ENV_NAME.match(env or ""):
+        raise ConfigError(f"environment name {env!r} is not usable",
+                          "use --env development, --env production or a lowercase name (e.g. staging)")
+    cwd = Path(project_dir).resolve() if project_dir else Path.cwd().resolve()
+    if project_dir is not None and not cwd.is_dir():
+        raise ConfigError(f"project directory {project_dir} does not exist", "fix --project-dir / STACKCTL_PROJECT_DIR")
+    from_env = [p for p in os.environ.get("COMPOSE_FILE", "").split(os.environ.get("COMPOSE_PATH_SEPARATOR", ":")) if p]
+    if files:
+        chosen = _existing(list(files), Path.cwd(), "-f/--file")
+        root = cwd if project_dir else chosen[0].parent
+    elif from_env:
+        chosen = _existing(from_env, cwd, "COMPOSE_FILE")
+        root = cwd
+    else:
+        root, first = find_root(cwd) if project_dir is None else (cwd, _default_file(cwd))
+        if first is None:
+            raise ConfigError(f"{cwd} has no compose file ({', '.join(DEFAULT_NAMES)})",
+                              "point --project-dir at your project, or name the files with -f")
+        chosen = (first,)
+    if root.name == "compose" and (root.parent / NESTED).is_file() and chosen[0] == root.parent / NESTED:
+        root = root.parent
+    name = name or os.environ.get("COMPOSE_PROJECT_NAME") or None
+    if name is not None and not re.match(r"^[a-z0-9][a-z0-9_-]*$", name):
+        raise ConfigError(f"project name {name!r} is not valid for compose",
+                          "use lowercase letters, digits, '-' and '_', starting with a letter or digit")
+    profiles = profiles or tuple(p for p in os.environ.get("COMPOSE_PROFILES", "").split(",") if p)
+    overlay_path = _existing([overlay], root, "--prod-file")[0] if overlay else None
+    return Project(root=root, env=env, files=chosen, name=name, profiles=tuple(profiles), overlay=overlay_path)

@@ -1,10 +1,12 @@
-"""One façade per stack: its project, settings, compose model and engine, opened lazily."""
+"""One façade per stack: its project, settings, roles, compose model and engine, opened lazily."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import cached_property
+from pathlib import Path
 
-from stackctl import model_cache
+from stackctl import model_cache, roles as roleslib
 from stackctl.engine import ContainerInfo, Engine
 from stackctl.plan import StackModel, parse_model
 from stackctl.project import Project
@@ -13,12 +15,21 @@ from stackctl.settings import Settings, load_settings
 
 class Stack:
     def __init__(self, project: Project, settings: Settings | None = None):
+        self.declared = roleslib.load(project.roles_file)
+        if self.declared and self.declared.production and project.overlay is None and project.production:
+            overlay = project.root / self.declared.production
+            if not overlay.is_file():
+                from stackctl.errors import ConfigError
+
+                raise ConfigError(f"{project.roles_file.name}: production overlay {self.declared.production} "
+                                  "does not exist", "fix the path, or remove the production key")
+            project = replace(project, overlay=overlay)
         self.project = project
         self.settings = settings or load_settings(project)
 
     @property
     def name(self) -> str:
-        return self.settings.stack_name
+        return self.model.name
 
     @cached_property
     def compose(self):
@@ -35,16 +46,28 @@ class Stack:
         return self.compose.config()
 
     @cached_property
+    def roles(self) -> roleslib.Roles:
+        """Declared in stackctl.yaml, else detected from the compose model."""
+        if self.declared is not None:
+            self.declared.check_against(self.config.get("services") or {}, self.project.roles_file.name)
+            return self.declared
+        return roleslib.detect(self.config)
+
+    @cached_property
     def model(self) -> StackModel:
         """The compose model, from a cache when no input of `docker compose config` changed
         (saves the subprocess and the python-on-whales import on status/logs/restart)."""
-        key = model_cache.key(self.project, self.settings)
+        key = model_cache.key(self.project)
         cached = model_cache.load(self.project, key)
         if cached is not None:
             return cached
-        model = parse_model(self.config)
+        model = parse_model(self.config, self.roles)
         model_cache.store(self.project, key, model)
         return model
+
+    def with_files(self, *extra: Path) -> Stack:
+        """The same stack with compose files layered on top (a release's image override)."""
+        return Stack(self.project.with_extra(*extra), self.settings)
 
     def containers(self) -> dict[str, ContainerInfo]:
         return self.engine.project_containers(self.name)

@@ -89,12 +89,12 @@ def _health(oneshot: bool, info: ContainerInfo | None, probe_ok: bool | None) ->
 
 
 def _probe_all(stack: Stack, names: list[str], containers: dict[str, ContainerInfo]) -> list[EndpointResult]:
-    endpoints = running_endpoints(stack.model, containers, names)
+    endpoints = running_endpoints(stack.model, containers, names, stack.engine)
     if not endpoints:
         return []
 
     def probe(endpoint) -> EndpointResult:
-        gate = wait_ready(lambda: endpoint.probe(stack.settings), 0, cancel=threading.Event())
+        gate = wait_ready(lambda: endpoint.probe(), 0, cancel=threading.Event())
         return EndpointResult(endpoint.name, endpoint.url, gate.ok, gate.detail)
 
     with ThreadPoolExecutor(max_workers=len(endpoints)) as pool:

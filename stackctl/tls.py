@@ -80,6 +80,11 @@ def problems(project: Project, settings: Settings, now: datetime | None = None) 
     return found
 
 
+def wanted(stack) -> bool:
+    """A compose file names the pair stackctl provides (TLS_CERT_PATH / TLS_KEY_PATH)."""
+    return any(path.is_file() and b"TLS_CERT_PATH" in path.read_bytes() for path in stack.project.compose_files())
+
+
 def compose_env(project: Project, settings: Settings) -> dict[str, str]:
     """Absolute paths of the pair for the production overlay's file-backed secrets."""
     cert_path, key_path = paths(project, settings)

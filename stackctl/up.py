@@ -63,7 +63,7 @@ class UpResult:
 
 def build_images(stack: Stack, services: list[str], mode: str, progress: Progress) -> list[str]:
     """Build images whose context changed (mode auto), all (always) or none (never)."""
-    targets = buildlib.targets_from_config(stack.config, services)
+    targets = buildlib.targets(stack.model, services)
     state = buildlib.BuildState(stack.project.state_dir)
     hashes = {t.image: buildlib.context_hash(t) for t in targets}
     stale = []
@@ -110,7 +110,7 @@ def observe(stack: Stack, names: list[str], containers: dict[str, ContainerInfo]
         elif info.state != "running":
             observed[name] = info.state
         else:
-            verdict = observer(spec, stack.engine, info.id, stack.settings)()
+            verdict = observer(spec, stack.engine, info.id)()
             observed[name] = "ready" if verdict.state is State.READY else "starting"
     return observed
 
@@ -184,7 +184,7 @@ class Executor:
         def report(obs: Observation, elapsed: float) -> None:
             self.progress.service(name, "running" if spec.oneshot else "starting", obs.detail, elapsed)
 
-        result: GateResult = wait_ready(observer(spec, self.stack.engine, info.id, self.stack.settings),
+        result: GateResult = wait_ready(observer(spec, self.stack.engine, info.id),
                                         self.timeout, cancel=self.cancel, on_observation=report)
         if result.ok:
             self.progress.service(name, "done" if spec.oneshot else "healthy", result.detail, result.elapsed)
@@ -197,20 +197,19 @@ class Executor:
 def check_all_endpoints(stack: Stack, names: list[str], containers: dict[str, ContainerInfo],
                         cancel: threading.Event, grace: float = ENDPOINT_GRACE) -> list[EndpointResult]:
     results = []
-    for endpoint in running_endpoints(stack.model, containers, names):
-        gate = wait_ready(lambda e=endpoint: e.probe(stack.settings), grace, cancel=cancel)
+    for endpoint in running_endpoints(stack.model, containers, names, stack.engine):
+        gate = wait_ready(lambda e=endpoint: e.probe(), grace, cancel=cancel)
         results.append(EndpointResult(endpoint.name, endpoint.url, gate.ok, gate.detail))
     return results
 
 
 def app_urls(stack: Stack, names: list[str], containers: dict[str, ContainerInfo]) -> list[tuple[str, str]]:
-    s = stack.settings
     urls = []
     for name in names:
         spec, info = stack.model.services[name], containers.get(name)
         if info is None:
             continue
-        endpoints = check_endpoints(spec, info)
+        endpoints = check_endpoints(spec, info, stack.engine)
         if not endpoints:
             continue
         e: Endpoint = endpoints[0]
@@ -218,10 +217,8 @@ def app_urls(stack: Stack, names: list[str], containers: dict[str, ContainerInfo
         if e.kind == "http":
             tls = next((x for x in endpoints if x.kind == "https"), None)
             urls.append((name, f"https://{host}:{tls.port}/" if tls else f"http://{host}:{e.port}/"))
-        elif e.kind == "postgres":
-            urls.append((name, f"postgresql://{s.postgres_user}@{host}:{e.port}/{s.postgres_db}"))
         else:
-            urls.append((name, f"redis://{host}:{e.port}"))
+            urls.append((name, e.url))
     return urls
 
 
@@ -261,7 +258,7 @@ def up(stack: Stack, services: list[str] | None, *, build: str = "auto", timeout
     cancel = cancel or threading.Event()
     if check:
         progress.phase("checking the machine")
-        report = run_checks(stack.project, stack.settings)
+        report = run_checks(stack)
         if not report.ok:
             raise PreflightFailed(report)
     progress.phase("reading the compose model")

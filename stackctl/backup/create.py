@@ -16,6 +16,7 @@ from stackctl import __version__
 from stackctl.backup import postgres, redis, sets
 from stackctl.backup.verify import restore_test
 from stackctl.engine import ContainerInfo
+from stackctl.health import credentials
 from stackctl.errors import EXIT_USAGE, StackError
 from stackctl.stack import Stack
 
@@ -27,21 +28,24 @@ def running_container(stack: Stack, service: str) -> ContainerInfo:
     return info
 
 
-def service_with_probe(stack: Stack, kind: str) -> str:
-    for name, spec in stack.model.services.items():
-        if (spec.probe or "").split(":")[0] == kind:
-            return name
-    raise StackError(f"no service in the compose model is labelled stackctl.probe: {kind}", exit_code=EXIT_USAGE)
+def database_service(stack: Stack) -> str:
+    name = stack.model.one("database")
+    if name is None:
+        raise StackError("this stack has no database role (a Postgres service): there is nothing to back up",
+                         "name it in stackctl.yaml (database: SERVICE), or run stackctl init", EXIT_USAGE)
+    return name
 
 
 def backup(stack: Stack, *, include_redis: bool = True, verify: bool = False, kind: str = "manual",
            say: Callable[[str], None] = lambda _: None) -> sets.BackupSet:
     s = stack.settings
     started = time.monotonic()
-    db_service = service_with_probe(stack, "postgres")
+    db_service = database_service(stack)
     db = running_container(stack, db_service)
-    redis_info = running_container(stack, service_with_probe(stack, "redis")) if include_redis else None
+    cache_service = stack.model.one("cache") if include_redis else None
+    redis_info = running_container(stack, cache_service) if cache_service else None
     db_cid, db_image = db.id, db.image
+    creds = credentials.postgres(stack.engine, db)
     folder = sets.stack_dir(stack.project.root, s.backup_dir, stack.name)
     folder.mkdir(parents=True, exist_ok=True)
     backup_id = sets.new_id()
@@ -55,13 +59,13 @@ def backup(stack: Stack, *, include_redis: bool = True, verify: bool = False, ki
                     "kind": kind, "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                     "stackctl": __version__, "complete": False}
         say(f"dumping Postgres ({db_service}) and reading the dump back in full")
-        info = postgres.server_info(stack.engine, db_cid, s.postgres_user, s.postgres_db)
+        info = postgres.server_info(stack.engine, db_cid, creds.user, creds.database)
         # The dump goes to disk and, at the same time, into a throwaway pg_restore that reads
         # it in full: one pass instead of writing and then reading back.
         writer = sets.HashingWriter(partial / "postgres.dump")
         reader = postgres.StreamingReader(db_image)
         try:
-            result = postgres.dump(stack.engine, db_cid, s.postgres_user, s.postgres_db, s.backup_compression,
+            result = postgres.dump(stack.engine, db_cid, creds.user, creds.database, s.backup_compression,
                                    postgres.Tee(writer, reader))
         except BaseException:
             reader.abort()
@@ -75,14 +79,15 @@ def backup(stack: Stack, *, include_redis: bool = True, verify: bool = False, ki
         if not ok:
             raise StackError(f"the new dump does not read back: {error}")
         manifest["postgres"] = {"file": "postgres.dump", "bytes": writer.bytes, "sha256": writer.sha256,
-                                "database": s.postgres_db, "compression": s.backup_compression,
+                                "database": creds.database, "compression": s.backup_compression,
                                 "image": db_image, **info, "tables": rows}
         if redis_info:
-            say("snapshotting Redis")
+            say(f"snapshotting Redis ({cache_service})")
             redis_image = redis_info.image
             rwriter = sets.HashingWriter(partial / "redis.rdb")
             try:
-                rinfo = redis.snapshot(stack.engine, redis_info.id, s.secret("redis_password"), rwriter)
+                rinfo = redis.snapshot(stack.engine, redis_info.id,
+                                       credentials.redis_password(stack.engine, redis_info), rwriter)
             finally:
                 rwriter.close()
             ok, error = redis.check_rdb(redis_image, partial / "redis.rdb")
@@ -90,9 +95,9 @@ def backup(stack: Stack, *, include_redis: bool = True, verify: bool = False, ki
                 raise StackError(f"the Redis snapshot does not check: {error}")
             manifest["redis"] = {"file": "redis.rdb", "bytes": rwriter.bytes, "sha256": rwriter.sha256,
                                  "image": redis_image, **rinfo}
-        api = stack.containers().get("api")
-        if api is not None:
-            manifest["api"] = {"image": api.image, "image_id": api.image_id}
+        containers = stack.containers()
+        manifest["apps"] = {name: {"image": containers[name].image, "image_id": containers[name].image_id}
+                            for name in stack.model.with_role("app") if name in containers}
         manifest["verification"] = {"full_read": True, "at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
         if verify:
             say("restoring into a scratch database to compare row counts")

@@ -12,22 +12,23 @@ from stackctl.errors import StackError
 SNAPSHOT_TIMEOUT = 300.0
 
 
-def cli(engine: Engine, cid: str, password: str, *args: str) -> str:
+def cli(engine: Engine, cid: str, password: str | None, *args: str) -> str:
     # REDISCLI_AUTH: the password reaches redis-cli through its environment, not argv.
-    result = engine.exec(cid, ["redis-cli", "--no-auth-warning", *args], env={"REDISCLI_AUTH": password})
+    result = engine.exec(cid, ["redis-cli", "--no-auth-warning", *args],
+                         env={"REDISCLI_AUTH": password} if password else None)
     out = result.stdout.strip()
     if result.exit_code != 0 or out.startswith(("ERR", "NOAUTH", "WRONGPASS")):
         raise StackError(f"redis-cli {' '.join(args)} failed: {out or result.stderr.strip()}")
     return out
 
 
-def info(engine: Engine, cid: str, password: str) -> dict:
+def info(engine: Engine, cid: str, password: str | None) -> dict:
     server = dict(line.split(":", 1) for line in cli(engine, cid, password, "INFO", "server").splitlines()
                   if ":" in line)
     return {"version": server.get("redis_version", "").strip(), "keys": int(cli(engine, cid, password, "DBSIZE"))}
 
 
-def snapshot(engine: Engine, cid: str, password: str, sink, timeout: float = SNAPSHOT_TIMEOUT) -> dict:
+def snapshot(engine: Engine, cid: str, password: str | None, sink, timeout: float = SNAPSHOT_TIMEOUT) -> dict:
     """BGSAVE, wait until LASTSAVE moves past what it was, then copy the RDB file out."""
     details = info(engine, cid, password)
     before = int(cli(engine, cid, password, "LASTSAVE"))

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from typing import Callable
 
 from stackctl.backup import postgres, redis, sets
-from stackctl.backup.create import apply_retention, backup, backup_path, running_container, service_with_probe
+from stackctl.backup.create import apply_retention, backup, backup_path, database_service, running_container
 from stackctl.backup.verify import check_files
 from stackctl.engine import ContainerInfo
+from stackctl.health import credentials
 from stackctl.errors import EXIT_FAILED, EXIT_USAGE, StackError
 from stackctl.stack import Stack
 from stackctl.up import Progress
@@ -39,8 +40,8 @@ def check_restorable(stack: Stack, backup_set: sets.BackupSet, db: ContainerInfo
         raise StackError(f"backup {backup_set.id} is damaged, nothing was touched: {'; '.join(problems)}",
                          "choose another backup: stackctl backups", EXIT_USAGE)
     pg = backup_set.manifest["postgres"]
-    s = stack.settings
-    target = postgres.server_info(stack.engine, db.id, s.postgres_user, s.postgres_db)
+    creds = credentials.postgres(stack.engine, db)
+    target = postgres.server_info(stack.engine, db.id, creds.user, creds.database)
     if postgres.major(pg["server_version_num"]) > postgres.major(target["server_version_num"]):
         raise StackError(
             f"backup {backup_set.id} is from PostgreSQL {pg['server_version']}, this server runs "
@@ -55,18 +56,19 @@ def check_restorable(stack: Stack, backup_set: sets.BackupSet, db: ContainerInfo
 
 def restore(stack: Stack, ref: str, *, include_redis: bool = True, progress: Progress,
             say: Callable[[str], None] = lambda _: None) -> RestoreResult:
-    s = stack.settings
     eng = stack.engine
-    db_service, redis_service = service_with_probe(stack, "postgres"), service_with_probe(stack, "redis")
-    db = running_container(stack, db_service)
-    db_cid = db.id
+    db_service, redis_service = database_service(stack), stack.model.one("cache")
+    db_info = running_container(stack, db_service)
+    db_cid = db_info.id
     backup_set = sets.find_set(backup_path(stack), ref)
     say(f"checking backup {backup_set.id}")
-    check_restorable(stack, backup_set, db)
-    with_redis = include_redis and bool(backup_set.manifest.get("redis"))
+    check_restorable(stack, backup_set, db_info)
+    with_redis = include_redis and bool(backup_set.manifest.get("redis")) and redis_service is not None
     if with_redis:
-        redis_cid = running_container(stack, redis_service).id
-        if redis.cli(eng, redis_cid, s.secret("redis_password"), "CONFIG", "GET", "appendonly").splitlines()[-1] == "yes":
+        redis_info = running_container(stack, redis_service)
+        redis_cid = redis_info.id
+        password = credentials.redis_password(eng, redis_info)
+        if redis.cli(eng, redis_cid, password, "CONFIG", "GET", "appendonly").splitlines()[-1] == "yes":
             raise StackError("Redis runs with appendonly: its AOF, not the RDB, would be loaded",
                              "restore with --no-redis, or turn appendonly off", EXIT_USAGE)
 
@@ -74,7 +76,8 @@ def restore(stack: Stack, ref: str, *, include_redis: bool = True, progress: Pro
     safety = backup(stack, include_redis=with_redis, kind="pre-restore")
     users = [n for n, spec in stack.model.services.items()
              if n not in (db_service, redis_service) and not spec.oneshot]
-    db, user = s.postgres_db, s.postgres_user
+    creds = credentials.postgres(eng, db_info)
+    db, user = creds.database, creds.user
     fresh, previous = f"{db}_restore_{backup_set.id.lower()}", f"{db}_before_{safety.id.lower()}"
     swapped = redis_put = False
 

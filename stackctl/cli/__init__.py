@@ -21,17 +21,26 @@ class App:
     project_dir: Path | None
     debug: bool
     quiet: bool
+    files: tuple[str, ...] = ()
+    project_name: str | None = None
+    profiles: tuple[str, ...] = ()
+    prod_file: str | None = None
 
     def console(self, json_output: bool = False):
         from stackctl.console import Console
 
         return Console(json_output=json_output, quiet=self.quiet, debug=self.debug)
 
-    def stack(self):
+    def project(self, env: str | None = None):
         from stackctl.project import open_project
+
+        return open_project(self.project_dir, env or self.env, self.files, self.project_name, self.profiles,
+                            self.prod_file)
+
+    def stack(self, env: str | None = None):
         from stackctl.stack import Stack
 
-        return Stack(open_project(self.project_dir, self.env))
+        return Stack(self.project(env))
 
 
 pass_app = click.make_pass_decorator(App)
@@ -39,16 +48,24 @@ pass_app = click.make_pass_decorator(App)
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, "-V", "--version", prog_name="stackctl")
-@click.option("--env", "env", type=click.Choice(["development", "production"]), envvar="STACK_ENV",
-              default="development", show_default=True, help="Which env file: .env or .env.production.")
+@click.option("--env", "env", envvar=["STACKCTL_ENV", "STACK_ENV"], default="development", show_default=True,
+              help="development (.env), production (.env.production + the production overlay), or any NAME (.env.NAME).")
+@click.option("-f", "--file", "files", multiple=True, help="Compose file (repeatable), as for docker compose. "
+              "Default: COMPOSE_FILE, else compose.yaml / docker-compose.yml found from the current directory.")
+@click.option("-p", "--project-name", envvar="COMPOSE_PROJECT_NAME", help="Compose project name.")
+@click.option("--profile", "profiles", multiple=True, help="Compose profile to enable (repeatable; or COMPOSE_PROFILES).")
+@click.option("--prod-file", envvar="STACKCTL_PROD_FILE",
+              help="The production overlay. Default: compose.prod.yaml / docker-compose.prod.yml beside the compose file.")
 @click.option("--project-dir", type=click.Path(file_okay=False, path_type=Path), envvar="STACKCTL_PROJECT_DIR",
-              help="The project (holds compose/compose.yaml). Default: found from the current directory.")
+              help="The project folder (holds the compose file, stackctl.yaml, .env). Default: found from here.")
 @click.option("-q", "--quiet", is_flag=True, help="Only errors and results.")
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 @click.pass_context
-def cli(ctx: click.Context, env: str, project_dir: Path | None, quiet: bool, debug: bool) -> None:
-    """Take a docker compose web stack from a laptop to a single production host."""
-    ctx.obj = App(env=env, project_dir=project_dir, debug=debug, quiet=quiet)
+def cli(ctx: click.Context, env: str, files: tuple[str, ...], project_name: str | None, profiles: tuple[str, ...],
+        prod_file: str | None, project_dir: Path | None, quiet: bool, debug: bool) -> None:
+    """Take your docker compose web stack from a laptop to a production host."""
+    ctx.obj = App(env=env, project_dir=project_dir, debug=debug, quiet=quiet, files=files,
+                  project_name=project_name, profiles=profiles, prod_file=prod_file)
 
 
 @cli.command()
@@ -61,7 +78,7 @@ def check(app: App, json_output: bool) -> None:
 
     console = app.console(json_output)
     stack = app.stack()
-    report = run_checks(stack.project, stack.settings)
+    report = run_checks(stack)
     if json_output:
         console.emit_json(report.to_dict())
     else:
@@ -194,7 +211,7 @@ def down(app: App, volumes: bool, yes: bool) -> None:
 
 
 def _register() -> None:
-    from stackctl.cli import data, prod  # noqa: F401  (their commands attach to `cli`)
+    from stackctl.cli import adopt, data, prod  # noqa: F401  (their commands attach to `cli`)
 
 
 _register()

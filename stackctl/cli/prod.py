@@ -32,18 +32,16 @@ def certs_self_signed(app: App, hosts: tuple[str, ...], days: int, force: bool) 
 
 
 def _production(app: App, host: str | None):
-    """deploy and rollback always act on the production stack (optionally on another engine)."""
+    """deploy and rollback act on a deployment environment: production unless --env names
+    another (staging); optionally on another engine."""
     import os
-
-    from stackctl.project import open_project
-    from stackctl.stack import Stack
 
     if host:
         if not host.startswith(("ssh://", "tcp://", "unix://")):
             raise StackError(f"--host {host!r} is not an engine address", "use ssh://user@host (or tcp://, unix://)",
                              EXIT_USAGE)
         os.environ["DOCKER_HOST"] = host
-    return Stack(open_project(app.project_dir, "production"))
+    return app.stack("production" if app.env == "development" else app.env)
 
 
 @cli.command()
@@ -102,11 +100,12 @@ def releases(app: App, host: str | None, json_output: bool) -> None:
 
     stack = _production(app, host)
     current = rel.read_deployed(stack.project)
+    images = sorted({spec.image for spec in stack.model.services.values() if spec.build})
     history = {e["release"]: e for e in rel.read_audit(stack.project, stack.name) if e.get("action") == "deploy"}
     rows = [{"release": r, "current": bool(current and current.release == r),
              "commit": (history.get(r) or {}).get("commit"), "deployed_by": (history.get(r) or {}).get("who"),
              "deployed_at": (history.get(r) or {}).get("when")}
-            for r in rel.release_tags(stack.engine, stack.settings.api_image)]
+            for r in rel.release_tags(stack.engine, images[0])] if images else []
     console = app.console(json_output)
     if json_output:
         console.emit_json({"current": current.release if current else None, "releases": rows})
@@ -126,10 +125,8 @@ def releases(app: App, host: str | None, json_output: bool) -> None:
 def audit(app: App, lines: int, json_output: bool) -> None:
     """The deploy audit log: who, when, which commit, result, duration."""
     from stackctl.deploy import releases as rel
-    from stackctl.project import open_project
-    from stackctl.stack import Stack
 
-    stack = Stack(open_project(app.project_dir, "production"))
+    stack = app.stack("production" if app.env == "development" else app.env)
     entries = rel.read_audit(stack.project, stack.name)[-lines:]
     console = app.console(json_output)
     if json_output:

@@ -1,10 +1,14 @@
-"""`stackctl deploy` and `stackctl rollback` on a single production host.
+"""`stackctl deploy` and `stackctl rollback` on a single host, for any stack's roles.
 
-deploy: lock -> check -> build images tagged with the release -> backup -> migrate (new image,
-one-off) -> roll the API out beside the old one -> web (only if its image changed) -> checks
-through nginx with retries -> record. A failure before traffic moves leaves the previous
-release serving; a failure after it rolls back to the previous release through the same
-rollout path. Every attempt is written to the audit log.
+deploy: lock -> check -> build every built service's image tagged with the release -> back up
+(database role) -> migrate (migrate role, new image) -> roll each app role out beside the old
+containers (the proxy's upstream switched when the proxy meets the contract) -> replace the
+proxy only if its image changed -> checks through the proxy with retries -> record. A failure
+before traffic moves leaves the previous release serving; a failure after it rolls back to the
+previous release through the same switch. Every attempt is written to the audit log.
+
+A release is a compose override naming each built service's image (`repo:<release>`), layered
+over the user's own files: nothing of theirs is rewritten.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from stackctl.deploy.rollout import RolloutFailed, rollout
 from stackctl.errors import EXIT_FAILED, EXIT_USAGE, StackError
 from stackctl.health.gate import wait_ready
 from stackctl.health.service import running_endpoints
-from stackctl.plan import closure
+from stackctl.plan import closure, start_order
 from stackctl.preflight import run_checks
 from stackctl.stack import Stack
 from stackctl.up import PreflightFailed, Progress, build_images, up
@@ -40,16 +44,41 @@ class DeployResult:
     pruned: list[str] = field(default_factory=list)
 
 
-def stack_for(stack: Stack, api_image: str, web_image: str) -> Stack:
-    return Stack(stack.project, stack.settings.model_copy(update={"api_image": api_image, "web_image": web_image}))
+class Timer:
+    """Times named steps of a deploy: `with timer.step("build"): ...`."""
+
+    def __init__(self):
+        self.steps: list[tuple[str, float]] = []
+
+    def step(self, name: str):
+        from contextlib import contextmanager
+
+        @contextmanager
+        def timed():
+            mark = time.monotonic()
+            yield
+            self.steps.append((name, time.monotonic() - mark))
+
+        return timed()
+
+
+def release_images(stack: Stack, release: str) -> releases.Deployed:
+    """Every service stackctl builds, with its image tagged for the release."""
+    return releases.Deployed(release, {name: releases.tagged(spec.image, release)
+                                       for name, spec in stack.model.services.items() if spec.build})
+
+
+def stack_for(stack: Stack, deployed: releases.Deployed) -> Stack:
+    path = releases.write_override(releases.release_file(stack.project, deployed.release), deployed)
+    return stack.with_files(path)
 
 
 def post_checks(stack: Stack, say: Callable[[str], None]) -> list[str]:
-    """Every endpoint through nginx, each retried up to CHECK_RETRIES times; what still fails."""
+    """Every endpoint (through the proxy too), each retried up to CHECK_RETRIES times; what still fails."""
     failing = []
-    for endpoint in running_endpoints(stack.model, stack.containers(), stack.model.names()):
+    for endpoint in running_endpoints(stack.model, stack.containers(), stack.model.names(), stack.engine):
         for attempt in range(1, CHECK_RETRIES + 1):
-            result = wait_ready(lambda e=endpoint: e.probe(stack.settings), 0)
+            result = wait_ready(endpoint.probe, 0)
             if result.ok:
                 break
             say(f"check {endpoint.url}: {result.detail} (attempt {attempt}/{CHECK_RETRIES})")
@@ -59,38 +88,73 @@ def post_checks(stack: Stack, say: Callable[[str], None]) -> list[str]:
     return failing
 
 
-def _running_release(stack: Stack) -> releases.Deployed | None:
-    """What serves when nothing was deployed from here yet (a stack started with `up`)."""
+def running_release(stack: Stack) -> releases.Deployed | None:
+    """What serves now: the recorded release, or the running apps' images (a stack started with `up`)."""
+    recorded = releases.read_deployed(stack.project)
+    if recorded is not None:
+        return recorded
     containers = stack.containers()
-    api, web = containers.get("api"), containers.get("web")
-    if api is None or api.state != "running":
+    apps = [n for n in stack.model.with_role("app") if n in containers and containers[n].state == "running"]
+    if not apps:
         return None
-    return releases.Deployed(api.image, web.image if web else stack.settings.web_image, "(running before deploy)")
+    return releases.Deployed("(running before deploy)", {n: containers[n].image for n in apps})
 
 
-def _serving(stack: Stack, service: str) -> bool:
-    return any(c.state == "running" for c in stack.engine.service_containers(stack.name, service))
+def serving(stack: Stack) -> bool:
+    return any(c.state == "running" for app in stack.model.with_role("app")
+               for c in stack.engine.service_containers(stack.name, app))
+
+
+def changed(target: Stack, service: str) -> bool:
+    """Whether the service's running containers run another image than the target's."""
+    wanted = target.engine.image_id(target.model.services[service].image)
+    running = [c for c in target.engine.service_containers(target.name, service) if c.state == "running"]
+    return not running or any(c.image_id != wanted for c in running)
 
 
 def switch_to(target: Stack, *, progress: Progress, say: Callable[[str], None], timeout: float,
-              steps: list[tuple[str, float]]) -> None:
-    """Put a release in service: roll the API out, then the web service if its image differs."""
-    mark = time.monotonic()
-    rollout(target, "api", timeout=timeout, progress=progress)
-    steps.append(("rollout api", time.monotonic() - mark))
-    web = [c for c in target.engine.service_containers(target.name, "web") if c.state == "running"]
-    wanted = target.engine.image_id(target.settings.web_image)
-    if not web or web[0].image_id != wanted:
-        mark = time.monotonic()
-        say("web image changed: replacing nginx (its host ports allow one container; a brief gap)")
-        up(target, ["web"], build="never", check=False, progress=progress, run_oneshots=False)
-        steps.append(("web", time.monotonic() - mark))
+              timer: Timer) -> None:
+    """Put a release in service: each app role rolled out (dependencies first), then the proxy
+    if its image differs."""
+    model = target.model
+    proxy = model.one("proxy")
+    for app in start_order(model, model.with_role("app")):
+        if not changed(target, app):
+            say(f"{app}: image unchanged, kept")
+            continue
+        if app == model.upstream and proxy and model.switch != "include":
+            with timer.step(f"recreate {app}"):
+                say(f"{app}: the proxy does not meet the switch contract (stackctl.yaml proxy.switch): "
+                    f"recreating {app} and restarting {proxy}, a short gap")
+                up(target, [app], build="never", check=False, progress=progress, run_oneshots=False)
+                for container in target.engine.service_containers(target.name, proxy):
+                    target.engine.restart(container.id)
+            continue
+        with timer.step(f"rollout {app}"):
+            rollout(target, app, timeout=timeout, progress=progress)
+    if proxy and model.services[proxy].build and changed(target, proxy):
+        with timer.step(proxy):
+            say(f"{proxy} image changed: replacing it (its host ports allow one container; a brief gap)")
+            up(target, [proxy], build="never", check=False, progress=progress, run_oneshots=False)
+
+
+def lock_image(stack: Stack) -> str:
+    """An image present on the engine to create the lock container from."""
+    for spec in stack.model.services.values():
+        if spec.image and stack.engine.image_id(spec.image):
+            return spec.image
+    raise StackError("no image of this stack is on the engine yet", "stackctl up (it builds them), then deploy",
+                     EXIT_USAGE)
 
 
 def deploy(stack: Stack, *, progress: Progress, say: Callable[[str], None], break_lock: bool = False,
            timeout: float | None = None) -> DeployResult:
-    if stack.project.env != "production":
-        raise StackError("deploy runs the production stack", "stackctl --env production deploy", EXIT_USAGE)
+    if stack.project.env == "development":
+        raise StackError("deploy runs a deployment environment, not development",
+                         "stackctl --env production deploy", EXIT_USAGE)
+    if not stack.model.with_role("app"):
+        raise StackError("this stack has no app role: nothing to roll out",
+                         "name your app services in stackctl.yaml (apps:), or run stackctl init", EXIT_USAGE)
     rid = releases.new_release_id(stack.project.root)
     if break_lock:
         held = lock.holder(stack.engine, stack.name)
@@ -101,96 +165,91 @@ def deploy(stack: Stack, *, progress: Progress, say: Callable[[str], None], brea
     entry = {"action": "deploy", "release": rid, "who": getpass.getuser(),
              "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
              "commit": releases.git_commit(stack.project.root)}
-    with lock.held(stack.engine, stack.name, stack.settings.redis_image, rid):
-        try:
-            result = _deploy(stack, rid, progress, say, timeout or stack.settings.health_timeout)
-        except BaseException as exc:
-            outcome = "interrupted" if isinstance(exc, KeyboardInterrupt) else getattr(exc, "outcome", "failed")
-            releases.audit(stack.project, stack.name, {**entry, "result": outcome,
-                                                       "error": getattr(exc, "message", type(exc).__name__),
-                                                       "seconds": round(time.monotonic() - started, 1)})
-            raise
+    timer = Timer()
+    try:
+        with lock.held(stack.engine, stack.name, lock_image(stack), rid):
+            result = _deploy(stack, rid, progress, say, timeout or stack.settings.health_timeout, timer)
+    except BaseException as exc:
+        outcome = "interrupted" if isinstance(exc, KeyboardInterrupt) else getattr(exc, "outcome", "failed")
+        releases.audit(stack.project, stack.name, {**entry, "result": outcome,
+                                                   "error": getattr(exc, "message", type(exc).__name__),
+                                                   "seconds": round(time.monotonic() - started, 1)})
+        raise
     releases.audit(stack.project, stack.name, {**entry, "result": "deployed", "previous": result.previous,
                                                "seconds": round(result.seconds, 1),
                                                "steps": {k: round(v, 2) for k, v in result.steps}})
     return result
 
 
-def _deploy(stack: Stack, rid: str, progress: Progress, say: Callable[[str], None], timeout: float) -> DeployResult:
+class RolledBack(StackError):
+    outcome = "rolled back"
+
+
+def _deploy(stack: Stack, rid: str, progress: Progress, say: Callable[[str], None], timeout: float,
+            timer: Timer) -> DeployResult:
     started = time.monotonic()
-    steps: list[tuple[str, float]] = []
-    mark = time.monotonic()
-    progress.phase("checking the target")
-    report = run_checks(stack.project, stack.settings)
-    if not report.ok:
-        raise PreflightFailed(report)
-    steps.append(("check", time.monotonic() - mark))
+    with timer.step("check"):
+        progress.phase("checking the target")
+        report = run_checks(stack)
+        if not report.ok:
+            raise PreflightFailed(report)
+    previous = running_release(stack)
+    was = previous.release if previous else "the previous release"
+    new = stack_for(stack, release_images(stack, rid))
+    with timer.step("build"):
+        build_images(new, closure(new.model, None), "auto", progress)
 
-    previous = releases.read_deployed(stack.project) or _running_release(stack)
-    s = stack.settings
-    new = stack_for(stack, releases.tagged(s.api_image, rid), releases.tagged(s.web_image, rid))
-    mark = time.monotonic()
-    build_images(new, closure(new.model, None), "auto", progress)
-    steps.append(("build", time.monotonic() - mark))
-    if previous is not None and stack.engine.image_id(previous.web_image) == stack.engine.image_id(new.settings.web_image):
-        new = stack_for(stack, new.settings.api_image, previous.web_image)  # nginx unchanged: keep it running
-
-    if not _serving(stack, "api"):
-        say("no API is serving yet: a first start")
-        mark = time.monotonic()
-        up(new, None, build="never", check=False, progress=progress)
-        steps.append(("first start", time.monotonic() - mark))
+    if not serving(stack):
+        say("no app is serving yet: a first start")
+        with timer.step("first start"):
+            up(new, None, build="never", check=False, progress=progress)
     else:
-        mark = time.monotonic()
-        say("backing up before migrations")
-        backup(stack, kind="pre-deploy")
-        apply_retention(stack)
-        steps.append(("backup", time.monotonic() - mark))
-        mark = time.monotonic()
-        say("migrating with the new image")
+        if stack.model.one("database"):
+            with timer.step("backup"):
+                say("backing up before migrations")
+                backup(stack, kind="pre-deploy")
+                apply_retention(stack)
+        if stack.model.one("migrate"):
+            with timer.step("migrate"):
+                say("migrating with the new image")
+                try:
+                    migrations.migrate(new, out=lambda line: say(line.rstrip()) if line.strip() else None)
+                except StackError as exc:
+                    exc.message = f"release {rid} not deployed, {was} still serves: {exc.message}"
+                    raise
         try:
-            migrations.migrate(new, out=lambda line: say(line.rstrip()) if line.strip() else None)
-        except StackError as exc:
-            exc.message = f"release {rid} not deployed, {previous.release if previous else 'the previous release'} still serves: {exc.message}"
-            raise
-        steps.append(("migrate", time.monotonic() - mark))
-        try:
-            switch_to(new, progress=progress, say=say, timeout=timeout, steps=steps)
+            switch_to(new, progress=progress, say=say, timeout=timeout, timer=timer)
         except RolloutFailed as exc:
-            exc.message = (f"release {rid} rolled back before taking traffic; "
-                           f"{previous.release if previous else 'the previous release'} still serves: {exc.message}")
-            exc.outcome = "rolled back"
-            raise
+            raise RolledBack(f"release {rid} rolled back before taking traffic; {was} still serves: {exc.message}",
+                             exc.hint, EXIT_FAILED, exc.details) from None
 
-    mark = time.monotonic()
-    progress.phase("checking through nginx")
-    failing = post_checks(new, say)
-    steps.append(("post checks", time.monotonic() - mark))
+    with timer.step("post checks"):
+        progress.phase("checking through the proxy")
+        failing = post_checks(new, say)
     if failing:
-        if previous is None:
+        if previous is None or previous.release.startswith("("):
             raise StackError(f"release {rid} fails its checks: {'; '.join(failing)}", "stackctl logs", EXIT_FAILED)
         say(f"release {rid} fails its checks: rolling back to {previous.release}")
-        switch_to(stack_for(stack, previous.api_image, previous.web_image), progress=progress, say=say,
-                  timeout=timeout, steps=steps)
-        error = StackError(f"release {rid} failed its checks through nginx and was rolled back to "
-                           f"{previous.release}: {'; '.join(failing)}", "stackctl logs api", EXIT_FAILED)
-        error.outcome = "rolled back"
-        raise error
+        switch_to(stack_for(stack, previous), progress=progress, say=say, timeout=timeout, timer=timer)
+        raise RolledBack(f"release {rid} failed its checks and was rolled back to {previous.release}: "
+                         f"{'; '.join(failing)}", "stackctl logs", EXIT_FAILED)
 
-    releases.write_deployed(stack.project, releases.Deployed(new.settings.api_image, new.settings.web_image, rid))
-    keep = releases.release_tags(stack.engine, s.api_image)[: releases.KEEP]
-    pruned = releases.prune(stack.engine, [s.api_image, s.web_image], keep + ([previous.release] if previous else []))
-    return DeployResult(rid, previous.release if previous else None, time.monotonic() - started, steps, pruned)
+    deployed = release_images(stack, rid)
+    releases.write_deployed(stack.project, deployed)
+    images = sorted({spec.image for spec in stack.model.services.values() if spec.build})
+    keep = releases.release_tags(stack.engine, images[0])[: releases.KEEP] if images else []
+    pruned = releases.prune(stack.engine, images, keep + ([previous.release] if previous else []))
+    return DeployResult(rid, previous.release if previous else None, time.monotonic() - started, timer.steps, pruned)
 
 
 def rollback(stack: Stack, target: str | None, *, progress: Progress, say: Callable[[str], None],
              timeout: float | None = None) -> DeployResult:
-    """Return to a release (default: the one before the current) through the same rollout."""
+    """Return to a release (default: the one before the current) through the same switch."""
     current = releases.read_deployed(stack.project)
     if current is None:
         raise StackError("nothing has been deployed from this project", "stackctl --env production deploy", EXIT_USAGE)
-    s = stack.settings
-    available = releases.release_tags(stack.engine, s.api_image)
+    images = sorted({spec.image for spec in stack.model.services.values() if spec.build})
+    available = releases.release_tags(stack.engine, images[0]) if images else []
     if target is None:
         older = [r for r in available if r < current.release]
         if not older:
@@ -200,25 +259,23 @@ def rollback(stack: Stack, target: str | None, *, progress: Progress, say: Calla
     if target not in available:
         raise StackError(f"release {target} is not on the target (kept: {', '.join(available) or 'none'})",
                          "stackctl releases", EXIT_USAGE)
-    web_image = releases.tagged(s.web_image, target)
-    if stack.engine.image_id(web_image) is None:
-        web_image = current.web_image
     started = time.monotonic()
     entry = {"action": "rollback", "release": target, "previous": current.release, "who": getpass.getuser(),
              "when": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-    steps: list[tuple[str, float]] = []
-    with lock.held(stack.engine, stack.name, s.redis_image, target):
-        try:
-            goal = stack_for(stack, releases.tagged(s.api_image, target), web_image)
-            switch_to(goal, progress=progress, say=say, timeout=timeout or s.health_timeout, steps=steps)
+    timer = Timer()
+    goal_images = release_images(stack, target)
+    try:
+        with lock.held(stack.engine, stack.name, lock_image(stack), target):
+            goal = stack_for(stack, goal_images)
+            switch_to(goal, progress=progress, say=say, timeout=timeout or stack.settings.health_timeout, timer=timer)
             failing = post_checks(goal, say)
             if failing:
-                raise StackError(f"release {target} fails its checks: {'; '.join(failing)}", "stackctl logs api")
-            releases.write_deployed(stack.project, releases.Deployed(goal.settings.api_image, web_image, target))
-        except BaseException as exc:
-            releases.audit(stack.project, stack.name, {**entry, "result": "failed",
-                                                       "error": getattr(exc, "message", type(exc).__name__)})
-            raise
-    result = DeployResult(target, current.release, time.monotonic() - started, steps)
+                raise StackError(f"release {target} fails its checks: {'; '.join(failing)}", "stackctl logs")
+            releases.write_deployed(stack.project, goal_images)
+    except BaseException as exc:
+        releases.audit(stack.project, stack.name, {**entry, "result": "failed",
+                                                   "error": getattr(exc, "message", type(exc).__name__)})
+        raise
+    result = DeployResult(target, current.release, time.monotonic() - started, timer.steps)
     releases.audit(stack.project, stack.name, {**entry, "result": "rolled back", "seconds": round(result.seconds, 1)})
     return result

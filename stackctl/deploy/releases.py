@@ -1,8 +1,8 @@
 """Releases: ids, which images each one is, what is deployed, the audit log, pruning.
 
 Images on the target carry the release id as their tag; the project remembers which release
-is deployed (.stackctl/deployed-production.env, loaded above .env.production) and keeps an
-append-only audit log (.stackctl/audit-<stack>.jsonl).
+is deployed (.stackctl/deployed-<env>.yaml, a compose override layered over the user's files)
+and keeps an append-only audit log (.stackctl/audit-<stack>.jsonl).
 """
 
 from __future__ import annotations
@@ -46,26 +46,50 @@ def tagged(image: str, release: str) -> str:
 
 @dataclass(frozen=True)
 class Deployed:
-    api_image: str
-    web_image: str
     release: str
+    images: dict[str, str]  # service -> image reference, for every service stackctl builds
+
+
+def override_text(deployed: Deployed) -> str:
+    """A compose override naming the release's images: layered over the user's files, never
+    written into them."""
+    lines = ["# Written by stackctl deploy/rollback: the images of the release in service. Do not edit.",
+             f"x-stackctl-release: {json.dumps(deployed.release)}", "services:"]
+    lines += [f"  {json.dumps(service)}:\n    image: {json.dumps(image)}" for service, image in sorted(deployed.images.items())]
+    return "\n".join(lines) + "\n"
+
+
+def write_override(path: Path, deployed: Deployed) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(override_text(deployed))
+    tmp.replace(path)
+    return path
+
+
+def read_override(path: Path) -> Deployed | None:
+    if not path.is_file():
+        return None
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+        return Deployed(str(data["x-stackctl-release"]),
+                        {name: raw["image"] for name, raw in (data.get("services") or {}).items()})
+    except (yaml.YAMLError, KeyError, TypeError):
+        return None
 
 
 def read_deployed(project: Project) -> Deployed | None:
-    path = project.deployed_env_file
-    if not path.is_file():
-        return None
-    values = dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line and not line.startswith("#"))
-    return Deployed(values.get("API_IMAGE", ""), values.get("WEB_IMAGE", ""), values.get("STACKCTL_RELEASE", ""))
+    return read_override(project.deployed_file)
 
 
 def write_deployed(project: Project, deployed: Deployed) -> None:
-    project.state_dir.mkdir(exist_ok=True)
-    tmp = project.deployed_env_file.with_suffix(".tmp")
-    tmp.write_text(f"# Written by stackctl deploy/rollback: the release in service. Do not edit.\n"
-                   f"STACKCTL_RELEASE={deployed.release}\nAPI_IMAGE={deployed.api_image}\n"
-                   f"WEB_IMAGE={deployed.web_image}\n")
-    tmp.replace(project.deployed_env_file)
+    write_override(project.deployed_file, deployed)
+
+
+def release_file(project: Project, release: str) -> Path:
+    return project.state_dir / "releases" / f"{release}.yaml"
 
 
 def audit_path(project: Project, stack: str) -> Path:

@@ -1,6 +1,7 @@
-"""Zero-downtime replacement of a service's container (the API behind nginx).
+"""Zero-downtime replacement of an app's containers (any app role: an API behind the proxy,
+a worker).
 
-Docker's DNS name `api` lists a new container the moment it starts, healthy or not, so nginx
+Docker's DNS name of a service lists a new container the moment it starts, healthy or not, so nginx
 is switched explicitly: it is pinned to the serving container by name (a file in the web
 container, then a graceful `nginx -s reload`), the new container starts beside it (compose
 --scale, --no-recreate) and is gated on its own health, nginx is pinned to it, and the old
@@ -14,9 +15,9 @@ that very moment is lost unless the client retries it (browsers and curl do).
 
 from __future__ import annotations
 
+import re
 import threading
 import time
-from dataclasses import dataclass
 
 from stackctl.errors import EXIT_FAILED, StackError
 from stackctl.health.gate import wait_ready
@@ -33,49 +34,50 @@ class RolloutFailed(StackError):
     pass
 
 
-@dataclass(frozen=True)
-class RolloutResult:
-    service: str
-    started: tuple[str, ...]
-    stopped: tuple[str, ...]
-    seconds_to_healthy: float
-
-
 class Proxies:
-    """The running nginx containers in front of a service (its dependents that proxy to it)."""
+    """The running proxy containers in front of an app, when the proxy meets the switch
+    contract (stackctl.yaml: proxy.switch: include, proxy.upstream: the app, apps.<app>.port).
+
+    The contract, shipped as stackctl/snippets/nginx-upstream.conf: nginx resolves the app at
+    request time through a variable, `set $<app>_upstream <app>:<port>;`, and then includes
+    PIN_DIR/<app>-upstream*.inc, which stackctl writes to pin one container by name."""
 
     def __init__(self, stack: Stack, service: str):
         self.stack, self.service = stack, service
-        names = stack.model.dependents(service)
-        self.containers = [c for n in names for c in stack.engine.service_containers(stack.name, n)
-                           if c.state == "running"]
+        model = stack.model
+        proxy, port = model.one("proxy"), model.services[service].port
+        self.active = bool(proxy and model.upstream == service and model.switch == "include" and port)
+        self.variable = "$" + re.sub(r"[^A-Za-z0-9_]", "_", service) + "_upstream"
+        self.file = f"{PIN_DIR}/{service}-upstream.inc"
+        self.port = port
+        self.containers = [c for c in stack.engine.service_containers(stack.name, proxy) if c.state == "running"] \
+            if self.active else []
 
     def pinned(self) -> set[str]:
         """The container names the proxies are pinned to now ("" where they follow DNS)."""
         found = set()
         for proxy in self.containers:
-            out = self.stack.engine.exec(proxy.id, ["sh", "-c", f"cat {PIN_DIR}/api-upstream.inc 2>/dev/null"])
-            match = out.stdout.strip().removeprefix("set $api_upstream ").removesuffix(";").rsplit(":", 1)[0]
-            found.add(match)
+            out = self.stack.engine.exec(proxy.id, ["sh", "-c", f"cat {self.file} 2>/dev/null"])
+            found.add(out.stdout.strip().removeprefix(f"set {self.variable} ").removesuffix(";").rsplit(":", 1)[0])
         return found
 
     def pin(self, target: str | None) -> None:
-        """Send the service's traffic to one container by name (None: back to the DNS name)."""
+        """Send the app's traffic to one container by name (None: back to the DNS name)."""
         for proxy in self.containers:
-            cmd = list(self.stack.engine.api.inspect_container(proxy.id)["Config"]["Cmd"] or [])
+            cmd = list(self.stack.engine.inspect(proxy.id).command)
             config = ["-e", "stderr"] + (["-c", cmd[cmd.index("-c") + 1]] if "-c" in cmd else [])
-            line = f"set $api_upstream {target}:8000;" if target else ""
-            script = (f'mkdir -p {PIN_DIR} && rm -f {PIN_DIR}/api-upstream.inc && '
-                      f'{{ [ -z "$1" ] || printf "%s\\n" "$1" > {PIN_DIR}/api-upstream.inc; }} && '
+            line = f"set {self.variable} {target}:{self.port};" if target else ""
+            script = (f'mkdir -p {PIN_DIR} && rm -f {self.file} && '
+                      f'{{ [ -z "$1" ] || printf "%s\\n" "$1" > {self.file}; }} && '
                       f'nginx {" ".join(config)} -t -q && nginx {" ".join(config)} -s reload')
             result = self.stack.engine.exec(proxy.id, ["sh", "-c", script, "pin", line])
             if result.exit_code != 0:
-                raise RolloutFailed(f"could not switch nginx in {proxy.name}: {(result.stderr or result.stdout).strip()}",
-                                    exit_code=EXIT_FAILED)
+                raise RolloutFailed(f"could not switch the proxy in {proxy.name}: "
+                                    f"{(result.stderr or result.stdout).strip()}", exit_code=EXIT_FAILED)
 
 
 def rollout(stack: Stack, service: str, *, timeout: float, progress: Progress,
-            cancel: threading.Event | None = None, settle: float = RELOAD_SETTLE) -> RolloutResult:
+            cancel: threading.Event | None = None, settle: float = RELOAD_SETTLE) -> float:
     eng, spec = stack.engine, stack.model.services[service]
     old = [c for c in eng.service_containers(stack.name, service) if c.state == "running"]
     proxies = Proxies(stack, service)
@@ -89,7 +91,7 @@ def rollout(stack: Stack, service: str, *, timeout: float, progress: Progress,
         raise RolloutFailed(f"compose started no new {service} container", exit_code=EXIT_FAILED)
     started = time.monotonic()
     for container in new:
-        result = wait_ready(observer(spec, eng, container.id, stack.settings), timeout, cancel=cancel,
+        result = wait_ready(observer(spec, eng, container.id), timeout, cancel=cancel,
                             on_observation=lambda o, t: progress.service(service, "starting", o.detail, t))
         if not result.ok:
             details = failure_details(stack, service, container.id)
@@ -101,21 +103,22 @@ def rollout(stack: Stack, service: str, *, timeout: float, progress: Progress,
             raise RolloutFailed(f"the new {service} did not become healthy ({result.outcome.value} after "
                                 f"{result.elapsed:.1f}s): {result.detail}", exit_code=EXIT_FAILED, details=details)
     healthy_after = time.monotonic() - started
-    progress.service(service, "healthy", f"switching nginx to {new[-1].name}", healthy_after)
-    proxies.pin(new[-1].name)
-    time.sleep(settle)
+    if proxies.containers:
+        progress.service(service, "healthy", f"switching the proxy to {new[-1].name}", healthy_after)
+        proxies.pin(new[-1].name)
+        time.sleep(settle)
     for container in old:
         progress.service(service, "draining", container.name)
         _retire(eng, container.id, grace=STOP_GRACE)
     progress.service(service, "healthy", f"replaced {len(old)} with {len(new)}", time.monotonic() - started)
-    return RolloutResult(service, tuple(c.name for c in new), tuple(c.name for c in old), healthy_after)
+    return healthy_after
 
 
 def _retire(eng, container_id: str, grace: int) -> None:
     from docker.errors import NotFound
 
     try:
-        eng.api.stop(container_id, timeout=grace)
-        eng.api.remove_container(container_id)
+        eng.stop(container_id, grace)
+        eng.remove(container_id)
     except NotFound:
         pass

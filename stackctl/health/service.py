@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 from stackctl.engine import ContainerInfo, Engine, remote_host
-from stackctl.health import probes
+from stackctl.health import credentials, probes
 from stackctl.health.gate import Observation
 from stackctl.plan import ServiceSpec
-from stackctl.settings import Settings
 
-# The container port each probe kind talks to; HTTP takes the first of these that is published.
-PROBE_PORTS = {"postgres": (5432,), "redis": (6379,), "http": (80, 8000, 8080, 3000)}
+# The container port each probe kind talks to; HTTP takes the service's declared port, else
+# the first of these that is published, else its first published port.
+PROBE_PORTS = {"postgres": (5432,), "redis": (6379,), "http": (80, 8000, 8080, 3000, 5000, 4000)}
 HTTPS_PORT = 443
 CRASH_LOOP_RESTARTS = 3
 
@@ -37,38 +37,60 @@ class Endpoint:
     host: str
     port: int
     path: str = ""
+    user: str = ""
+    database: str = ""
+    password: str | None = field(default=None, repr=False)  # from the service's own container
 
     @property
     def url(self) -> str:
         host = "localhost" if self.host == "127.0.0.1" else self.host
+        if self.kind == "postgres":
+            return f"postgresql://{self.user}@{host}:{self.port}/{self.database}"
         return f"{self.kind}://{host}:{self.port}{self.path}"
 
-    def probe(self, settings: Settings) -> Observation:
+    def probe(self) -> Observation:
         if self.kind == "postgres":
-            return probes.postgres(self.host, self.port, settings.postgres_user,
-                                   settings.secret("postgres_password"), settings.postgres_db)
+            return probes.postgres(self.host, self.port, self.user, self.password, self.database)
         if self.kind == "redis":
-            return probes.redis(self.host, self.port, settings.secret("redis_password"))
+            return probes.redis(self.host, self.port, self.password)
         return probes.http(f"{self.kind}://{self.host}:{self.port}{self.path}")
 
 
-def probe_endpoint(spec: ServiceSpec, info: ContainerInfo) -> Endpoint | None:
-    """The endpoint a service's stackctl.probe label names, if its port is published."""
+def _published_for(spec: ServiceSpec, kind: str, info: ContainerInfo):
+    ports = ((spec.port,) if kind == "http" and spec.port else ()) + PROBE_PORTS[kind]
+    for container_port in ports:
+        published = info.host_port(container_port)
+        if published is not None and connect_host(published.host_ip) is not None:
+            return published
+    if kind == "http" and not spec.port:
+        return next((p for p in info.ports if p.container_port.endswith("/tcp")
+                     and connect_host(p.host_ip) is not None and int(p.container_port.split("/")[0]) != 443), None)
+    return None
+
+
+def probe_endpoint(spec: ServiceSpec, info: ContainerInfo, engine: Engine) -> Endpoint | None:
+    """The endpoint the service's role gives it, if its port is published (credentials from
+    the container itself)."""
     if not spec.probe:
         return None
     kind, _, path = spec.probe.partition(":")
     if kind not in PROBE_PORTS:
         return None
-    for container_port in PROBE_PORTS[kind]:
-        published = info.host_port(container_port)
-        if published is not None and connect_host(published.host_ip) is not None:
-            return Endpoint(spec.name, kind, connect_host(published.host_ip), published.host_port, path or "")
-    return None
+    published = _published_for(spec, kind, info)
+    if published is None:
+        return None
+    host = connect_host(published.host_ip)
+    if kind == "postgres":
+        creds = credentials.postgres(engine, info)
+        return Endpoint(spec.name, kind, host, published.host_port, "", creds.user, creds.database, creds.password)
+    if kind == "redis":
+        return Endpoint(spec.name, kind, host, published.host_port, password=credentials.redis_password(engine, info))
+    return Endpoint(spec.name, kind, host, published.host_port, path or "")
 
 
-def check_endpoints(spec: ServiceSpec, info: ContainerInfo) -> list[Endpoint]:
-    """The service's probe plus the extra paths its stackctl.check label names."""
-    main = probe_endpoint(spec, info)
+def check_endpoints(spec: ServiceSpec, info: ContainerInfo, engine: Engine) -> list[Endpoint]:
+    """The service's probe plus the extra paths its role names (checks through the proxy)."""
+    main = probe_endpoint(spec, info, engine)
     if main is None:
         return []
     # Extra paths go where users go: HTTPS when the service publishes it (production).
@@ -91,13 +113,13 @@ class EndpointResult:
         return {"name": self.name, "url": self.url, "ok": self.ok, "detail": self.detail}
 
 
-def running_endpoints(model, containers: dict[str, ContainerInfo], names) -> list[Endpoint]:
+def running_endpoints(model, containers: dict[str, ContainerInfo], names, engine: Engine) -> list[Endpoint]:
     """The endpoints of the named services that run now (one-shots have none)."""
     found = []
     for name in names:
         spec, info = model.services[name], containers.get(name)
         if info is not None and info.state == "running" and not spec.oneshot:
-            found.extend(check_endpoints(spec, info))
+            found.extend(check_endpoints(spec, info, engine))
     return found
 
 
@@ -135,10 +157,36 @@ def observe_container(spec: ServiceSpec, info: ContainerInfo | None) -> Observat
     return None
 
 
-def observer(spec: ServiceSpec, engine: Engine, container_id: str, settings: Settings) -> Callable[[], Observation]:
+def exec_role_probe(engine: Engine, spec: ServiceSpec, info: ContainerInfo) -> Observation | None:
+    """The database's or cache's own protocol, asked inside its container (nothing published):
+    SQL over TCP to 127.0.0.1 (the init-time server listens on the socket only), or PING."""
+    kind = (spec.probe or "").split(":")[0]
+    if kind == "postgres":
+        creds = credentials.postgres(engine, info)
+        cmd = ["psql", "-X", "-h", "127.0.0.1", "-U", creds.user, "-d", creds.database, "-tAc", "SELECT 1"]
+        env = {"PGPASSWORD": creds.password} if creds.password else None
+    elif kind == "redis":
+        password = credentials.redis_password(engine, info)
+        cmd, env = ["redis-cli", "--no-auth-warning", "ping"], ({"REDISCLI_AUTH": password} if password else None)
+    else:
+        return None
+    try:
+        result = engine.exec(info.id, cmd, env=env)
+    except Exception as exc:  # the container may be going away
+        return Observation.pending(f"{type(exc).__name__}: {exc}")
+    output = (result.stdout + result.stderr).strip()
+    if result.exit_code == 0 and output.splitlines()[-1:] in (["1"], ["PONG"]):
+        return Observation.ready("accepting queries" if kind == "postgres" else "PONG")
+    if "password authentication failed" in output or "WRONGPASS" in output or "NOAUTH" in output:
+        return Observation.failed(output.splitlines()[-1])
+    return Observation.pending(output.splitlines()[-1] if output else f"exit {result.exit_code}")
+
+
+def observer(spec: ServiceSpec, engine: Engine, container_id: str) -> Callable[[], Observation]:
     """observe() for the gate: ready when the container runs and the protocol answers.
 
-    Services without a published probe fall back to Docker's own healthcheck.
+    Where nothing is published the protocol is asked inside the container (database, cache),
+    else Docker's own healthcheck is run now, else the container running is enough.
     """
     endpoint: list[Endpoint | None] = []
 
@@ -148,9 +196,12 @@ def observer(spec: ServiceSpec, engine: Engine, container_id: str, settings: Set
         if verdict is not None:
             return verdict
         if not endpoint:
-            endpoint.append(probe_endpoint(spec, info))
+            endpoint.append(probe_endpoint(spec, info, engine))
         if endpoint[0] is not None:
-            return endpoint[0].probe(settings)
+            return endpoint[0].probe()
+        inside = exec_role_probe(engine, spec, info)
+        if inside is not None:
+            return inside
         if info.healthcheck:
             return exec_probe(engine, info)
         if info.health == "healthy" or (info.health is None and not spec.has_healthcheck):

@@ -43,18 +43,34 @@ def test_outside_a_project_is_one_line_error(tmp_path):
     out = stackctl("status", cwd=tmp_path, env={"STACKCTL_PROJECT_DIR": ""})
     assert out.returncode == 2
     lines = out.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: no compose/compose.yaml in")
+    assert len(lines) == 1 and lines[0].startswith("error: no compose file (compose.yaml, compose.yml, "
+                                                   "docker-compose.yml, docker-compose.yaml) in")
 
 
 def test_bad_env_value_is_one_line_error(tmp_path):
-    (tmp_path / "compose").mkdir()
-    (tmp_path / "compose" / "compose.yaml").write_text("services: {}\n")
-    (tmp_path / ".env").write_text("API_PORT=http\n")
-    out = stackctl("up", cwd=tmp_path, env={"STACKCTL_PROJECT_DIR": str(tmp_path)})
+    (tmp_path / "docker-compose.yml").write_text("services: {}\n")
+    (tmp_path / ".env").write_text("STACKCTL_HEALTH_TIMEOUT=soon\nLOG_LEVEL=warn\n")
+    out = stackctl("up", cwd=tmp_path, env={"STACKCTL_PROJECT_DIR": ""})
     assert out.returncode == 2
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1, out.stderr
-    assert "API_PORT='http' in .env" in lines[0] and "fix it in .env" in lines[0]
+    assert "STACKCTL_HEALTH_TIMEOUT='soon' in .env" in lines[0] and "fix it in .env" in lines[0]
+
+
+def test_bad_roles_file_is_one_line_error(tmp_path):
+    (tmp_path / "compose.yaml").write_text("services: {}\n")
+    (tmp_path / "stackctl.yaml").write_text("database: postgres\nbackend: api\n")
+    out = stackctl("status", cwd=tmp_path, env={"STACKCTL_PROJECT_DIR": ""})
+    assert out.returncode == 2
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1, out.stderr
+    assert lines[0].startswith("error: stackctl.yaml: backend is not a known key"), lines[0]
+
+
+def test_unknown_compose_file_is_one_line_error(tmp_path):
+    out = stackctl("-f", "nope.yml", "status", cwd=tmp_path, env={"STACKCTL_PROJECT_DIR": ""})
+    assert out.returncode == 2
+    assert out.stderr.strip() == "error: compose file nope.yml (-f/--file) does not exist → fix the path in -f/--file"
 
 
 def test_down_volumes_without_yes_refuses_when_not_interactive(tmp_path):

@@ -1,47 +1,67 @@
-"""The compose command line stackctl builds: files, env files, project; secrets only in the env."""
-
-import os
+"""The compose command line stackctl builds: files found as compose finds them, the env files,
+project name and profiles; secrets never in argv, and nothing of stackctl added to the env."""
 
 import pytest
 
-from stackctl.project import Project
+from stackctl.project import open_project
 from stackctl.settings import load_settings
 
 
 @pytest.fixture
 def project(tmp_path, monkeypatch):
-    for var in ("POSTGRES_PASSWORD", "REDIS_PASSWORD", "STACK_NAME", "COMPOSE_FILES_EXTRA"):
+    for var in ("COMPOSE_FILE", "COMPOSE_PROJECT_NAME", "COMPOSE_PROFILES", "STACKCTL_PROJECT_DIR"):
         monkeypatch.delenv(var, raising=False)
-    (tmp_path / "compose").mkdir()
-    (tmp_path / "compose" / "compose.yaml").write_text("services: {}\n")
-    (tmp_path / "compose" / "compose.prod.yaml").write_text("services: {}\n")
+    (tmp_path / "docker-compose.yml").write_text("services: {}\n")
+    (tmp_path / "docker-compose.prod.yml").write_text("services: {}\n")
     (tmp_path / "override.yaml").write_text("services: {}\n")
+    monkeypatch.chdir(tmp_path)
     return tmp_path
 
 
-def argv(project_dir, env, text, monkeypatch):
+def argv(project_dir, env, text, **kwargs):
     from stackctl.compose import Compose
 
-    (project_dir / (".env.production" if env == "production" else ".env")).write_text(text)
-    p = Project(project_dir, env)
-    monkeypatch.setattr(os, "environ", dict(os.environ))  # Compose exports settings; keep it local
+    (project_dir / (".env" if env == "development" else f".env.{env}")).write_text(text)
+    p = open_project(None, env, **kwargs)
     compose = Compose(p, load_settings(p))
-    return [str(a) for a in compose.client.compose.docker_compose_cmd], os.environ
+    return [str(a) for a in compose.client.compose.docker_compose_cmd], compose.env
 
 
-def test_development_argv(project, monkeypatch):
-    cmd, env = argv(project, "development", "STACK_NAME=shop\nCOMPOSE_FILES_EXTRA=override.yaml\n", monkeypatch)
+def test_development_argv(project):
+    cmd, env = argv(project, "development", "LOG_LEVEL=warn\n", name="shop", profiles=("tools",))
     assert cmd[cmd.index("compose"):] == [
-        "compose", "--file", str(project / "compose/compose.yaml"), "--file", str(project / "override.yaml"),
+        "compose", "--file", str(project / "docker-compose.yml"), "--profile", "tools",
         "--env-file", str(project / ".env"), "--project-name", "shop"]
-    assert env["POSTGRES_PASSWORD"] == "dev-only-postgres-password"
+    assert env == {}
 
 
-def test_production_adds_overlay_and_keeps_secrets_out_of_argv(project, monkeypatch):
+def test_files_flag_and_compose_file_variable(project, monkeypatch):
+    cmd, _ = argv(project, "development", "", files=("docker-compose.yml", "override.yaml"))
+    assert [cmd[i + 1] for i, a in enumerate(cmd) if a == "--file"] == [
+        str(project / "docker-compose.yml"), str(project / "override.yaml")]
+    monkeypatch.setenv("COMPOSE_FILE", "docker-compose.yml:override.yaml")
+    cmd, _ = argv(project, "development", "")
+    assert [cmd[i + 1] for i, a in enumerate(cmd) if a == "--file"] == [
+        str(project / "docker-compose.yml"), str(project / "override.yaml")]
+
+
+def test_production_adds_overlay_by_convention_and_keeps_secrets_out_of_argv(project):
     secret = "s3cr3t-value-for-production-only"
-    cmd, env = argv(project, "production",
-                    f"POSTGRES_PASSWORD={secret}\nREDIS_PASSWORD=another-long-secret-value\n", monkeypatch)
-    assert str(project / "compose/compose.prod.yaml") in cmd
+    cmd, env = argv(project, "production", f"POSTGRES_PASSWORD={secret}\nREDIS_PASSWORD=another-long-secret-value\n")
+    assert [cmd[i + 1] for i, a in enumerate(cmd) if a == "--file"] == [
+        str(project / "docker-compose.yml"), str(project / "docker-compose.prod.yml")]
     assert str(project / ".env.production") in cmd
     assert not any(secret in part for part in cmd)
-    assert env["POSTGRES_PASSWORD"] == secret  # handed over through the environment
+    assert secret not in str(env)  # compose reads the env file itself
+
+
+def test_nested_compose_folder_keeps_the_project_root(tmp_path, monkeypatch):
+    monkeypatch.delenv("COMPOSE_FILE", raising=False)
+    (tmp_path / "compose").mkdir()
+    (tmp_path / "compose" / "compose.yaml").write_text("services: {}\n")
+    (tmp_path / "compose" / "compose.prod.yaml").write_text("services: {}\n")
+    (tmp_path / "sub").mkdir()
+    monkeypatch.chdir(tmp_path / "sub")
+    p = open_project(None, "production")
+    assert p.root == tmp_path and p.compose_files() == [tmp_path / "compose" / "compose.yaml",
+                                                         tmp_path / "compose" / "compose.prod.yaml"]

@@ -1,11 +1,12 @@
-"""One set of defaults: Settings, .env.example and the compose file's ${VAR:-default} agree."""
+"""One set of defaults: Settings, .env.example and the compose files' ${VAR:-default} agree."""
 
 import re
 from pathlib import Path
 
-from stackctl.settings import DEV_SECRETS, Settings
+from stackctl.settings import PREFIX, Settings
 
 ROOT = Path(__file__).resolve().parents[2]
+DEV_SECRETS = {"POSTGRES_PASSWORD": "dev-only-postgres-password", "REDIS_PASSWORD": "dev-only-redis-password"}
 
 
 def example_values() -> dict[str, str]:
@@ -17,25 +18,25 @@ def example_values() -> dict[str, str]:
     return values
 
 
-def test_env_example_documents_every_setting_with_its_default():
-    example = example_values()
+def test_env_example_documents_every_stackctl_setting_with_its_default():
+    example = {k: v for k, v in example_values().items() if k.startswith(PREFIX)}
     fields = Settings.model_fields
-    # STACK_ENV is chosen by --env / the environment, never by the file it selects.
-    assert set(example) == {name.upper() for name in fields if name != "stack_env"}
+    assert set(example) == {PREFIX + name.upper() for name in fields}
     for name, field in fields.items():
-        if name in DEV_SECRETS:
-            assert example[name.upper()] == "change-me"  # a placeholder production refuses
-        elif name != "stack_env":
-            assert example[name.upper()] == str(field.default), name
+        default = field.default
+        shown = str(int(default)) if isinstance(default, float) and default.is_integer() else str(default)
+        assert example[PREFIX + name.upper()] == shown, name
 
 
-def test_compose_defaults_match_settings():
+def test_compose_defaults_match_the_example():
+    example = example_values()
     lines = [*(ROOT / "compose" / "compose.yaml").read_text().splitlines(),
              *(ROOT / "compose" / "compose.prod.yaml").read_text().splitlines()]
     text = "\n".join(line for line in lines if not line.lstrip().startswith("#"))
     defaults = dict(re.findall(r"\$\{([A-Z_]+):-([^}]*)\}", text))
     assert defaults, "compose.yaml should interpolate settings"
     for var, default in defaults.items():
-        name = var.lower()
-        expected = DEV_SECRETS.get(name, Settings.model_fields[name].default)
-        assert default == str(expected), var
+        if var in DEV_SECRETS:
+            assert default == DEV_SECRETS[var] and example[var] == "change-me", var
+        else:
+            assert example[var] == default, var

@@ -2,24 +2,28 @@ import pytest
 
 from stackctl.errors import ConfigError
 from stackctl.plan import closure, levels, parse_model, start_order, up_steps
+from stackctl.roles import parse as parse_roles
 
 CONFIG = {
+    "name": "shop",
     "services": {
-        "web": {"image": "w", "depends_on": {"api": {"condition": "service_healthy"}},
-                "labels": {"stackctl.probe": "http:/health", "stackctl.check": "/api/health"}},
+        "web": {"image": "w", "depends_on": {"api": {"condition": "service_healthy"}}},
         "api": {"image": "a", "build": {"context": "."}, "healthcheck": {"test": ["CMD", "true"]},
                 "depends_on": {"db": {"condition": "service_healthy"}, "redis": {"condition": "service_healthy"},
                                "migrate": {"condition": "service_completed_successfully"}}},
-        "migrate": {"image": "a", "depends_on": {"db": {"condition": "service_healthy"}},
-                    "labels": {"stackctl.role": "oneshot"}},
-        "redis": {"image": "r", "labels": {"stackctl.probe": "redis"}},
-        "db": {"image": "p", "labels": {"stackctl.probe": "postgres"}},
+        "migrate": {"image": "a", "depends_on": {"db": {"condition": "service_healthy"}}},
+        "redis": {"image": "r"},
+        "db": {"image": "p"},
     }
 }
+ROLES = parse_roles({"database": "db", "cache": "redis", "migrate": "migrate",
+                     "apps": {"api": {"port": 8000, "health": "/health"}},
+                     "proxy": {"service": "web", "upstream": "api", "health": "/health",
+                               "checks": ["/api/health"], "switch": "include"}}, "test")
 
 
 def model():
-    return parse_model(CONFIG)
+    return parse_model(CONFIG, ROLES)
 
 
 def test_parse_reads_probes_roles_and_dependencies():
@@ -28,6 +32,8 @@ def test_parse_reads_probes_roles_and_dependencies():
     assert m.services["migrate"].oneshot and not m.services["api"].oneshot
     assert m.services["web"].probe == "http:/health" and m.services["web"].checks == ("/api/health",)
     assert m.services["api"].build and m.services["api"].has_healthcheck
+    assert (m.services["db"].probe, m.services["redis"].probe) == ("postgres", "redis")
+    assert (m.name, m.upstream, m.switch, m.services["api"].port) == ("shop", "api", "include", 8000)
 
 
 def test_start_order_is_db_redis_migrate_api_web():
@@ -51,12 +57,12 @@ def test_unknown_service_lists_valid_ones():
 def test_cycle_is_reported():
     cfg = {"services": {"a": {"depends_on": {"b": {}}}, "b": {"depends_on": {"a": {}}}}}
     with pytest.raises(ConfigError, match="dependency cycle: a -> b -> a"):
-        levels(parse_model(cfg))
+        levels(parse_model(cfg, parse_roles({}, "test")))
 
 
 def test_missing_dependency_is_reported():
     with pytest.raises(ConfigError, match="'a' depends on unknown service 'z'"):
-        parse_model({"services": {"a": {"depends_on": ["z"]}}})
+        parse_model({"services": {"a": {"depends_on": ["z"]}}}, parse_roles({}, "test"))
 
 
 def steps_text(observed):

@@ -1,0 +1,294 @@
+"""The roles contract: which of the user's compose services is what, in `stackctl.yaml`.
+
+    database: postgres          # Postgres/PostGIS: probes, backups, restores
+    cache: cache                # Redis (optional; password optional)
+    migrate: migrate            # one-shot run to completion before the apps (optional)
+    apps:                       # roll out with zero downtime on deploy (any number)
+      backend: {port: 3000, health: /health}
+      worker: {}
+    proxy:                      # optional
+      service: proxy
+      upstream: backend         # the app it forwards to
+      health: /health
+      checks: [/api/health]     # more paths checked through it after up/deploy
+      switch: include           # include (see stackctl/snippets) | recreate
+
+Validated by pydantic once, with one-line errors. No module of stackctl names a service:
+everything service-specific comes from here (or from `detect`, when there is no file).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from stackctl.errors import ConfigError
+
+SERVICE = r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$"
+HTTP_PORTS = (80, 8000, 8080, 3000, 5000, 4000)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class App(_Strict):
+    port: int | None = Field(None, ge=1, le=65535)  # the container port it serves HTTP on
+    health: str | None = None  # an HTTP path answering 200 when healthy
+
+    @field_validator("health")
+    @classmethod
+    def _path(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("/"):
+            raise ValueError("a path starting with /")
+        return value
+
+
+class Migrate(_Strict):
+    service: str = Field(pattern=SERVICE)
+    status_command: str | None = None  # lists applied and pending migrations (migrate --status)
+
+
+class Proxy(_Strict):
+    service: str = Field(pattern=SERVICE)
+    upstream: str | None = Field(None, pattern=SERVICE)
+    health: str | None = None
+    checks: tuple[str, ...] = ()
+    switch: Literal["include", "recreate"] = "recreate"
+
+
+class Roles(_Strict):
+    database: str | None = Field(None, pattern=SERVICE)
+    cache: str | None = Field(None, pattern=SERVICE)
+    migrate: Migrate | None = None
+    apps: dict[str, App] = Field(default_factory=dict)
+    proxy: Proxy | None = None
+    production: str | None = None  # the production overlay, relative to the project
+
+    @field_validator("migrate", mode="before")
+    @classmethod
+    def _migrate(cls, value):
+        return {"service": value} if isinstance(value, str) else value
+
+    @field_validator("proxy", mode="before")
+    @classmethod
+    def _proxy(cls, value):
+        return {"service": value} if isinstance(value, str) else value
+
+    @field_validator("apps", mode="before")
+    @classmethod
+    def _apps(cls, value):
+        if isinstance(value, list):
+            return {name: {} for name in value}
+        return {k: (v or {}) for k, v in (value or {}).items()}
+
+    def named(self) -> dict[str, str]:
+        """service -> role, for every service the contract names."""
+        found = {}
+        for role, name in (("database", self.database), ("cache", self.cache)):
+            if name:
+                found[name] = role
+        if self.migrate:
+            found[self.migrate.service] = "migrate"
+        found.update({name: "app" for name in self.apps})
+        if self.proxy:
+            found[self.proxy.service] = "proxy"
+        return found
+
+    def check_against(self, services: dict, source: str) -> None:
+        """Every service named exists in the compose model, and names no two roles."""
+        seen: dict[str, str] = {}
+        for role, name in self._pairs():
+            if name not in services:
+                raise ConfigError(f"{source}: {role} names '{name}', which is not a service of the compose files",
+                                  f"services are: {', '.join(sorted(services))}")
+            if name in seen:
+                raise ConfigError(f"{source}: '{name}' is both {seen[name]} and {role}", "give each service one role")
+            seen[name] = role
+        if self.proxy and self.proxy.upstream and self.proxy.upstream not in self.apps:
+            raise ConfigError(f"{source}: proxy.upstream '{self.proxy.upstream}' is not one of the apps",
+                              f"apps are: {', '.join(self.apps) or 'none'}")
+
+    def _pairs(self):
+        if self.database:
+            yield "database", self.database
+        if self.cache:
+            yield "cache", self.cache
+        if self.migrate:
+            yield "migrate", self.migrate.service
+        for name in self.apps:
+            yield "apps", name
+        if self.proxy:
+            yield "proxy", self.proxy.service
+
+
+def parse(data, source: str) -> Roles:
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source} is not a mapping of roles", "see stackctl init, or the README's Adopt your app")
+    try:
+        return Roles.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"]) or "(top)"
+        reason = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            reason = "is not a known key (database, cache, migrate, apps, proxy, production)"
+        raise ConfigError(f"{source}: {where} {reason}", "fix it, or run stackctl init to propose one") from None
+
+
+def load(path: Path) -> Roles | None:
+    """The roles file, or None when there is none."""
+    if not path.is_file():
+        return None
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark else ""
+        raise ConfigError(f"{path.name} is not valid YAML{where}", "fix it, or move it away and run stackctl init") from None
+    return parse(data, path.name)
+
+
+# --- detection: what `init` proposes, and what stackctl assumes with no roles file -------------
+
+def _image_is(raw: dict, *names: str) -> bool:
+    image = (raw.get("image") or "").lower()
+    repo = image.rsplit("/", 1)[-1].split(":")[0].split("@")[0]
+    return any(repo == n or repo.startswith(n + "-") for n in names)
+
+
+def _published_target(raw: dict) -> int | None:
+    for port in raw.get("ports") or []:
+        if isinstance(port, dict) and port.get("target"):
+            return int(port["target"])
+    return None
+
+
+def _healthcheck_path(raw: dict) -> str | None:
+    test = " ".join(str(t) for t in ((raw.get("healthcheck") or {}).get("test") or []))
+    match = re.search(r"https?://[^/\s'\"]+(/[\w./-]*)", test) or re.search(r"GET (/[\w./-]*) HTTP", test)
+    return match.group(1) if match else None
+
+
+def _exposed_port(raw: dict) -> int | None:
+    for item in raw.get("expose") or []:
+        return int(str(item).split("/")[0])
+    return None
+
+
+def _listens_on(raw: dict) -> int | None:
+    env = raw.get("environment") or {}
+    for key in ("PORT", "APP_PORT", "HTTP_PORT", "SERVER_PORT"):
+        value = str(env.get(key) or "")
+        if value.isdigit():
+            return int(value)
+    return _exposed_port(raw) or _published_target(raw)
+
+
+def detect(config: dict) -> Roles:
+    """Roles from images, build contexts, commands and depends_on (`docker compose config` JSON)."""
+    services: dict = config.get("services") or {}
+    labels = {n: (raw.get("labels") or {}) for n, raw in services.items()}
+    database = next((n for n, raw in sorted(services.items()) if _image_is(raw, "postgres", "postgis")
+                     or labels[n].get("stackctl.probe") == "postgres"), None)
+    cache = next((n for n, raw in sorted(services.items()) if _image_is(raw, "redis", "valkey")
+                  or labels[n].get("stackctl.probe") == "redis"), None)
+    proxy = next((n for n, raw in sorted(services.items()) if _image_is(raw, "nginx")
+                  or (raw.get("build") and "nginx" in _dockerfile_text(raw).lower() and _image_is_final_nginx(raw))),
+                 None)
+    completed = {d for raw in services.values() for d, c in (raw.get("depends_on") or {}).items()
+                 if (c or {}).get("condition") == "service_completed_successfully"}
+    oneshots = [n for n, raw in sorted(services.items()) if n not in (database, cache, proxy) and (
+        labels[n].get("stackctl.role") == "oneshot" or n in completed
+        or re.search(r"migrat", n + " " + " ".join(map(str, raw.get("command") or [])), re.I))]
+    migrate = oneshots[0] if oneshots else None
+    taken = {database, cache, proxy, migrate}
+    apps = {}
+    for name, raw in sorted(services.items()):
+        if name in taken or not raw.get("build") and not raw.get("image"):
+            continue
+        if _image_is(raw, "postgres", "postgis", "redis", "valkey", "nginx", "mysql", "mariadb", "mongo", "rabbitmq"):
+            continue
+        port = _listens_on(raw) if raw.get("ports") or raw.get("expose") or (raw.get("environment") or {}) else None
+        health = _healthcheck_path(raw) or _label_path(labels[name])
+        apps[name] = {"port": port, "health": health} if (port or health) else {}
+        apps[name] = {k: v for k, v in apps[name].items() if v}
+    upstream = None
+    if proxy:
+        behind = [d for d in (services[proxy].get("depends_on") or {}) if d in apps]
+        upstream = behind[0] if behind else next(iter(apps), None)
+    data = {"database": database, "cache": cache, "migrate": migrate, "apps": apps}
+    if proxy:
+        data["proxy"] = {"service": proxy, "upstream": upstream,
+                         "health": _healthcheck_path(services[proxy]) or _label_path(labels[proxy]),
+                         "checks": [p.strip() for p in labels[proxy].get("stackctl.check", "").split(",") if p.strip()]}
+        data["proxy"] = {k: v for k, v in data["proxy"].items() if v}
+    return parse({k: v for k, v in data.items() if v}, "detected roles")
+
+
+def _label_path(labels: dict) -> str | None:
+    probe = labels.get("stackctl.probe") or ""
+    return probe.split(":", 1)[1] if probe.startswith("http:") else None
+
+
+def _dockerfile_text(raw: dict) -> str:
+    build = raw.get("build") or {}
+    try:
+        return (Path(build.get("context", ".")) / build.get("dockerfile", "Dockerfile")).read_text(errors="replace")
+    except OSError:
+        return ""
+
+
+def _image_is_final_nginx(raw: dict) -> bool:
+    """A multi-stage build whose last stage is nginx (a frontend served by nginx)."""
+    stages = re.findall(r"^\s*FROM\s+(\S+)", _dockerfile_text(raw), re.M | re.I)
+    if not stages:
+        return False
+    last = stages[-1].lower()
+    args = (raw.get("build") or {}).get("args") or {}
+    for key, value in args.items():
+        last = last.replace("${" + key.lower() + "}", str(value).lower())
+    return "nginx" in last
+
+
+def render(roles: Roles, notes: list[str] | None = None) -> str:
+    """The contract as the YAML `init` writes (a new file: the user's compose files are never rewritten)."""
+    lines = ["# stackctl.yaml: what each of your compose services is to stackctl (see the README,",
+             "# 'Adopt your app'). Written by `stackctl init`; edit it freely."]
+    for note in notes or []:
+        lines.append(f"# {note}")
+    if roles.database:
+        lines.append(f"database: {roles.database}")
+    if roles.cache:
+        lines.append(f"cache: {roles.cache}")
+    if roles.migrate:
+        if roles.migrate.status_command:
+            lines += ["migrate:", f"  service: {roles.migrate.service}",
+                      f"  status_command: {roles.migrate.status_command}"]
+        else:
+            lines.append(f"migrate: {roles.migrate.service}")
+    if roles.apps:
+        lines.append("apps:")
+        for name, app in roles.apps.items():
+            fields = ", ".join(f"{k}: {v}" for k, v in app.model_dump(exclude_none=True).items())
+            lines.append(f"  {name}: {{{fields}}}")
+    if roles.proxy:
+        p = roles.proxy
+        lines += ["proxy:", f"  service: {p.service}"]
+        if p.upstream:
+            lines.append(f"  upstream: {p.upstream}")
+        if p.health:
+            lines.append(f"  health: {p.health}")
+        if p.checks:
+            lines.append(f"  checks: [{', '.join(p.checks)}]")
+        lines.append(f"  switch: {p.switch}")
+    if roles.production:
+        lines.append(f"production: {roles.production}")
+    return "\n".join(lines) + "\n"
