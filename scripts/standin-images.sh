@@ -62,12 +62,20 @@ build_base() {
   rm -rf "$dir"
 }
 
+# A stand-in is rebuilt when its recipe (the files of its folder) changed since it was built.
+recipe_hash() { (cd "$HERE/$1" && find . -type f -print0 | sort -z | xargs -0 sha256sum) | sha256sum | cut -c1-16; }
+
 build_standin() {  # dir tag
-  have_image "$2" && { say "$2 present"; return; }
+  local recipe
+  recipe=$(recipe_hash "$1")
+  if [ "$(docker image inspect -f '{{index .Config.Labels "stackctl.standin.recipe"}}' "$2" 2>/dev/null)" = "$recipe" ]; then
+    say "$2 present"; return
+  fi
   build_base
   say "building $2"
   local start=$SECONDS
-  DOCKER_BUILDKIT=0 docker build -q --build-arg "BASE=$BASE" -t "$2" "$HERE/$1" >/dev/null 2>"$ROOT/.stackctl/standin-$1.log" || {
+  DOCKER_BUILDKIT=0 docker build -q --build-arg "BASE=$BASE" --label "stackctl.standin.recipe=$recipe" -t "$2" \
+    "$HERE/$1" >/dev/null 2>"$ROOT/.stackctl/standin-$1.log" || {
     say "building $2 failed: see .stackctl/standin-$1.log"; tail -n 20 "$ROOT/.stackctl/standin-$1.log" >&2; exit 1; }
   say "built $2 in $((SECONDS - start)) s"
 }
