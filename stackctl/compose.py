@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from typing import Iterator
 
-from stackctl.errors import StackError
+from stackctl.errors import ConfigError, StackError
 from stackctl.project import Project
 from stackctl.settings import Settings
 
@@ -51,7 +51,12 @@ class Compose:
             raise _failure(action, exc) from None
 
     def config(self) -> dict:
-        return self._call("config", self.client.compose.config, return_json=True)
+        """The merged model. A failure here is bad input (a file, a variable): exit 2, nothing touched."""
+        try:
+            return self._call("config", self.client.compose.config, return_json=True)
+        except StackError as exc:
+            raise ConfigError(exc.message, "fix the compose file or the variable it names; "
+                              "by hand: docker compose config") from None
 
     def build(self, services: list[str]) -> Iterator[str]:
         """Build the services' images, yielding output lines (BuildKit plain progress)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from dataclasses import asdict, dataclass
@@ -64,14 +65,16 @@ def check_compose() -> Check:
     return Check("compose", True, f"compose v{version}")
 
 
+# ${NAME...} or $NAME, but not $$NAME (compose's escape: the container's own variable).
+INTERPOLATED = re.compile(rb"(?<!\$)\$\{?([A-Za-z_][A-Za-z0-9_]*)")
+
+
 def secret_variables(stack: Stack) -> list[str]:
     """Variables the compose files interpolate whose names say they hold a secret."""
-    from stackctl.model_cache import VARIABLE
-
     names: set[str] = set()
     for path in stack.project.compose_files():
         if path.is_file():
-            names.update(n.decode() for n in VARIABLE.findall(path.read_bytes()))
+            names.update(n.decode() for n in INTERPOLATED.findall(path.read_bytes()))
     return sorted(n for n in names if SECRET_NAME.search(n))
 
 

@@ -200,9 +200,7 @@ def detect(config: dict) -> Roles:
                      or labels[n].get("stackctl.probe") == "postgres"), None)
     cache = next((n for n, raw in sorted(services.items()) if _image_is(raw, "redis", "valkey")
                   or labels[n].get("stackctl.probe") == "redis"), None)
-    proxy = next((n for n, raw in sorted(services.items()) if _image_is(raw, "nginx")
-                  or (raw.get("build") and "nginx" in _dockerfile_text(raw).lower() and _image_is_final_nginx(raw))),
-                 None)
+    proxy = _proxy(services)
     completed = {d for raw in services.values() for d, c in (raw.get("depends_on") or {}).items()
                  if (c or {}).get("condition") == "service_completed_successfully"}
     oneshots = [n for n, raw in sorted(services.items()) if n not in (database, cache, proxy) and (
@@ -231,6 +229,21 @@ def detect(config: dict) -> Roles:
                          "checks": [p.strip() for p in labels[proxy].get("stackctl.check", "").split(",") if p.strip()]}
         data["proxy"] = {k: v for k, v in data["proxy"].items() if v}
     return parse({k: v for k, v in data.items() if v}, "detected roles")
+
+
+def _proxy(services: dict) -> str | None:
+    """The nginx in front: of the nginx services, the one that publishes ports and waits for the
+    most others (a frontend served by nginx sits behind it)."""
+    nginx = [n for n, raw in services.items() if _image_is(raw, "nginx")
+             or raw.get("build") and _image_is_final_nginx(raw)]
+    if not nginx:
+        return None
+
+    def score(name: str):
+        raw = services[name]
+        return (bool(raw.get("ports")), len(raw.get("depends_on") or {}), name in ("proxy", "nginx", "gateway"), name)
+
+    return max(nginx, key=score)
 
 
 def _label_path(labels: dict) -> str | None:
@@ -262,8 +275,10 @@ def render(roles: Roles, notes: list[str] | None = None) -> str:
     """The contract as the YAML `init` writes (a new file: the user's compose files are never rewritten)."""
     lines = ["# stackctl.yaml: what each of your compose services is to stackctl (see the README,",
              "# 'Adopt your app'). Written by `stackctl init`; edit it freely."]
+    import textwrap
+
     for note in notes or []:
-        lines.append(f"# {note}")
+        lines += [f"# {line}" for line in textwrap.wrap(note, 96)]
     if roles.database:
         lines.append(f"database: {roles.database}")
     if roles.cache:

@@ -256,6 +256,7 @@ def up(stack: Stack, services: list[str] | None, *, build: str = "auto", timeout
        run_oneshots: bool = True) -> UpResult:
     started = time.monotonic()
     cancel = cancel or threading.Event()
+    stack.model  # bad compose files or variables: one line, before anything else
     if check:
         progress.phase("checking the machine")
         report = run_checks(stack)

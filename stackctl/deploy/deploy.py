@@ -112,6 +112,17 @@ def changed(target: Stack, service: str) -> bool:
     return not running or any(c.image_id != wanted for c in running)
 
 
+def recreate_reason(model, app: str) -> str | None:
+    """Why an app cannot run old and new containers side by side, or None when it can."""
+    published = model.services[app].published
+    if published:
+        return f"it publishes host port {published[0][1]}, which one container at a time can hold"
+    if app == model.upstream and model.one("proxy") and model.switch != "include":
+        return f"the proxy does not meet the switch contract (stackctl.yaml proxy.switch), so {model.one('proxy')} " \
+               "is restarted after it"
+    return None
+
+
 def switch_to(target: Stack, *, progress: Progress, say: Callable[[str], None], timeout: float,
               timer: Timer) -> None:
     """Put a release in service: each app role rolled out (dependencies first), then the proxy
@@ -122,13 +133,14 @@ def switch_to(target: Stack, *, progress: Progress, say: Callable[[str], None], 
         if not changed(target, app):
             say(f"{app}: image unchanged, kept")
             continue
-        if app == model.upstream and proxy and model.switch != "include":
+        why = recreate_reason(model, app)
+        if why:
             with timer.step(f"recreate {app}"):
-                say(f"{app}: the proxy does not meet the switch contract (stackctl.yaml proxy.switch): "
-                    f"recreating {app} and restarting {proxy}, a short gap")
+                say(f"{app}: {why}: recreating it, a short gap")
                 up(target, [app], build="never", check=False, progress=progress, run_oneshots=False)
-                for container in target.engine.service_containers(target.name, proxy):
-                    target.engine.restart(container.id)
+                if app == model.upstream and proxy:
+                    for container in target.engine.service_containers(target.name, proxy):
+                        target.engine.restart(container.id)  # a proxy that resolved it once finds it again
             continue
         with timer.step(f"rollout {app}"):
             rollout(target, app, timeout=timeout, progress=progress)

@@ -110,7 +110,7 @@ def make_runner(project_dir: Path, **env) -> StackRunner:
     base = {
         "STACK_NAME": name, "HTTP_PORT": str(http), "API_PORT": str(api), "POSTGRES_PORT": str(pg),
         "REDIS_PORT": str(rd), "STACKCTL_PROJECT_DIR": str(project_dir), "NO_COLOR": "1", "COLUMNS": "200",
-        "HEALTH_TIMEOUT": "180",
+        "STACKCTL_HEALTH_TIMEOUT": "180",
     }
     base.update(env)
     return StackRunner(name, base, project_dir)
@@ -138,13 +138,14 @@ def prod_stack(tmp_path):
     import secrets as tokens
 
     (tmp_path / "compose").symlink_to(ROOT / "compose")
+    shutil.copy(ROOT / "stackctl.yaml", tmp_path / "stackctl.yaml")
     shutil.copytree(ROOT / "images", tmp_path / "images", ignore=shutil.ignore_patterns("node_modules", "dist"))
     (tmp_path / ".stackctl").mkdir()
     if (ROOT / ".stackctl" / "images.env").is_file():
         shutil.copy(ROOT / ".stackctl" / "images.env", tmp_path / ".stackctl" / "images.env")
     runner = make_runner(tmp_path)
     runner.env["HTTPS_PORT"] = str(free_ports(1)[0])
-    runner.env["HEALTH_TIMEOUT"] = "60"
+    runner.env["STACKCTL_HEALTH_TIMEOUT"] = "60"
     runner.env.pop("API_PORT")
     # Image names in the file, not the environment: the deployed release must be able to win.
     (tmp_path / ".env.production").write_text(
@@ -169,6 +170,7 @@ def scratch_project(tmp_path):
     """A project directory of its own (its own .env files) sharing the repo's compose and images."""
     (tmp_path / "compose").symlink_to(ROOT / "compose")
     (tmp_path / "images").symlink_to(ROOT / "images")
+    shutil.copy(ROOT / "stackctl.yaml", tmp_path / "stackctl.yaml")
     if (ROOT / ".stackctl" / "images.env").is_file():
         (tmp_path / ".stackctl").mkdir()
         shutil.copy(ROOT / ".stackctl" / "images.env", tmp_path / ".stackctl" / "images.env")

@@ -13,14 +13,14 @@ def test_taken_port_is_named_with_its_holder_and_up_starts_nothing(stack):
         check = stack.run("check")
         assert check.returncode == 2
         line = next(line for line in check.stdout.splitlines() if f"port {stack.http_port}" in line)
-        assert f"HTTP_PORT: {stack.http_port} is taken by" in line and f"(pid {os.getpid()})" in line
-        assert "set HTTP_PORT to a free port" in check.stdout
-        for other in ("API_PORT", "POSTGRES_PORT", "REDIS_PORT"):
-            assert f"{other}: free" in check.stdout
+        assert f"web publishes {stack.http_port}: taken by" in line and f"(pid {os.getpid()})" in line
+        assert "publish web on a free port" in check.stdout
+        for service, var in (("api", "API_PORT"), ("db", "POSTGRES_PORT"), ("redis", "REDIS_PORT")):
+            assert f"{service} publishes {stack.env[var]}: free" in check.stdout
 
         up = stack.run("up")
         assert up.returncode == 2
-        assert f"HTTP_PORT: {stack.http_port} is taken" in up.stderr
+        assert f"web publishes {stack.http_port}: taken by" in up.stderr
         assert stack.containers() == []
     finally:
         holder.close()

@@ -11,13 +11,14 @@ import psycopg
 import pytest
 import redis
 
-from stackctl.settings import DEV_SECRETS
+# The reference stack's development passwords (compose/compose.yaml defaults).
+DEV_SECRETS = {"postgres_password": "dev-only-postgres-password", "redis_password": "dev-only-redis-password"}
 
 CHECKSUM_SQL = "SELECT count(*), md5(string_agg(s::text, ',' ORDER BY id)) FROM stops s"
 
 
-def sql(stack, query, params=None):
-    with psycopg.connect(host="127.0.0.1", port=stack.postgres_port, user="stackctl", dbname="stackctl",
+def sql(stack, query, params=None, dbname="stackctl"):
+    with psycopg.connect(host="127.0.0.1", port=stack.postgres_port, user="stackctl", dbname=dbname,
                          password=DEV_SECRETS["postgres_password"], autocommit=True) as conn:
         cur = conn.execute(query, params)
         return cur.fetchall() if cur.description else None
@@ -29,14 +30,14 @@ def kv(stack):
 
 @pytest.fixture
 def data_stack(stack, tmp_path):
-    stack.env["BACKUP_DIR"] = str(tmp_path / "backups")
+    stack.env["STACKCTL_BACKUP_DIR"] = str(tmp_path / "backups")
     up = stack.run("up")
     assert up.returncode == 0, up.stderr
     return stack
 
 
 def backup_dir(stack) -> Path:
-    return Path(stack.env["BACKUP_DIR"]) / stack.name
+    return Path(stack.env["STACKCTL_BACKUP_DIR"]) / stack.name
 
 
 def take_backup(stack, *args) -> dict:
@@ -152,7 +153,7 @@ def test_retention_keeps_the_newest_by_count(data_stack):
     for _ in range(3):
         ids.append(take_backup(s, "--no-redis", )["id"])
         time.sleep(1.1)  # ids are per second
-    out = s.run("backup", "--no-redis", extra_env={"BACKUP_KEEP_COUNT": "2"})
+    out = s.run("backup", "--no-redis", extra_env={"STACKCTL_BACKUP_KEEP_COUNT": "2"})
     assert out.returncode == 0 and "retention removed 2" in out.stdout
     left = [b["id"] for b in json.loads(s.run("backups", "--json").stdout)["backups"]]
     assert len(left) == 2 and ids[2] in left and ids[0] not in left and ids[1] not in left
@@ -175,8 +176,17 @@ def test_concurrent_migrate_applies_once(stack):
 def test_failed_backup_leaves_nothing_that_looks_like_a_backup(data_stack):
     s = data_stack
     take_backup(s)  # one good set exists
-    # pg_dump fails (no such database): the set must not appear, nor a leftover folder.
-    out = s.run("backup", extra_env={"POSTGRES_DB": "no_such_database"})
+    # The database the db service names is gone mid-way (renamed away, the API stopped so nothing
+    # reconnects): the set must not appear, nor a leftover folder.
+    subprocess.run(["docker", "stop", f"{s.name}-api-1"], capture_output=True, check=True)
+    admin = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'stackctl'"
+    sql(s, admin, dbname="postgres")
+    sql(s, "ALTER DATABASE stackctl RENAME TO stackctl_away", dbname="postgres")
+    try:
+        out = s.run("backup")
+    finally:
+        sql(s, "ALTER DATABASE stackctl_away RENAME TO stackctl", dbname="postgres")
+        subprocess.run(["docker", "start", f"{s.name}-api-1"], capture_output=True, check=True)
     assert out.returncode == 1
     assert "backup failed, nothing was recorded" in out.stderr
     listed = json.loads(s.run("backups", "--json").stdout)

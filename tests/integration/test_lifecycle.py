@@ -6,7 +6,8 @@ import uuid
 import httpx
 import psycopg
 
-from stackctl.settings import DEV_SECRETS
+# The reference stack's development passwords (compose/compose.yaml defaults).
+DEV_SECRETS = {"postgres_password": "dev-only-postgres-password", "redis_password": "dev-only-redis-password"}
 
 
 def db_rows(stack, sql, params=()):

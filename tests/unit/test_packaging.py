@@ -1,0 +1,27 @@
+"""Installed as a tool: the wheel carries what stackctl needs at run time (the proxy snippet),
+and no message sends a user to this repository's scripts/."""
+
+import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_wheel_carries_the_snippet_and_no_hint_points_at_this_repository(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+                          "-w", str(tmp_path), str(ROOT)], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    (wheel,) = tmp_path.glob("stackctl-*.whl")
+    with zipfile.ZipFile(wheel) as zf:
+        names = zf.namelist()
+        assert "stackctl/snippets/nginx-upstream.conf" in names
+        assert "stackctl/init.py" in names and "stackctl/roles.py" in names
+        for name in names:
+            if name.endswith(".py"):
+                text = zf.read(name).decode()
+                # hints are string literals; comments and docstrings may name the repo's scripts
+                for literal in re.findall(r'"[^"\n]*scripts/[^"\n]*"', text):
+                    assert "bash scripts/" not in literal, f"{name}: {literal}"
