@@ -37,7 +37,6 @@ class ContainerInfo:
     ports: tuple[PublishedPort, ...] = ()
     last_health_output: str = ""
     healthcheck: tuple[str, ...] = ()  # the engine's test: ("CMD", ...) or ("CMD-SHELL", "...")
-    labels: dict = field(default_factory=dict, compare=False, hash=False)
     # The container's own environment and command: where stackctl reads the credentials of the
     # database and cache (never shown: repr=False).
     env: tuple[str, ...] = field(default=(), compare=False, hash=False, repr=False)
@@ -87,7 +86,6 @@ def container_from_inspect(data: dict) -> ContainerInfo:
         ports=tuple(ports),
         last_health_output=(logs[-1].get("Output", "") if logs else "").strip(),
         healthcheck=tuple((data.get("Config", {}).get("Healthcheck") or {}).get("Test") or ()),
-        labels=labels,
         env=tuple(data.get("Config", {}).get("Env") or ()),
         command=tuple(data.get("Config", {}).get("Cmd") or ()),
     )
@@ -177,13 +175,6 @@ class Engine:
         except NotFound:
             return ""
         return raw.decode("utf-8", "replace")
-
-    def containers_publishing(self, host_port: int) -> list[dict]:
-        """Running containers (any project) that publish `host_port`."""
-        hits = []
-        for summary in self.api.containers(filters={"publish": str(host_port)}):
-            hits.append(summary)
-        return hits
 
     def exec(self, container_id: str, cmd: list[str], env: dict | None = None, user: str | None = None) -> ExecResult:
         """Run a command in a running container; secrets go in env, never in cmd."""

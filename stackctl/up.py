@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 from stackctl import build as buildlib
@@ -54,7 +54,6 @@ class UpResult:
     urls: tuple[tuple[str, str], ...]
     built: tuple[str, ...]
     elapsed: float
-    steps: tuple[Step, ...] = field(default=())
 
     @property
     def ok(self) -> bool:
@@ -284,7 +283,7 @@ def up(stack: Stack, services: list[str] | None, *, build: str = "auto", timeout
     containers = stack.containers()  # one look serves the checks and the summary
     endpoints = check_all_endpoints(stack, targets, containers, cancel)
     result = UpResult(tuple(outcomes), tuple(endpoints), tuple(app_urls(stack, targets, containers)), tuple(built),
-                      time.monotonic() - started, tuple(steps))
+                      time.monotonic() - started)
     failing = [e for e in endpoints if not e.ok]
     if failing:
         raise StackError(f"endpoint check failed: {failing[0].name} {failing[0].url}: {failing[0].detail}",

@@ -151,8 +151,9 @@ def switch_to(target: Stack, *, progress: Progress, say: Callable[[str], None], 
 
 
 def lock_image(stack: Stack) -> str:
-    """An image present on the engine to create the lock container from."""
-    for spec in stack.model.services.values():
+    """An image present on the engine to create the lock container from (one stackctl does not
+    build first: those carry compose's labels)."""
+    for spec in sorted(stack.model.services.values(), key=lambda s: s.build):
         if spec.image and stack.engine.image_id(spec.image):
             return spec.image
     raise StackError("no image of this stack is on the engine yet", "stackctl up (it builds them), then deploy",

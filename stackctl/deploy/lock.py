@@ -59,7 +59,10 @@ def acquire(engine: Engine, stack: str, image: str, release: str) -> None:
 
     labels = {PREFIX + "who": getpass.getuser(), PREFIX + "host": socket.gethostname(), PREFIX + "pid": str(os.getpid()),
               PREFIX + "since": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-              PREFIX + "release": release, "stackctl.stack": stack}
+              PREFIX + "release": release, "stackctl.stack": stack,
+              # An image compose built carries its project/service labels: blank them, or the lock
+              # would pass for one of the stack's own containers.
+              "com.docker.compose.project": "", "com.docker.compose.service": ""}
     try:
         engine.api.create_container(image, command=["true"], name=name(stack), labels=labels,
                                     host_config=engine.api.create_host_config(network_mode="none"))
