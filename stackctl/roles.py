@@ -206,8 +206,8 @@ def detect(config: dict) -> Roles:
     oneshots = [n for n, raw in sorted(services.items()) if n not in (database, cache, proxy) and (
         labels[n].get("stackctl.role") == "oneshot" or n in completed
         or re.search(r"migrat", n + " " + " ".join(map(str, raw.get("command") or [])), re.I))]
-    migrate = oneshots[0] if oneshots else None
-    taken = {database, cache, proxy, migrate}
+    migrate = {"service": oneshots[0], "status_command": _status_command(services[oneshots[0]])} if oneshots else None
+    taken = {database, cache, proxy, oneshots[0] if oneshots else None}
     apps = {}
     for name, raw in sorted(services.items()):
         if name in taken or not raw.get("build") and not raw.get("image"):
@@ -222,6 +222,8 @@ def detect(config: dict) -> Roles:
     if proxy:
         behind = [d for d in (services[proxy].get("depends_on") or {}) if d in apps]
         upstream = behind[0] if behind else next(iter(apps), None)
+    if migrate and not migrate["status_command"]:
+        migrate = migrate["service"]
     data = {"database": database, "cache": cache, "migrate": migrate, "apps": apps}
     if proxy:
         data["proxy"] = {"service": proxy, "upstream": upstream,
@@ -229,6 +231,20 @@ def detect(config: dict) -> Roles:
                          "checks": [p.strip() for p in labels[proxy].get("stackctl.check", "").split(",") if p.strip()]}
         data["proxy"] = {k: v for k, v in data["proxy"].items() if v}
     return parse({k: v for k, v in data.items() if v}, "detected roles")
+
+
+# How well-known migration tools list what is applied, from the command that applies.
+STATUS_COMMANDS = ((r"migration:run", "migration:show"), (r"alembic upgrade \S+", "alembic history --indicate-current"),
+                   (r"prisma migrate deploy", "prisma migrate status"), (r"knex migrate:latest", "knex migrate:status"))
+
+
+def _status_command(raw: dict) -> str | None:
+    command = raw.get("command") or []
+    text = " ".join(map(str, command)) if isinstance(command, list) else str(command)
+    for applies, lists in STATUS_COMMANDS:
+        if re.search(applies, text):
+            return re.sub(applies, lists, text)
+    return None
 
 
 def _proxy(services: dict) -> str | None:

@@ -23,7 +23,8 @@ from load import Load
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "geo-nest"
 EXPECTED_ROLES = {
-    "database": "postgres", "cache": "cache", "migrate": "migrate",
+    "database": "postgres", "cache": "cache",
+    "migrate": {"service": "migrate", "status_command": "npm run migration:show"},
     "apps": {"backend": {"port": 3000, "health": "/health"}, "frontend": {}, "worker": {}},
     "proxy": {"service": "proxy", "upstream": "backend", "health": "/health", "switch": "include"},
 }
@@ -226,7 +227,8 @@ def test_a_stack_without_redis_or_proxy_runs_up_backup_restore_and_deploy(tmp_pa
     try:
         assert s.run("init", "--yes").returncode == 0
         roles = yaml.safe_load((s.project_dir / "stackctl.yaml").read_text())
-        assert roles == {"database": "postgres", "migrate": "migrate", "apps": {"backend": {"port": 3000}}}
+        assert roles == {"database": "postgres", "apps": {"backend": {"port": 3000}},
+                         "migrate": {"service": "migrate", "status_command": "npm run migration:show"}}
         up = s.run("up", timeout=900)
         assert up.returncode == 0, up.stderr
         made = s.run("backup")
