@@ -102,7 +102,8 @@ def parse_model(config: dict, roles) -> StackModel:
         probe, port, checks = ROLE_PROBES.get(role), None, ()
         if role == "app":
             app = roles.apps[name]
-            probe, port = (f"http:{app.health}" if app.health else None), app.port
+            # a health path answers 200; an app that declares only its port must answer at all
+            probe, port = (f"http:{app.health}" if app.health else "http:" if app.port else None), app.port
         elif role == "proxy":
             probe, checks = (f"http:{roles.proxy.health}" if roles.proxy.health else None), roles.proxy.checks
         services[name] = ServiceSpec(

@@ -63,9 +63,11 @@ class Timer:
 
 
 def release_images(stack: Stack, release: str) -> releases.Deployed:
-    """Every service stackctl builds, with its image tagged for the release."""
+    """Every service that runs an image stackctl builds (a worker without a build section of its
+    own too), with that image tagged for the release."""
+    built = {spec.image for spec in stack.model.services.values() if spec.build}
     return releases.Deployed(release, {name: releases.tagged(spec.image, release)
-                                       for name, spec in stack.model.services.items() if spec.build})
+                                       for name, spec in stack.model.services.items() if spec.image in built})
 
 
 def stack_for(stack: Stack, deployed: releases.Deployed) -> Stack:

@@ -65,13 +65,15 @@ def _http_client():
         return _client
 
 
-def http(url: str, timeout: float = PROBE_TIMEOUT) -> Observation:
+def http(url: str, timeout: float = PROBE_TIMEOUT, any_answer: bool = False) -> Observation:
+    """200 from a health path; or, for an app that declares only its port, any answer below 500
+    (it listens and serves: a TCP connect alone would be accepted by docker's port proxy)."""
     import httpx
 
     try:
         response = _http_client().get(url, timeout=timeout)
     except httpx.HTTPError as exc:
         return Observation.pending(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
-    if response.status_code == 200:
-        return Observation.ready(f"HTTP 200 from {url}")
+    if response.status_code == 200 or any_answer and response.status_code < 500:
+        return Observation.ready(f"HTTP {response.status_code} from {url}")
     return Observation.pending(f"HTTP {response.status_code} from {url}: {response.text[:200]}")

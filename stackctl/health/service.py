@@ -53,7 +53,7 @@ class Endpoint:
             return probes.postgres(self.host, self.port, self.user, self.password, self.database)
         if self.kind == "redis":
             return probes.redis(self.host, self.port, self.password)
-        return probes.http(f"{self.kind}://{self.host}:{self.port}{self.path}")
+        return probes.http(f"{self.kind}://{self.host}:{self.port}{self.path or '/'}", any_answer=not self.path)
 
 
 def _published_for(spec: ServiceSpec, kind: str, info: ContainerInfo):
