@@ -71,17 +71,47 @@ INTERPOLATED = re.compile(rb"(?<!\$)\$\{?([A-Za-z_][A-Za-z0-9_]*)")
 
 def secret_variables(stack: Stack) -> list[str]:
     """Variables the compose files interpolate whose names say they hold a secret."""
+    return sorted(n for n in interpolated(stack) if SECRET_NAME.search(n))
+
+
+def interpolated(stack: Stack) -> set[str]:
     names: set[str] = set()
     for path in stack.project.compose_files():
         if path.is_file():
             names.update(n.decode() for n in INTERPOLATED.findall(path.read_bytes()))
-    return sorted(n for n in names if SECRET_NAME.search(n))
+    return names
+
+
+def misspelt(stack: Stack) -> list[tuple[str, str]]:
+    """(variable, the one it nearly is): set in the env file, used by no compose file, and all but
+    the name of one that is (REDIS_PASWORD for REDIS_PASSWORD would leave the default in force)."""
+    import difflib
+
+    from dotenv import dotenv_values
+
+    env_file = stack.project.env_file
+    if not env_file.is_file():
+        return []
+    used = interpolated(stack)
+    found = []
+    for var in dotenv_values(env_file):
+        if var in used or var.startswith("STACKCTL_") or var.startswith("COMPOSE_"):
+            continue
+        near = difflib.get_close_matches(var, sorted(used), n=1, cutoff=0.85)
+        if near:
+            found.append((var, near[0]))
+    return found
 
 
 def check_env(stack: Stack) -> list[Check]:
     project = stack.project
     name = project.env_file.name
     checks = []
+    typos = misspelt(stack)
+    if typos:
+        checks.append(Check("variables", False, "; ".join(f"{var} in {name} is used by no compose file (did you "
+                                                          f"mean {near}?)" for var, near in typos),
+                            f"rename it in {name}, or remove it"))
     if project.env != "development" and not project.env_file.is_file():
         checks.append(Check("env file", False, f"{name} not found in {project.root}",
                             f"create {name} with your {project.env} settings and real secrets"))

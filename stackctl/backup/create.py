@@ -47,13 +47,13 @@ def backup(stack: Stack, *, include_redis: bool = True, verify: bool = False, ki
     db_cid, db_image = db.id, db.image
     creds = credentials.postgres(stack.engine, db)
     folder = sets.stack_dir(stack.project.root, s.backup_dir, stack.name)
-    folder.mkdir(parents=True, exist_ok=True)
+    sets.make_private_dir(folder)
     backup_id = sets.new_id()
     while (folder / backup_id).exists():  # two backups in one second
         time.sleep(1)
         backup_id = sets.new_id()
     partial = folder / f"{sets.PARTIAL_PREFIX}{backup_id}"
-    partial.mkdir()
+    partial.mkdir(mode=sets.PRIVATE_DIR)
     try:
         manifest = {"format": sets.FORMAT, "id": backup_id, "stack": stack.name, "env": stack.project.env,
                     "kind": kind, "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -110,12 +110,27 @@ def backup(stack: Stack, *, include_redis: bool = True, verify: bool = False, ki
         sets.write_manifest(partial, manifest)
         final = folder / backup_id
         partial.rename(final)
+    except OSError as exc:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise disk_error(exc, folder) from None
     except BaseException as exc:
         shutil.rmtree(partial, ignore_errors=True)
         if isinstance(exc, StackError):
             exc.message = f"backup failed, nothing was recorded: {exc.message}"
         raise
     return sets.BackupSet(final, manifest)
+
+
+def disk_error(exc: OSError, folder: Path) -> StackError:
+    """A failed write said plainly: where, why, and (when the disk is full) how much is free."""
+    import errno
+
+    if exc.errno == errno.ENOSPC:
+        free = shutil.disk_usage(folder).free // (1024 * 1024)
+        return StackError(f"backup failed, nothing was recorded: the disk holding {folder} is full "
+                          f"({free} MiB free)", "free space there, or set STACKCTL_BACKUP_DIR to a larger disk")
+    return StackError(f"backup failed, nothing was recorded: {exc.strerror or exc} ({exc.filename or folder})",
+                      "check the folder's permissions and space, or set STACKCTL_BACKUP_DIR")
 
 
 def apply_retention(stack: Stack, now: datetime | None = None) -> list[sets.BackupSet]:

@@ -48,7 +48,7 @@ def check_restorable(stack: Stack, backup_set: sets.BackupSet, db: ContainerInfo
             f"{target['server_version']}: a dump does not restore into an older major version",
             f"run PostgreSQL {postgres.major(pg['server_version_num'])} or newer (POSTGRES_IMAGE), then restore",
             EXIT_USAGE)
-    ok, _rows, error = postgres.full_read(db.image, backup_set.path / pg["file"])
+    ok, _rows, error = postgres.full_read(db.image, backup_set.part("postgres"))
     if not ok:
         raise StackError(f"backup {backup_set.id} does not read in full, nothing was touched: {error}",
                          "choose another backup: stackctl backups", EXIT_USAGE)
@@ -91,7 +91,7 @@ def restore(stack: Stack, ref: str, *, include_redis: bool = True, progress: Pro
         sql(f"DROP DATABASE IF EXISTS {_q(fresh)}")
         sql(f"CREATE DATABASE {_q(fresh)} OWNER {_q(user)} TEMPLATE template0")
         say("restoring Postgres into a new database")
-        result = postgres.restore_into(db_cid, user, fresh, backup_set.path / backup_set.manifest["postgres"]["file"])
+        result = postgres.restore_into(db_cid, user, fresh, backup_set.part("postgres"))
         if result.exit_code != 0:
             raise StackError(f"pg_restore failed: {result.stderr.strip()[-400:]}")
         say("swapping it in")
@@ -103,7 +103,7 @@ def restore(stack: Stack, ref: str, *, include_redis: bool = True, progress: Pro
         if with_redis:
             say("putting Redis's snapshot back")
             rd = backup_set.manifest["redis"]
-            redis.restore_rdb(eng, redis_cid, rd["path"], (backup_set.path / rd["file"]).read_bytes())
+            redis.restore_rdb(eng, redis_cid, rd["path"], backup_set.part("redis").read_bytes())
             redis_put = True
         say("migrating and starting the services")
         run_up(stack, None, build="never", check=False, progress=progress)
@@ -135,6 +135,6 @@ def _roll_back(stack, say, sql, users, db, fresh, previous, swapped, redis_put, 
     if redis_put:
         rd = safety.manifest["redis"]
         cid = running_container(stack, redis_service).id
-        redis.restore_rdb(stack.engine, cid, rd["path"], (safety.path / rd["file"]).read_bytes())
+        redis.restore_rdb(stack.engine, cid, rd["path"], safety.part("redis").read_bytes())
     # The data is what it was before the restore: start without re-running migrations.
     run_up(stack, None, build="never", check=False, progress=progress, run_oneshots=False)

@@ -17,6 +17,8 @@ from pathlib import Path
 from stackctl.errors import EXIT_USAGE, StackError
 
 MANIFEST = "manifest.json"
+PRIVATE_FILE = 0o600
+PRIVATE_DIR = 0o700
 PARTIAL_PREFIX = ".partial-"
 FORMAT = 1
 
@@ -34,10 +36,11 @@ def sha256_file(path: Path) -> str:
 
 
 class HashingWriter:
-    """A file sink that counts and hashes what it writes (one pass, no re-read)."""
+    """A file sink that counts and hashes what it writes (one pass, no re-read). Owner-only:
+    a dump holds every row of the database."""
 
     def __init__(self, path: Path):
-        self.file = path.open("wb")
+        self.file = os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE), "wb")
         self.digest = hashlib.sha256()
         self.bytes = 0
 
@@ -76,6 +79,18 @@ class BackupSet:
     def files(self) -> dict[str, dict]:
         return {k: v for k, v in self.manifest.items() if k in ("postgres", "redis") and v}
 
+    def part(self, kind: str) -> Path:
+        """The file of one part (postgres, redis), which must lie inside the set: a manifest
+        naming `../elsewhere/x.dump` or `/etc/passwd` is refused, never opened."""
+        name = str((self.manifest.get(kind) or {}).get("file") or "")
+        inside = self.path.resolve()
+        path = (inside / name).resolve()
+        if not name or "/" in name or "\\" in name or name in (".", "..") or path.parent != inside:
+            raise StackError(f"backup {self.id} is damaged, nothing was touched: its manifest names "
+                             f"{name!r} for {kind}, which is not a file inside the set",
+                             "choose another backup: stackctl backups", EXIT_USAGE)
+        return path
+
     @property
     def verified(self) -> str:
         v = self.manifest.get("verification") or {}
@@ -97,9 +112,15 @@ def stack_dir(root: Path, backup_dir: str, stack: str) -> Path:
     return (base if base.is_absolute() else root / base) / stack
 
 
+def make_private_dir(path: Path) -> None:
+    """A folder only its owner can read, parents included where stackctl creates them."""
+    path.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
+    path.chmod(PRIVATE_DIR)
+
+
 def write_manifest(folder: Path, manifest: dict) -> None:
     tmp = folder / (MANIFEST + ".tmp")
-    with tmp.open("w") as f:
+    with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE), "w") as f:
         json.dump(manifest, f, indent=2)
         f.flush()
         os.fsync(f.fileno())

@@ -31,7 +31,7 @@ def check_files(backup: sets.BackupSet) -> list[str]:
     """What is wrong with the files on disk (missing, size, checksum), without reading them in full."""
     problems = []
     for part, meta in backup.files().items():
-        path = backup.path / meta["file"]
+        path = backup.part(part)
         if not path.is_file():
             problems.append(f"{meta['file']} is missing")
         elif path.stat().st_size != meta["bytes"]:
@@ -48,7 +48,7 @@ def verify(engine: Engine, backup: sets.BackupSet, *, restore: bool = True) -> d
         raise StackError(f"backup {backup.id} is damaged: {'; '.join(problems)}",
                          "use another backup (stackctl backups)")
     pg = backup.manifest["postgres"]
-    ok, rows, error = postgres.full_read(pg["image"], backup.path / pg["file"])
+    ok, rows, error = postgres.full_read(pg["image"], backup.part("postgres"))
     if not ok:
         raise StackError(f"backup {backup.id}: the Postgres dump does not read in full: {error}",
                          "use another backup (stackctl backups)")
@@ -56,12 +56,12 @@ def verify(engine: Engine, backup: sets.BackupSet, *, restore: bool = True) -> d
         raise StackError(f"backup {backup.id}: the dump's rows differ from its manifest")
     if backup.manifest.get("redis"):
         rd = backup.manifest["redis"]
-        ok, error = redis.check_rdb(rd["image"], backup.path / rd["file"])
+        ok, error = redis.check_rdb(rd["image"], backup.part("redis"))
         if not ok:
             raise StackError(f"backup {backup.id}: the Redis snapshot does not check: {error}")
     result = {"full_read": True, "at": _now()}
     if restore:
-        result["restore_test"] = restore_test(engine, pg["image"], backup.path / pg["file"], pg["tables"])
+        result["restore_test"] = restore_test(engine, pg["image"], backup.part("postgres"), pg["tables"])
         if not result["restore_test"]["ok"]:
             raise StackError(f"backup {backup.id}: restore test failed: {result['restore_test']['detail']}")
     manifest = {**backup.manifest, "verification": result}

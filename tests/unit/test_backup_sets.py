@@ -86,3 +86,38 @@ def test_check_files_catches_truncation_and_bit_flips(tmp_path):
     assert check_files(good) == ["postgres.dump is 10 bytes, the manifest says 21"]
     dump.unlink()
     assert check_files(good) == ["postgres.dump is missing"]
+
+
+@pytest.mark.parametrize("name", ["../elsewhere/x.dump", "/etc/passwd", "..", "sub/postgres.dump", ""])
+def test_a_manifest_naming_a_file_outside_its_set_is_refused_unopened(tmp_path, name):
+    from stackctl.backup.verify import check_files
+
+    backup = make(tmp_path / "sets", 1)
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "x.dump").write_bytes(b"PGDMP")
+    forged = sets.BackupSet(backup.path, {**backup.manifest, "postgres": {**backup.manifest["postgres"], "file": name}})
+    with pytest.raises(StackError) as err:
+        check_files(forged)
+    assert err.value.exit_code == 2 and "not a file inside the set" in err.value.message
+
+
+def test_dumps_and_manifests_are_readable_by_their_owner_only(tmp_path):
+    folder = tmp_path / "backups" / "shop"
+    sets.make_private_dir(folder)
+    writer = sets.HashingWriter(folder / "postgres.dump")
+    writer.write(b"PGDMP")
+    writer.close()
+    sets.write_manifest(folder, {"id": "x"})
+    assert folder.stat().st_mode & 0o777 == 0o700
+    assert (folder / "postgres.dump").stat().st_mode & 0o777 == 0o600
+    assert (folder / "manifest.json").stat().st_mode & 0o777 == 0o600
+
+
+def test_a_full_disk_is_named_with_its_folder_and_free_space(tmp_path):
+    import errno
+
+    from stackctl.backup.create import disk_error
+
+    error = disk_error(OSError(errno.ENOSPC, "No space left on device"), tmp_path)
+    assert error.message.startswith(f"backup failed, nothing was recorded: the disk holding {tmp_path} is full (")
+    assert "MiB free)" in error.message and "STACKCTL_BACKUP_DIR" in error.hint
