@@ -63,7 +63,9 @@ class Console:
         from rich.markup import escape
 
         # One line says what is wrong and what to do; details (logs) follow only when useful.
-        hint = f" [yellow]→ {escape(exc.hint)}[/]" if exc.hint else ""
-        self.err.print(f"[bold red]error:[/] {escape(exc.message)}{hint}", soft_wrap=True)
+        from stackctl.masking import mask
+
+        hint = f" [yellow]→ {escape(mask(exc.hint))}[/]" if exc.hint else ""
+        self.err.print(f"[bold red]error:[/] {escape(mask(exc.message))}{hint}", soft_wrap=True)
         if exc.details:
-            self.err.print(escape(exc.details.rstrip()), style="dim", soft_wrap=True)
+            self.err.print(escape(mask(exc.details.rstrip())), style="dim", soft_wrap=True)

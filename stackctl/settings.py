@@ -8,6 +8,7 @@ never break stackctl. Those variables belong to compose: stackctl hands the env 
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from typing import Annotated
@@ -18,10 +19,15 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from stackctl.errors import ConfigError
 from stackctl.project import Project
 
+# python-dotenv logs a raw warning for each line it cannot parse; compose reports the same line
+# as a one-line error of its own (exit 2), so the warning would only repeat it, unformatted.
+logging.getLogger("dotenv.main").setLevel(logging.ERROR)
+
 PREFIX = "STACKCTL_"
 PLACEHOLDERS = {"change-me", "changeme", "change_me", "password", "secret", "example",
                 "default", "postgres", "redis", "admin", "test", "todo", "xxx", "replace-me"}
 MIN_SECRET_LENGTH = 16
+MIN_DISTINCT = 8  # aaaaaaaaaaaaaaaa is 16 characters long and no secret
 # Names of variables that hold secrets: checked in production, masked in output.
 SECRET_NAME = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|API_KEY|PRIVATE_KEY)$")
 
@@ -89,4 +95,19 @@ def weak_secret(value: str | None) -> str | None:
         return "is a placeholder or development default"
     if len(value) < MIN_SECRET_LENGTH:
         return f"is shorter than {MIN_SECRET_LENGTH} characters"
+    if len(set(value)) < MIN_DISTINCT:
+        return f"is too simple (fewer than {MIN_DISTINCT} different characters)"
+    if _sequential(value):
+        return "is too simple (a run of consecutive characters)"
     return None
+
+
+def _sequential(value: str) -> bool:
+    """abcdefghijklmnop, 1234567890123456: each character one after the one before."""
+    steps = {ord(b) - ord(a) for a, b in zip(value, value[1:])}
+    return steps <= {1, -9} or steps <= {-1, 9}
+
+
+def secret_values(project: Project) -> list[str]:
+    """The values of every variable whose name says it holds a secret (to mask them in output)."""
+    return [v for k, v in interpolation_values(project).items() if SECRET_NAME.search(k) and v]

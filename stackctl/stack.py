@@ -6,11 +6,11 @@ from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
 
-from stackctl import model_cache, roles as roleslib
+from stackctl import masking, model_cache, roles as roleslib
 from stackctl.engine import ContainerInfo, Engine
 from stackctl.plan import StackModel, parse_model
 from stackctl.project import Project
-from stackctl.settings import Settings, load_settings
+from stackctl.settings import Settings, load_settings, secret_values
 
 
 class Stack:
@@ -26,6 +26,7 @@ class Stack:
             project = replace(project, overlay=overlay)
         self.project = project
         self.settings = settings or load_settings(project)
+        masking.register(secret_values(project))
 
     @property
     def name(self) -> str:

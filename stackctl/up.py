@@ -14,6 +14,7 @@ from typing import Protocol
 from stackctl import build as buildlib
 from stackctl.engine import ContainerInfo
 from stackctl.errors import EXIT_FAILED, EXIT_USAGE, StackError
+from stackctl.health import diagnose
 from stackctl.health.gate import GateResult, Observation, State, wait_ready
 from stackctl.health.service import Endpoint, EndpointResult, check_endpoints, observer, running_endpoints
 from stackctl.plan import Step, after_oneshots, closure, up_steps
@@ -273,11 +274,13 @@ def up(stack: Stack, services: list[str] | None, *, build: str = "auto", timeout
         first = bad[0]
         info = stack.containers().get(first.service)
         why = "did not become healthy within its deadline" if first.outcome == "timeout" else "failed"
+        details = failure_details(stack, first.service, info.id if info else None)
+        known = diagnose.hint(stack.model.services[first.service].role, details)
         raise StackError(
             f"{first.service} {why} ({first.elapsed:.1f}s): {first.detail}",
-            f"troubleshoot with: stackctl logs {first.service}",
+            known or f"troubleshoot with: stackctl logs {first.service}",
             EXIT_FAILED,
-            details=failure_details(stack, first.service, info.id if info else None),
+            details=details,
         )
     progress.phase("verifying endpoints")
     containers = stack.containers()  # one look serves the checks and the summary

@@ -167,10 +167,11 @@ def logs(app: App, services: tuple[str, ...], follow: bool, tail: int | None, si
          timestamps: bool) -> None:
     """Show service logs (all services by default)."""
     from stackctl.lifecycle import logs as run_logs
+    from stackctl.masking import mask
 
     out = sys.stdout
     for line in run_logs(app.stack(), list(services), follow=follow, tail=tail, since=since, timestamps=timestamps):
-        out.write(line)
+        out.write(mask(line))
         out.flush()
 
 

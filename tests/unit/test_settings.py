@@ -70,6 +70,19 @@ def test_named_environments_read_their_own_file(tmp_path):
     (None, "is not set"), ("", "is not set"), ("change-me", "is a placeholder or development default"),
     ("dev-only-postgres-password", "is a placeholder or development default"),
     ("short", "is shorter than 16 characters"), ("3f9c1e7a5b2d8c4e6f0a", None),
+    ("aaaaaaaaaaaaaaaa", "is too simple (fewer than 8 different characters)"),
+    ("abababab12121212", "is too simple (fewer than 8 different characters)"),
+    ("abcdefghijklmnop", "is too simple (a run of consecutive characters)"),
+    ("1234567890123456", "is too simple (a run of consecutive characters)"),
 ])
 def test_weak_production_secrets(value, why):
     assert weak_secret(value) == why
+
+
+def test_secret_values_are_masked_in_what_stackctl_prints(tmp_path):
+    from stackctl import masking
+
+    p = project(tmp_path, "production", "REDIS_PASSWORD=p a\"s's w0rd\nDB_TOKEN=tok-12345\nLOG_LEVEL=warn\n")
+    masking.register(__import__("stackctl.settings", fromlist=["x"]).secret_values(p))
+    line = "FATAL CONFIG FILE ERROR: requirepass p a\"s's w0rd; token tok-12345; level warn"
+    assert masking.mask(line) == "FATAL CONFIG FILE ERROR: requirepass ****; token ****; level warn"

@@ -1,0 +1,52 @@
+"""Hostile input on the real engine: odd characters in secrets, broken env files, misspelt
+variables, and what `docker compose config` shows of production."""
+
+import os
+import subprocess
+
+import httpx
+import redis
+
+
+def test_a_redis_password_with_spaces_and_quotes_works_end_to_end(scratch_project):
+    s = scratch_project
+    password = 'with space "and" quotes \\ and $dollar'
+    # compose's own .env syntax: single quotes keep everything literal
+    (s.project_dir / ".env").write_text(f"REDIS_PASSWORD='{password}'\n")
+    up = s.run("up")
+    assert up.returncode == 0, up.stderr
+    assert redis.Redis(host="127.0.0.1", port=int(s.env["REDIS_PORT"]), password=password).ping() is True
+    assert httpx.get(s.url("/api/health"), timeout=10).status_code == 200  # the API uses it too
+
+
+def test_an_unparsable_env_line_is_one_line_exit_2_and_starts_nothing(scratch_project):
+    (scratch_project.project_dir / ".env").write_text("GOOD=1\nthis line has spaces\n")
+    up = scratch_project.run("up")
+    assert up.returncode == 2, up.stderr
+    lines = up.stderr.strip().splitlines()
+    assert len(lines) == 1 and "line 2: key cannot contain a space" in lines[0], up.stderr
+    assert scratch_project.containers() == []
+
+
+def test_a_misspelt_variable_does_not_pass_silently(scratch_project):
+    (scratch_project.project_dir / ".env").write_text("REDIS_PASWORD=not-what-you-think\n")
+    check = scratch_project.run("check")
+    assert check.returncode == 2
+    assert "REDIS_PASWORD in .env is used by no compose file (did you mean REDIS_PASSWORD?)" in check.stdout
+    up = scratch_project.run("up")
+    assert up.returncode == 2 and scratch_project.containers() == []
+
+
+def test_compose_config_of_the_production_files_shows_no_secret(scratch_project):
+    secrets = {"POSTGRES_PASSWORD": "Zq8xV3mK9pL2wR7tY5nB", "REDIS_PASSWORD": "Hj4kL8mN2pQ6rS9tV3wX"}
+    env_file = scratch_project.project_dir / ".env.production"
+    env_file.write_text("".join(f"{k}={v}\n" for k, v in secrets.items()))
+    out = subprocess.run(["docker", "compose", "--env-file", str(env_file),
+                          "-f", str(scratch_project.project_dir / "compose" / "compose.yaml"),
+                          "-f", str(scratch_project.project_dir / "compose" / "compose.prod.yaml"), "config"],
+                         capture_output=True, text=True,
+                         env={**os.environ, "TLS_CERT_PATH": "/c", "TLS_KEY_PATH": "/k"})
+    assert out.returncode == 0, out.stderr
+    assert "postgres_password" in out.stdout  # the secrets are there, as names
+    for value in secrets.values():
+        assert value not in out.stdout
