@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from stackctl import roles as roleslib
-from stackctl.deploy.rollout import PIN_DIR
+from stackctl.proxy import PIN_DIR
 from stackctl.stack import Stack
 
 SCAN_LIMIT = 1 << 20  # bytes per file looked at for the proxy contract

@@ -28,6 +28,15 @@ def logs(stack: Stack, services: list[str], *, follow: bool, tail: int | None, s
 
 def restart(stack: Stack, services: list[str], *, timeout: float | None, progress: Progress,
             cancel: threading.Event | None = None) -> list[ServiceOutcome]:
+    """`stackctl restart` under the stack's lock: one command at a time changes a stack."""
+    from stackctl import lock
+
+    with lock.held(stack.engine, stack.name, "restart", wait=stack.settings.lock_wait):
+        return _restart(stack, services, timeout=timeout, progress=progress, cancel=cancel)
+
+
+def _restart(stack: Stack, services: list[str], *, timeout: float | None, progress: Progress,
+            cancel: threading.Event | None = None) -> list[ServiceOutcome]:
     """Restart running services one at a time in dependency order, each gated on health."""
     cancel = cancel or threading.Event()
     validate_services(stack, services)
@@ -58,6 +67,14 @@ def restart(stack: Stack, services: list[str], *, timeout: float | None, progres
 
 
 def down(stack: Stack, *, volumes: bool) -> None:
+    """`stackctl down` under the stack's lock: one command at a time changes a stack."""
+    from stackctl import lock
+
+    with lock.held(stack.engine, stack.name, "down", wait=stack.settings.lock_wait):
+        return _down(stack, volumes=volumes)
+
+
+def _down(stack: Stack, *, volumes: bool) -> None:
     stack.compose.down(volumes=volumes)
 
 

@@ -34,6 +34,14 @@ def _require_db(stack: Stack, service: str) -> None:
 
 
 def migrate(stack: Stack, out: Callable[[str], None], command: str | None = None) -> None:
+    """`stackctl migrate` under the stack's lock: one command at a time changes a stack."""
+    from stackctl import lock
+
+    with lock.held(stack.engine, stack.name, "migrate", wait=stack.settings.lock_wait):
+        return _migrate(stack, out, command)
+
+
+def _migrate(stack: Stack, out: Callable[[str], None], command: str | None = None) -> None:
     service = oneshot_service(stack)
     _require_db(stack, service)
     argv = shlex.split(command) if command else []  # none: the service's own command

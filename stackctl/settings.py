@@ -40,6 +40,8 @@ class Settings(BaseSettings):
                                       env_ignore_empty=True)
 
     health_timeout: Seconds = 120
+    # How long a command waits for another one changing the same stack (0: fail at once, naming it).
+    lock_wait: float = Field(0, ge=0, le=86400)
     min_memory_mb: int = Field(2048, ge=0)
     min_disk_mb: int = Field(5120, ge=0)
 

@@ -19,6 +19,7 @@ from stackctl.health.gate import GateResult, Observation, State, wait_ready
 from stackctl.health.service import Endpoint, EndpointResult, check_endpoints, observer, running_endpoints
 from stackctl.plan import Step, after_oneshots, closure, up_steps
 from stackctl.preflight import CheckReport, run_checks
+from stackctl.proxy import pin_started_proxy
 from stackctl.stack import Stack
 
 ENDPOINT_GRACE = 10.0  # seconds an endpoint check may retry after the services are ready
@@ -187,6 +188,8 @@ class Executor:
         result: GateResult = wait_ready(observer(spec, self.stack.engine, info.id),
                                         self.timeout, cancel=self.cancel, on_observation=report)
         if result.ok:
+            if spec.role == "proxy" and self.stack.model.switch == "include":
+                pin_started_proxy(self.stack)  # now, while it holds no client connections
             self.progress.service(name, "done" if spec.oneshot else "healthy", result.detail, result.elapsed)
             return ServiceOutcome(name, step.action, "ready", result.elapsed, result.detail)
         outcome = result.outcome.value
@@ -252,6 +255,17 @@ def converge(stack: Stack, targets: list[str], run_oneshots: bool, executor: Exe
 
 
 def up(stack: Stack, services: list[str] | None, *, build: str = "auto", timeout: float | None = None,
+       progress: Progress, cancel: threading.Event | None = None, check: bool = True,
+       run_oneshots: bool = True) -> UpResult:
+    """`stackctl up` under the stack's lock: one command at a time changes a stack."""
+    from stackctl import lock
+
+    with lock.held(stack.engine, stack.name, "up", wait=stack.settings.lock_wait):
+        return _up(stack, services, build=build, timeout=timeout, progress=progress, cancel=cancel, check=check,
+                   run_oneshots=run_oneshots)
+
+
+def _up(stack: Stack, services: list[str] | None, *, build: str = "auto", timeout: float | None = None,
        progress: Progress, cancel: threading.Event | None = None, check: bool = True,
        run_oneshots: bool = True) -> UpResult:
     started = time.monotonic()

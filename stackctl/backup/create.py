@@ -38,6 +38,15 @@ def database_service(stack: Stack) -> str:
 
 def backup(stack: Stack, *, include_redis: bool = True, verify: bool = False, kind: str = "manual",
            say: Callable[[str], None] = lambda _: None) -> sets.BackupSet:
+    """`stackctl backup` under the stack's lock: one command at a time changes a stack."""
+    from stackctl import lock
+
+    with lock.held(stack.engine, stack.name, "backup", wait=stack.settings.lock_wait):
+        return _backup(stack, include_redis=include_redis, verify=verify, kind=kind, say=say)
+
+
+def _backup(stack: Stack, *, include_redis: bool = True, verify: bool = False, kind: str = "manual",
+           say: Callable[[str], None] = lambda _: None) -> sets.BackupSet:
     s = stack.settings
     started = time.monotonic()
     db_service = database_service(stack)

@@ -56,6 +56,15 @@ def check_restorable(stack: Stack, backup_set: sets.BackupSet, db: ContainerInfo
 
 def restore(stack: Stack, ref: str, *, include_redis: bool = True, progress: Progress,
             say: Callable[[str], None] = lambda _: None) -> RestoreResult:
+    """`stackctl restore` under the stack's lock: one command at a time changes a stack."""
+    from stackctl import lock
+
+    with lock.held(stack.engine, stack.name, "restore", wait=stack.settings.lock_wait):
+        return _restore(stack, ref, include_redis=include_redis, progress=progress, say=say)
+
+
+def _restore(stack: Stack, ref: str, *, include_redis: bool = True, progress: Progress,
+            say: Callable[[str], None] = lambda _: None) -> RestoreResult:
     eng = stack.engine
     db_service, redis_service = database_service(stack), stack.model.one("cache")
     db_info = running_container(stack, db_service)

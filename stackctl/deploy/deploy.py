@@ -21,8 +21,10 @@ from typing import Callable
 
 from stackctl import migrate as migrations
 from stackctl.backup.create import apply_retention, backup
-from stackctl.deploy import lock, releases
-from stackctl.deploy.rollout import RolloutFailed, rollout
+from stackctl import lock
+from stackctl.deploy import releases
+from stackctl.deploy.rollout import rollout
+from stackctl.proxy import RolloutFailed
 from stackctl.errors import EXIT_FAILED, EXIT_USAGE, StackError
 from stackctl.health.gate import wait_ready
 from stackctl.health.service import running_endpoints
@@ -152,16 +154,6 @@ def switch_to(target: Stack, *, progress: Progress, say: Callable[[str], None], 
             up(target, [proxy], build="never", check=False, progress=progress, run_oneshots=False)
 
 
-def lock_image(stack: Stack) -> str:
-    """An image present on the engine to create the lock container from (one stackctl does not
-    build first: those carry compose's labels)."""
-    for spec in sorted(stack.model.services.values(), key=lambda s: s.build):
-        if spec.image and stack.engine.image_id(spec.image):
-            return spec.image
-    raise StackError("no image of this stack is on the engine yet", "stackctl up (it builds them), then deploy",
-                     EXIT_USAGE)
-
-
 def deploy(stack: Stack, *, progress: Progress, say: Callable[[str], None], break_lock: bool = False,
            timeout: float | None = None) -> DeployResult:
     if stack.project.env == "development":
@@ -182,7 +174,7 @@ def deploy(stack: Stack, *, progress: Progress, say: Callable[[str], None], brea
              "commit": releases.git_commit(stack.project.root)}
     timer = Timer()
     try:
-        with lock.held(stack.engine, stack.name, lock_image(stack), rid):
+        with lock.held(stack.engine, stack.name, "deploy", rid, stack.settings.lock_wait):
             result = _deploy(stack, rid, progress, say, timeout or stack.settings.health_timeout, timer)
     except BaseException as exc:
         outcome = "interrupted" if isinstance(exc, KeyboardInterrupt) else getattr(exc, "outcome", "failed")
@@ -280,7 +272,7 @@ def rollback(stack: Stack, target: str | None, *, progress: Progress, say: Calla
     timer = Timer()
     goal_images = release_images(stack, target)
     try:
-        with lock.held(stack.engine, stack.name, lock_image(stack), target):
+        with lock.held(stack.engine, stack.name, "rollback", target, stack.settings.lock_wait):
             goal = stack_for(stack, goal_images)
             switch_to(goal, progress=progress, say=say, timeout=timeout or stack.settings.health_timeout, timer=timer)
             failing = post_checks(goal, say)

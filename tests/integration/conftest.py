@@ -158,7 +158,7 @@ def prod_stack(tmp_path):
     leftovers = runner.containers()
     if leftovers:
         subprocess.run(["docker", "rm", "-f", *leftovers], capture_output=True)
-    subprocess.run(["docker", "rm", "-f", f"stackctl-deploy-lock-{runner.name}"], capture_output=True)
+    subprocess.run(["docker", "rm", "-f", f"stackctl-lock-{runner.name}"], capture_output=True)
     images = subprocess.run(["docker", "images", "-q", "--filter", f"reference=stackctl-it/{runner.name}-*"],
                             capture_output=True, text=True).stdout.split()
     if images:

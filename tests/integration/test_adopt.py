@@ -54,7 +54,7 @@ def remove(runner: StackRunner) -> None:
     leftovers = runner.containers()
     if leftovers:
         subprocess.run(["docker", "rm", "-f", *leftovers], capture_output=True)
-    subprocess.run(["docker", "rm", "-f", f"stackctl-deploy-lock-{runner.name}"], capture_output=True)
+    subprocess.run(["docker", "rm", "-f", f"stackctl-lock-{runner.name}"], capture_output=True)
     images = subprocess.run(["docker", "images", "-q", "--filter", f"reference=stackctl-it/{runner.name}-*"],
                             capture_output=True, text=True).stdout.split()
     if images:

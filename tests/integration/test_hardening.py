@@ -50,3 +50,32 @@ def test_compose_config_of_the_production_files_shows_no_secret(scratch_project)
     assert "postgres_password" in out.stdout  # the secrets are there, as names
     for value in secrets.values():
         assert value not in out.stdout
+
+
+def test_one_command_at_a_time_changes_a_stack(stack):
+    """Two `up` at once: the second waits its turn (STACKCTL_LOCK_WAIT) or is refused, naming the
+    first; never two networks of one name."""
+    import sys
+
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time\nfrom stackctl import lock\nfrom stackctl.engine import Engine\n"
+        f"lock.acquire(Engine(), {stack.name!r}, 'backup')\nprint('held', flush=True)\nsys.stdin.readline()\n"
+        f"lock.release(Engine(), {stack.name!r})\n")], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        refused = stack.run("up")
+        assert refused.returncode == 2
+        assert f"stack {stack.name} is being changed (stackctl backup) by" in refused.stderr
+        assert f"(pid {holder.pid}, still running)" in refused.stderr and "STACKCTL_LOCK_WAIT" in refused.stderr
+        assert stack.containers() == []
+    finally:
+        holder.communicate("go\n", timeout=30)
+    both = [subprocess.Popen([sys.executable, "-m", "stackctl", "up"], env={**os.environ, **stack.env,
+                                                                           "STACKCTL_LOCK_WAIT": "300"},
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    results = [p.communicate(timeout=600) for p in both]
+    assert [p.returncode for p in both] == [0, 0], [err for _, err in results]
+    networks = subprocess.run(["docker", "network", "ls", "--filter", f"name={stack.name}_default", "-q"],
+                              capture_output=True, text=True).stdout.split()
+    assert len(networks) == 1
+    assert stack.status()["healthy"] is True
