@@ -19,7 +19,7 @@ def paths(project: Project, settings: Settings) -> tuple[Path, Path]:
     return resolve(settings.tls_cert_file), resolve(settings.tls_key_file)
 
 
-def self_signed(cert_path: Path, key_path: Path, hosts: list[str], days: int = 30) -> datetime:
+def self_signed(cert_path: Path, key_path: Path, hosts: list[str], days: int = 90) -> datetime:
     """Write a self-signed certificate (EC P-256) for hosts; returns its expiry."""
     import ipaddress
 

@@ -15,7 +15,7 @@ def certs() -> None:
 
 @certs.command("self-signed")
 @click.option("--host", "hosts", multiple=True, help="Name or IP the certificate is for (repeatable). Default: localhost, 127.0.0.1.")
-@click.option("--days", type=click.IntRange(1, 825), default=30, show_default=True)
+@click.option("--days", type=click.IntRange(1, 825), default=90, show_default=True)
 @click.option("--force", is_flag=True, help="Replace an existing certificate.")
 @pass_app
 def certs_self_signed(app: App, hosts: tuple[str, ...], days: int, force: bool) -> None:

@@ -79,3 +79,51 @@ def test_one_command_at_a_time_changes_a_stack(stack):
                               capture_output=True, text=True).stdout.split()
     assert len(networks) == 1
     assert stack.status()["healthy"] is True
+
+
+def test_security_headers_everywhere_and_a_429_says_when_to_come_back(stack):
+    assert stack.run("up").returncode == 0
+    health = httpx.get(stack.url("/health"), timeout=10)
+    assert health.headers["cross-origin-opener-policy"] == "same-origin"
+    assert health.headers["cross-origin-resource-policy"] == "same-origin"
+    assert "form-action 'self'" in health.headers["content-security-policy"]
+    codes = []
+    with httpx.Client(timeout=10) as client:
+        for _ in range(400):  # well over 50 r/s with a burst of 100
+            response = client.get(stack.url("/api/health"))
+            codes.append(response.status_code)
+            if response.status_code == 429:
+                assert response.headers["retry-after"] == "1"
+                assert response.headers["x-content-type-options"] == "nosniff"
+                break
+    assert 429 in codes
+
+
+def test_production_tls_offers_no_cbc_suite_and_nothing_below_tls_1_2(prod_stack):
+    import socket
+    import ssl
+
+    up = prod_stack.run("--env", "production", "up")
+    assert up.returncode == 0, up.stderr
+    port = int(prod_stack.env["HTTPS_PORT"])
+
+    def handshake(**options) -> str | None:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+        if "ciphers" in options:
+            context.maximum_version = ssl.TLSVersion.TLSv1_2  # cipher lists apply up to 1.2
+            context.set_ciphers(options["ciphers"])
+        if "version" in options:
+            context.minimum_version = context.maximum_version = options["version"]
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
+                with context.wrap_socket(raw) as tls:
+                    return tls.version()
+        except (ssl.SSLError, ConnectionResetError):
+            return None
+
+    assert handshake() in ("TLSv1.3", "TLSv1.2")
+    assert handshake(ciphers="ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES256-GCM-SHA384") == "TLSv1.2"
+    assert handshake(ciphers="AES128-SHA:AES256-SHA:ECDHE-RSA-AES128-SHA:ECDHE-ECDSA-AES128-SHA:"
+                             "ECDHE-RSA-AES256-SHA384:ECDHE-ECDSA-AES256-SHA384") is None  # CBC: refused
+    assert handshake(version=ssl.TLSVersion.TLSv1_1) is None
