@@ -44,18 +44,30 @@ def _production(app: App, host: str | None):
     return app.stack("production" if app.env == "development" else app.env)
 
 
+def _print_plan(console, steps) -> None:
+    from rich.markup import escape
+
+    for number, step in enumerate(steps, 1):
+        console.result(f"{number:>2}. {escape(str(step))}")
+
+
 @cli.command()
 @click.option("--host", help="Target engine, e.g. ssh://root@server (default: DOCKER_HOST / the docker context).")
 @click.option("--break-lock", is_flag=True, help="Clear a stale deploy lock first (a deploy that died).")
 @click.option("--timeout", type=click.FloatRange(min=1), help="Seconds the new API may take to get healthy.")
+@click.option("--dry-run", is_flag=True, help="Print the steps deploy would take now, and take none.")
 @pass_app
-def deploy(app: App, host: str | None, break_lock: bool, timeout: float | None) -> None:
+def deploy(app: App, host: str | None, break_lock: bool, timeout: float | None, dry_run: bool) -> None:
     """Build, back up, migrate and roll out a new release with zero downtime; roll back on failure."""
     from stackctl.cli.progress import make_progress
     from stackctl.deploy.deploy import deploy as run_deploy
+    from stackctl.deploy.deploy import dry_run as plan_deploy
 
     stack = _production(app, host)
     console = app.console()
+    if dry_run:
+        _print_plan(console, plan_deploy(stack))
+        return
     progress = make_progress(console)
     try:
         result = run_deploy(stack, progress=progress, say=lambda t: console.info(f"· {t}"), break_lock=break_lock,
@@ -73,14 +85,19 @@ def deploy(app: App, host: str | None, break_lock: bool, timeout: float | None) 
 @click.argument("release", required=False)
 @click.option("--host", help="Target engine (as for deploy).")
 @click.option("--timeout", type=click.FloatRange(min=1), help="Seconds the API may take to get healthy.")
+@click.option("--dry-run", is_flag=True, help="Print the steps rollback would take now, and take none.")
 @pass_app
-def rollback(app: App, release: str | None, host: str | None, timeout: float | None) -> None:
+def rollback(app: App, release: str | None, host: str | None, timeout: float | None, dry_run: bool) -> None:
     """Return to RELEASE (default: the one before the current) through the same rollout."""
     from stackctl.cli.progress import make_progress
     from stackctl.deploy.deploy import rollback as run_rollback
+    from stackctl.deploy.deploy import rollback_dry_run
 
     stack = _production(app, host)
     console = app.console()
+    if dry_run:
+        _print_plan(console, rollback_dry_run(stack, release))
+        return
     progress = make_progress(console)
     try:
         result = run_rollback(stack, release, progress=progress, say=lambda t: console.info(f"· {t}"),

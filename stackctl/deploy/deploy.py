@@ -22,7 +22,7 @@ from typing import Callable
 from stackctl import migrate as migrations
 from stackctl.backup.create import apply_retention, backup
 from stackctl import lock
-from stackctl.deploy import releases
+from stackctl.deploy import plan, releases
 from stackctl.deploy.rollout import rollout
 from stackctl.proxy import RolloutFailed
 from stackctl.errors import EXIT_FAILED, EXIT_USAGE, StackError
@@ -116,42 +116,29 @@ def changed(target: Stack, service: str) -> bool:
     return not running or any(c.image_id != wanted for c in running)
 
 
-def recreate_reason(model, app: str) -> str | None:
-    """Why an app cannot run old and new containers side by side, or None when it can."""
-    published = model.services[app].published
-    if published:
-        return f"it publishes host port {published[0][1]}, which one container at a time can hold"
-    if app == model.upstream and model.one("proxy") and model.switch != "include":
-        return f"the proxy does not meet the switch contract (stackctl.yaml proxy.switch), so {model.one('proxy')} " \
-               "is restarted after it"
-    return None
-
-
 def switch_to(target: Stack, *, progress: Progress, say: Callable[[str], None], timeout: float,
-              timer: Timer) -> None:
-    """Put a release in service: each app role rolled out (dependencies first), then the proxy
-    if its image differs."""
-    model = target.model
-    proxy = model.one("proxy")
-    for app in start_order(model, model.with_role("app")):
-        if not changed(target, app):
-            say(f"{app}: image unchanged, kept")
-            continue
-        why = recreate_reason(model, app)
-        if why:
-            with timer.step(f"recreate {app}"):
-                say(f"{app}: {why}: recreating it, a short gap")
-                up(target, [app], build="never", check=False, progress=progress, run_oneshots=False)
-                if app == model.upstream and proxy:
-                    for container in target.engine.service_containers(target.name, proxy):
-                        target.engine.restart(container.id)  # a proxy that resolved it once finds it again
-            continue
-        with timer.step(f"rollout {app}"):
-            rollout(target, app, timeout=timeout, progress=progress)
-    if proxy and model.services[proxy].build and changed(target, proxy):
-        with timer.step(proxy):
-            say(f"{proxy} image changed: replacing it (its host ports allow one container; a brief gap)")
-            up(target, [proxy], build="never", check=False, progress=progress, run_oneshots=False)
+              timer: Timer, release: str) -> None:
+    """Put a release in service by following plan.switch_steps."""
+    for step in plan.switch_steps(target.model, release):
+        run_switch_step(target, step, progress=progress, say=say, timeout=timeout, timer=timer)
+
+
+def run_switch_step(target: Stack, step: plan.Step, *, progress: Progress, say: Callable[[str], None],
+                    timeout: float, timer: Timer) -> None:
+    name, model = step.target, target.model
+    if not changed(target, name):
+        say(f"{name}: image unchanged, kept")
+        return
+    with timer.step(f"{step.action} {name}"):
+        if step.action == "rollout":
+            rollout(target, name, timeout=timeout, progress=progress)
+            return
+        say(f"{name}: {step.detail}" if step.action == "replace" else f"{name}: recreating it, {step.detail}")
+        up(target, [name], build="never", check=False, progress=progress, run_oneshots=False)
+        proxy = model.one("proxy")
+        if step.action == "recreate" and name == model.upstream and proxy:
+            for container in target.engine.service_containers(target.name, proxy):
+                target.engine.restart(container.id)  # a proxy that resolved it once finds it again
 
 
 def deploy(stack: Stack, *, progress: Progress, say: Callable[[str], None], break_lock: bool = False,
@@ -192,66 +179,116 @@ class RolledBack(StackError):
     outcome = "rolled back"
 
 
+@dataclass
+class Deployment:
+    """What one deploy knows as it runs: the stack now, the release's stack, what served before."""
+
+    stack: Stack
+    new: Stack
+    rid: str
+    previous: releases.Deployed | None
+    progress: Progress
+    say: Callable[[str], None]
+    timeout: float
+    timer: Timer
+    pruned: list[str] = field(default_factory=list)
+
+    @property
+    def was(self) -> str:
+        return self.previous.release if self.previous else "the previous release"
+
+
+def observe(stack: Stack) -> tuple[bool, releases.Deployed | None]:
+    return serving(stack), running_release(stack)
+
+
+def dry_run(stack: Stack) -> list[plan.Step]:
+    """The steps `deploy` would take now, without taking any."""
+    rid = releases.new_release_id(stack.project.root)
+    is_serving, previous = observe(stack)
+    return plan.deploy_steps(stack.model, rid, is_serving, previous.release if previous else None)
+
+
 def _deploy(stack: Stack, rid: str, progress: Progress, say: Callable[[str], None], timeout: float,
             timer: Timer) -> DeployResult:
     started = time.monotonic()
-    with timer.step("check"):
-        progress.phase("checking the target")
-        report = run_checks(stack)
-        if not report.ok:
-            raise PreflightFailed(report)
-    previous = running_release(stack)
-    was = previous.release if previous else "the previous release"
-    new = stack_for(stack, release_images(stack, rid))
-    with timer.step("build"):
-        build_images(new, closure(new.model, None), "auto", progress)
-
-    if not serving(stack):
-        say("no app is serving yet: a first start")
-        with timer.step("first start"):
-            up(new, None, build="never", check=False, progress=progress)
-    else:
-        if stack.model.one("database"):
-            with timer.step("backup"):
-                say("backing up before migrations")
-                backup(stack, kind="pre-deploy")
-                apply_retention(stack)
-        if stack.model.one("migrate"):
-            with timer.step("migrate"):
-                say("migrating with the new image")
-                try:
-                    migrations.migrate(new, out=lambda line: say(line.rstrip()) if line.strip() else None)
-                except StackError as exc:
-                    exc.message = f"release {rid} not deployed, {was} still serves: {exc.message}"
-                    raise
-        try:
-            switch_to(new, progress=progress, say=say, timeout=timeout, timer=timer)
-        except RolloutFailed as exc:
-            raise RolledBack(f"release {rid} rolled back before taking traffic; {was} still serves: {exc.message}",
-                             exc.hint, EXIT_FAILED, exc.details) from None
-
-    with timer.step("post checks"):
-        progress.phase("checking through the proxy")
-        failing = post_checks(new, say)
-    if failing:
-        if previous is None or previous.release.startswith("("):
-            raise StackError(f"release {rid} fails its checks: {'; '.join(failing)}", "stackctl logs", EXIT_FAILED)
-        say(f"release {rid} fails its checks: rolling back to {previous.release}")
-        switch_to(stack_for(stack, previous), progress=progress, say=say, timeout=timeout, timer=timer)
-        raise RolledBack(f"release {rid} failed its checks and was rolled back to {previous.release}: "
-                         f"{'; '.join(failing)}", "stackctl logs", EXIT_FAILED)
-
-    deployed = release_images(stack, rid)
-    releases.write_deployed(stack.project, deployed)
-    images = sorted({spec.image for spec in stack.model.services.values() if spec.build})
-    keep = releases.release_tags(stack.engine, images[0])[: releases.KEEP] if images else []
-    pruned = releases.prune(stack.engine, images, keep + ([previous.release] if previous else []))
-    return DeployResult(rid, previous.release if previous else None, time.monotonic() - started, timer.steps, pruned)
+    is_serving, previous = observe(stack)
+    d = Deployment(stack, stack_for(stack, release_images(stack, rid)), rid, previous, progress, say, timeout, timer)
+    steps = plan.deploy_steps(stack.model, rid, is_serving, previous.release if previous else None)
+    for step in steps:
+        if step.action in ("rollout", "recreate", "replace"):
+            try:
+                run_switch_step(d.new, step, progress=progress, say=say, timeout=timeout, timer=timer)
+            except RolloutFailed as exc:
+                raise RolledBack(f"release {rid} rolled back before taking traffic; {d.was} still serves: "
+                                 f"{exc.message}", exc.hint, EXIT_FAILED, exc.details) from None
+        else:
+            with timer.step(step.action):
+                STEPS[step.action](d)
+    return DeployResult(rid, previous.release if previous else None, time.monotonic() - started, timer.steps,
+                        d.pruned)
 
 
-def rollback(stack: Stack, target: str | None, *, progress: Progress, say: Callable[[str], None],
-             timeout: float | None = None) -> DeployResult:
-    """Return to a release (default: the one before the current) through the same switch."""
+def _check(d: Deployment) -> None:
+    d.progress.phase("checking the target")
+    report = run_checks(d.stack)
+    if not report.ok:
+        raise PreflightFailed(report)
+
+
+def _build(d: Deployment) -> None:
+    build_images(d.new, closure(d.new.model, None), "auto", d.progress)
+
+
+def _first_start(d: Deployment) -> None:
+    d.say("no app is serving yet: a first start")
+    up(d.new, None, build="never", check=False, progress=d.progress)
+
+
+def _backup(d: Deployment) -> None:
+    d.say("backing up before migrations")
+    backup(d.stack, kind="pre-deploy")
+    apply_retention(d.stack)
+
+
+def _migrate(d: Deployment) -> None:
+    d.say("migrating with the new image")
+    try:
+        migrations.migrate(d.new, out=lambda line: d.say(line.rstrip()) if line.strip() else None)
+    except StackError as exc:
+        exc.message = f"release {d.rid} not deployed, {d.was} still serves: {exc.message}"
+        raise
+
+
+def _verify(d: Deployment) -> None:
+    """Through the proxy too; on failure, back to the previous release through the same switch."""
+    d.progress.phase("checking through the proxy")
+    failing = post_checks(d.new, d.say)
+    if not failing:
+        return
+    previous = d.previous
+    if previous is None or previous.release.startswith("("):
+        raise StackError(f"release {d.rid} fails its checks: {'; '.join(failing)}", "stackctl logs", EXIT_FAILED)
+    d.say(f"release {d.rid} fails its checks: rolling back to {previous.release}")
+    switch_to(stack_for(d.stack, previous), progress=d.progress, say=d.say, timeout=d.timeout, timer=d.timer,
+              release=previous.release)
+    raise RolledBack(f"release {d.rid} failed its checks and was rolled back to {previous.release}: "
+                     f"{'; '.join(failing)}", "stackctl logs", EXIT_FAILED)
+
+
+def _record(d: Deployment) -> None:
+    releases.write_deployed(d.stack.project, release_images(d.stack, d.rid))
+    images = sorted({spec.image for spec in d.stack.model.services.values() if spec.build})
+    keep = releases.release_tags(d.stack.engine, images[0])[: releases.KEEP] if images else []
+    d.pruned = releases.prune(d.stack.engine, images, keep + ([d.previous.release] if d.previous else []))
+
+
+STEPS = {"check": _check, "build": _build, "first-start": _first_start, "backup": _backup, "migrate": _migrate,
+         "verify": _verify, "record": _record}
+
+
+def rollback_target(stack: Stack, target: str | None) -> tuple[releases.Deployed, str]:
+    """The release in service and the one to return to (default: the one before it)."""
     current = releases.read_deployed(stack.project)
     if current is None:
         raise StackError("nothing has been deployed from this project", "stackctl --env production deploy", EXIT_USAGE)
@@ -266,6 +303,18 @@ def rollback(stack: Stack, target: str | None, *, progress: Progress, say: Calla
     if target not in available:
         raise StackError(f"release {target} is not on the target (kept: {', '.join(available) or 'none'})",
                          "stackctl releases", EXIT_USAGE)
+    return current, target
+
+
+def rollback_dry_run(stack: Stack, target: str | None) -> list[plan.Step]:
+    current, target = rollback_target(stack, target)
+    return plan.rollback_steps(stack.model, target, current.release)
+
+
+def rollback(stack: Stack, target: str | None, *, progress: Progress, say: Callable[[str], None],
+             timeout: float | None = None) -> DeployResult:
+    """Return to a release (default: the one before the current) through the same switch."""
+    current, target = rollback_target(stack, target)
     started = time.monotonic()
     entry = {"action": "rollback", "release": target, "previous": current.release, "who": getpass.getuser(),
              "when": datetime.now(timezone.utc).isoformat(timespec="seconds")}
@@ -274,7 +323,8 @@ def rollback(stack: Stack, target: str | None, *, progress: Progress, say: Calla
     try:
         with lock.held(stack.engine, stack.name, "rollback", target, stack.settings.lock_wait):
             goal = stack_for(stack, goal_images)
-            switch_to(goal, progress=progress, say=say, timeout=timeout or stack.settings.health_timeout, timer=timer)
+            switch_to(goal, progress=progress, say=say, timeout=timeout or stack.settings.health_timeout, timer=timer,
+                      release=target)
             failing = post_checks(goal, say)
             if failing:
                 raise StackError(f"release {target} fails its checks: {'; '.join(failing)}", "stackctl logs")

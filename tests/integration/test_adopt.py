@@ -179,6 +179,10 @@ def test_deploy_of_a_changed_backend_under_load_moves_the_worker_and_rollback_re
     url = f"http://127.0.0.1:{s.env['HTTP_PORT']}/api/stops/near?lat=52.52&lon=13.40&radius=3000"
 
     set_backend_version(s, "1.1.0")
+    planned = s.run("--env", "production", "deploy", "--dry-run")
+    assert planned.returncode == 0, planned.stderr
+    plan = [re.sub(r"^\s*\d+\. ", "", line).split(" (")[0] for line in planned.stdout.splitlines()]
+    assert plan[:4] == ["check the target", "build backend, frontend, proxy", "backup postgres", "migrate migrate"]
     with Load(url, rate=20) as load:
         time.sleep(1)
         second = s.run("--env", "production", "deploy", timeout=900)
@@ -186,6 +190,11 @@ def test_deploy_of_a_changed_backend_under_load_moves_the_worker_and_rollback_re
     assert second.returncode == 0, second.stderr
     assert load.total >= 100 and load.failures == [], (load.total, load.failures[:5])
     assert prod_version(s) == "1.1.0"
+    followed = list(json.loads(s.run("--env", "production", "audit", "--json").stdout)["entries"][-1]["steps"])
+    assert followed == ["check", "build", "backup", "migrate", "rollout backend", "rollout worker", "verify", "record"]
+    heads = [p.split(" ")[0] if p.split(" ")[0] in ("check", "build", "backup", "migrate", "verify", "record") else p
+             for p in plan]
+    assert [h for h in heads if h in followed] == followed  # deploy did what --dry-run said, in its order
     release = json.loads(s.run("--env", "production", "releases", "--json").stdout)["current"]
     assert image_of(s, "backend") == image_of(s, "worker") == {f"stackctl-it/{s.name}-backend:{release}"}
 

@@ -1,0 +1,81 @@
+"""What deploy and rollback will do, as data: a pure function of the compose model (roles) and
+what was observed (is an app serving, which release serves), compared as text in unit tests and
+printed by `--dry-run`. The executor (stackctl.deploy.deploy) follows the steps in order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from stackctl.plan import StackModel, start_order
+
+
+@dataclass(frozen=True)
+class Step:
+    action: str  # check | build | first-start | backup | migrate | rollout | recreate | replace | verify | record
+    target: str = ""
+    detail: str = ""
+
+    def __str__(self) -> str:
+        head = f"{self.action} {self.target}".rstrip()
+        return f"{head} ({self.detail})" if self.detail else head
+
+
+def recreate_reason(model: StackModel, app: str) -> str | None:
+    """Why an app cannot run old and new containers side by side, or None when it can."""
+    published = model.services[app].published
+    if published:
+        return f"it publishes host port {published[0][1]}, which one container at a time can hold"
+    proxy = model.one("proxy")
+    if app == model.upstream and proxy and model.switch != "include":
+        return f"the proxy does not meet the switch contract (stackctl.yaml proxy.switch); {proxy} is restarted after it"
+    return None
+
+
+def switch_steps(model: StackModel, release: str) -> list[Step]:
+    """Putting a release in service: each app, dependencies first, then the proxy."""
+    steps = []
+    for app in start_order(model, model.with_role("app")):
+        why = recreate_reason(model, app)
+        if why:
+            steps.append(Step("recreate", app, why))
+        elif app == model.upstream and model.one("proxy"):
+            steps.append(Step("rollout", app, f"beside the serving containers, then {model.one('proxy')} switched to it"))
+        else:
+            steps.append(Step("rollout", app, "beside the serving containers"))
+    proxy = model.one("proxy")
+    if proxy and model.services[proxy].build:
+        steps.append(Step("replace", proxy, "if its image changed; its host ports allow one container: a brief gap"))
+    return steps
+
+
+def built(model: StackModel) -> list[str]:
+    images: dict[str, str] = {}
+    for name in sorted(model.services, key=lambda n: (model.services[n].oneshot, n)):
+        spec = model.services[name]
+        if spec.build:
+            images.setdefault(spec.image, name)
+    return sorted(images.values())
+
+
+def deploy_steps(model: StackModel, release: str, serving: bool, previous: str | None) -> list[Step]:
+    fallback = f"on failure: back to {previous}" if previous else "on failure: nothing to return to"
+    steps = [Step("check", "the target"), Step("build", ", ".join(built(model)), f"images tagged {release}")]
+    if not serving:
+        return steps + [Step("first-start", "every service", "in dependency order, gated on health"),
+                        Step("verify", "every endpoint", "5 tries each"), Step("record", release)]
+    database, migrate = model.one("database"), model.one("migrate")
+    if database:
+        steps.append(Step("backup", database, "before migrations"))
+    if migrate:
+        steps.append(Step("migrate", migrate, f"with the images of {release}; on failure {previous or 'nothing'} "
+                                              "still serves"))
+    steps += [s if s.action != "rollout" else Step(s.action, s.target, s.detail + " once healthy; a release that "
+                                                   "never gets healthy takes no request")
+              for s in switch_steps(model, release)]
+    return steps + [Step("verify", "every endpoint", f"5 tries each; {fallback}"), Step("record", release)]
+
+
+def rollback_steps(model: StackModel, release: str, current: str) -> list[Step]:
+    return ([*switch_steps(model, release), Step("verify", "every endpoint", "5 tries each"),
+             Step("record", release, f"in place of {current}")])
