@@ -18,11 +18,7 @@ HISTORY_LINE = re.compile(r"^(?P<down>\S+) -> (?P<rev>\w+)(?P<flags>(?: \((?:hea
 
 
 def oneshot_service(stack: Stack) -> str:
-    name = stack.model.one("migrate")
-    if name is None:
-        raise StackError("this stack has no migrate role (a one-shot service that runs the migrations)",
-                         "name it in stackctl.yaml (migrate: SERVICE), or run stackctl init", EXIT_USAGE)
-    return name
+    return stack.role("migrate", "a one-shot service that runs the migrations")
 
 
 def _require_db(stack: Stack, service: str) -> None:

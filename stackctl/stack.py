@@ -66,6 +66,16 @@ class Stack:
         model_cache.store(self.project, key, model)
         return model
 
+    def role(self, role: str, purpose: str) -> str:
+        """The service that has the role, or a one-line error saying how to declare it."""
+        name = self.model.one(role)
+        if name is None:
+            from stackctl.errors import EXIT_USAGE, StackError
+
+            raise StackError(f"this stack has no {role} role ({purpose})",
+                             f"name it in stackctl.yaml ({role}: SERVICE), or run stackctl init", EXIT_USAGE)
+        return name
+
     def with_files(self, *extra: Path) -> Stack:
         """The same stack with compose files layered on top (a release's image override)."""
         return Stack(self.project.with_extra(*extra), self.settings)

@@ -29,11 +29,7 @@ def running_container(stack: Stack, service: str) -> ContainerInfo:
 
 
 def database_service(stack: Stack) -> str:
-    name = stack.model.one("database")
-    if name is None:
-        raise StackError("this stack has no database role (a Postgres service): there is nothing to back up",
-                         "name it in stackctl.yaml (database: SERVICE), or run stackctl init", EXIT_USAGE)
-    return name
+    return stack.role("database", "a Postgres service: what backups and restores work on")
 
 
 def backup(stack: Stack, *, include_redis: bool = True, verify: bool = False, kind: str = "manual",

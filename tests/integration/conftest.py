@@ -154,7 +154,14 @@ def prod_stack(tmp_path):
     made = runner.run("--env", "production", "certs", "self-signed")
     assert made.returncode == 0, made.stderr
     yield runner
-    runner.run("--env", "production", "down", "--volumes", "--yes", timeout=180)
+    remove_everything(runner, "production")
+
+
+def remove_everything(runner: StackRunner, *envs: str) -> None:
+    """down --volumes in each environment, then whatever is left: containers, the stack's lock,
+    the images the test built (stackctl-it/<name>-*)."""
+    for env in envs:
+        runner.run("--env", env, "down", "--volumes", "--yes", timeout=180)
     leftovers = runner.containers()
     if leftovers:
         subprocess.run(["docker", "rm", "-f", *leftovers], capture_output=True)

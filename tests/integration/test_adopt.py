@@ -17,7 +17,7 @@ import psycopg
 import pytest
 import yaml
 
-from conftest import StackRunner, free_ports
+from conftest import StackRunner, free_ports, remove_everything
 from load import Load
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,16 +49,7 @@ def make_project(tmp_path: Path, *, with_roles: bool = True) -> StackRunner:
 
 
 def remove(runner: StackRunner) -> None:
-    for env in ("development", "production"):
-        runner.run("--env", env, "down", "--volumes", "--yes", timeout=180)
-    leftovers = runner.containers()
-    if leftovers:
-        subprocess.run(["docker", "rm", "-f", *leftovers], capture_output=True)
-    subprocess.run(["docker", "rm", "-f", f"stackctl-lock-{runner.name}"], capture_output=True)
-    images = subprocess.run(["docker", "images", "-q", "--filter", f"reference=stackctl-it/{runner.name}-*"],
-                            capture_output=True, text=True).stdout.split()
-    if images:
-        subprocess.run(["docker", "rmi", "-f", *set(images)], capture_output=True)
+    remove_everything(runner, "development", "production")
 
 
 @pytest.fixture(scope="module")

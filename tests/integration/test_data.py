@@ -162,6 +162,7 @@ def test_retention_keeps_the_newest_by_count(data_stack):
 def test_concurrent_migrate_applies_once(stack):
     up = stack.run("up", "db")
     assert up.returncode == 0, up.stderr
+    stack.env["STACKCTL_LOCK_WAIT"] = "120"  # the second waits for the stack's lock, then finds nothing to do
     procs = [stack.popen("migrate") for _ in range(2)]
     outputs = [p.communicate(timeout=180)[0] for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outputs
