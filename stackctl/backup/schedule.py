@@ -23,6 +23,7 @@ class Schedule:
     project_dir: Path
     env: str
     at: str  # HH:MM, local time
+    project: tuple[str, ...] = ()  # how the project was named: -f FILE..., -p NAME, --profile P...
 
     @property
     def unit(self) -> str:
@@ -30,8 +31,8 @@ class Schedule:
 
     def command(self, executable: str | None = None) -> list[str]:
         exe = executable or str(Path(sys.argv[0]).resolve())
-        return [exe, "--project-dir", str(self.project_dir), "--env", self.env, "--quiet", "backup", "--kind",
-                "scheduled"]
+        return [exe, "--project-dir", str(self.project_dir), *self.project, "--env", self.env, "--quiet", "backup",
+                "--kind", "scheduled"]
 
     def hour_minute(self) -> tuple[int, int]:
         hour, minute = (int(x) for x in self.at.split(":"))

@@ -82,7 +82,11 @@ def backup_schedule(app: App, at: str | None, remove: bool) -> None:
     when = at or stack.settings.backup_schedule_at
     if not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", when):
         raise StackError(f"--at {when!r} is not a time of day", "use HH:MM, e.g. --at 03:15", EXIT_USAGE)
-    plan = sched.Schedule(stack.name, stack.project.root, stack.project.env, when)
+    p = stack.project
+    named = [*(a for f in p.files for a in ("-f", str(f))), *(("-p", p.name) if p.name else ()),
+             *(a for profile in p.profiles for a in ("--profile", profile)),
+             *(("--prod-file", str(p.overlay)) if p.overlay else ())]
+    plan = sched.Schedule(stack.name, p.root, p.env, when, tuple(named))
     console = app.console()
     if remove:
         removed = sched.remove(plan)

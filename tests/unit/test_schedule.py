@@ -44,3 +44,11 @@ def test_install_prefers_systemd_then_cron_and_remove_cleans_up(tmp_path):
 def test_no_scheduler_is_a_clear_error(tmp_path):
     with pytest.raises(StackError, match="neither systemd nor cron"):
         schedule.install(PLAN, root=tmp_path, activate=False)
+
+
+def test_the_scheduled_command_names_the_project_as_it_was_named():
+    plan = schedule.Schedule("geo", Path("/srv/geo"), "production", "03:15",
+                             ("-f", "/srv/geo/deploy/compose.yml", "-p", "geo", "--profile", "ops"))
+    assert plan.command("/usr/local/bin/stackctl") == [
+        "/usr/local/bin/stackctl", "--project-dir", "/srv/geo", "-f", "/srv/geo/deploy/compose.yml", "-p", "geo",
+        "--profile", "ops", "--env", "production", "--quiet", "backup", "--kind", "scheduled"]
