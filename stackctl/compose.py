@@ -116,3 +116,21 @@ class Compose:
 
     def version(self) -> str:
         return self._call("version", self.client.compose.version)
+
+    def environment(self) -> dict[str, str]:
+        """The environment compose interpolates with, as compose itself parsed the env files
+        (`config --environment`): quotes, `$$` and `${VAR:-x}` exactly as by hand. Values come
+        back on stdout, never through argv."""
+        from python_on_whales.utils import run
+
+        out = self._call("config --environment", run, [*self.client.compose.docker_compose_cmd, "config",
+                                                        "--environment"])
+        values: dict[str, str] = {}
+        last = None
+        for line in out.splitlines():
+            key, sep, value = line.partition("=")
+            if sep and key.replace("_", "").isalnum() and not key[0].isdigit():
+                values[key], last = value, key
+            elif last is not None:  # a value that spans lines
+                values[last] += "\n" + line
+        return values

@@ -11,7 +11,7 @@ from pathlib import Path
 from stackctl import ports as portlib
 from stackctl.engine import Engine, remote_host
 from stackctl.errors import StackError
-from stackctl.settings import SECRET_NAME, Settings, interpolation_values, weak_secret
+from stackctl.settings import SECRET_NAME, Settings, weak_secret
 from stackctl.stack import Stack
 
 
@@ -121,7 +121,11 @@ def check_env(stack: Stack) -> list[Check]:
     if project.env == "development":
         checks.append(Check("secrets", True, "development: defaults allowed"))
         return checks
-    values = interpolation_values(project)
+    try:
+        values = stack.compose.environment()  # as compose reads them: the values that will run
+    except StackError as exc:
+        checks.append(Check("secrets", False, f"not checked: {exc.message}", exc.hint or ""))
+        return checks
     problems = [(var, why) for var in secret_variables(stack) if (why := weak_secret(values.get(var)))]
     if problems:
         detail = "; ".join(f"{var} {what}" for var, what in problems)

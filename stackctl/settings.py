@@ -77,14 +77,15 @@ def _describe(exc: ValidationError, project: Project) -> str:
 
 
 def interpolation_values(project: Project) -> dict[str, str]:
-    """What compose interpolates with: the env files (later wins), then the process environment.
-
-    Parsed with python-dotenv, which compose's own format matches for the usual cases."""
+    """A quick reading of the env files (later wins) and the process environment, for names
+    (which variables are set). Values that matter are read from compose itself
+    (Compose.environment): python-dotenv differs from compose on `$$` and on `${VAR}` inside
+    single quotes."""
     from dotenv import dotenv_values
 
     values: dict[str, str] = {}
     for path in project.env_files():
-        values.update({k: v for k, v in dotenv_values(path).items() if v is not None})
+        values.update({k: v for k, v in dotenv_values(path, interpolate=False).items() if v is not None})
     values.update(os.environ)
     return values
 
@@ -110,6 +111,6 @@ def _sequential(value: str) -> bool:
     return steps <= {1, -9} or steps <= {-1, 9}
 
 
-def secret_values(project: Project) -> list[str]:
+def secret_values(values: dict[str, str]) -> list[str]:
     """The values of every variable whose name says it holds a secret (to mask them in output)."""
-    return [v for k, v in interpolation_values(project).items() if SECRET_NAME.search(k) and v]
+    return [v for k, v in values.items() if SECRET_NAME.search(k) and v]

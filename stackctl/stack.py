@@ -10,7 +10,7 @@ from stackctl import masking, model_cache, roles as roleslib
 from stackctl.engine import ContainerInfo, Engine
 from stackctl.plan import StackModel, parse_model
 from stackctl.project import Project
-from stackctl.settings import Settings, load_settings, secret_values
+from stackctl.settings import Settings, interpolation_values, load_settings, secret_values
 
 
 class Stack:
@@ -26,7 +26,10 @@ class Stack:
             project = replace(project, overlay=overlay)
         self.project = project
         self.settings = settings or load_settings(project)
-        masking.register(secret_values(project))
+        # What compose reads is masked (read on first use); the env files' own text is a fallback
+        # for when compose cannot read them.
+        masking.register(secret_values(interpolation_values(project)))
+        masking.register_source(lambda: secret_values(self.compose.environment()))
 
     @property
     def name(self) -> str:

@@ -193,3 +193,19 @@ def test_failed_backup_leaves_nothing_that_looks_like_a_backup(data_stack):
     listed = json.loads(s.run("backups", "--json").stdout)
     assert len(listed["backups"]) == 1 and listed["incomplete"] == []
     assert [p.name for p in backup_dir(s).iterdir()] == [listed["backups"][0]["id"]]
+
+
+def test_a_backup_restores_by_hand_without_stackctl_as_documented(data_stack):
+    """README, 'Restore by hand': a fresh database from template0, then pg_restore of the dump."""
+    s = data_stack
+    manifest = take_backup(s)
+    dump = backup_dir(s) / manifest["id"] / "postgres.dump"
+    db = f"{s.name}-db-1"
+    made = subprocess.run(["docker", "exec", db, "createdb", "-U", "stackctl", "-T", "template0", "by_hand"],
+                          capture_output=True, text=True)
+    assert made.returncode == 0, made.stderr
+    with dump.open("rb") as f:
+        restored = subprocess.run(["docker", "exec", "-i", db, "pg_restore", "--no-owner", "-U", "stackctl",
+                                   "-d", "by_hand"], stdin=f, capture_output=True, text=True)
+    assert restored.returncode == 0, restored.stderr
+    assert sql(s, CHECKSUM_SQL, dbname="by_hand") == sql(s, CHECKSUM_SQL)

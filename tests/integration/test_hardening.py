@@ -3,8 +3,10 @@ variables, and what `docker compose config` shows of production."""
 
 import os
 import subprocess
+from pathlib import Path
 
 import httpx
+import pytest
 import redis
 
 
@@ -41,13 +43,14 @@ def test_compose_config_of_the_production_files_shows_no_secret(scratch_project)
     secrets = {"POSTGRES_PASSWORD": "Zq8xV3mK9pL2wR7tY5nB", "REDIS_PASSWORD": "Hj4kL8mN2pQ6rS9tV3wX"}
     env_file = scratch_project.project_dir / ".env.production"
     env_file.write_text("".join(f"{k}={v}\n" for k, v in secrets.items()))
-    out = subprocess.run(["docker", "compose", "--env-file", str(env_file),
-                          "-f", str(scratch_project.project_dir / "compose" / "compose.yaml"),
-                          "-f", str(scratch_project.project_dir / "compose" / "compose.prod.yaml"), "config"],
-                         capture_output=True, text=True,
-                         env={**os.environ, "TLS_CERT_PATH": "/c", "TLS_KEY_PATH": "/k"})
+    # the by-hand command of compose.prod.yaml's comment, with nothing of stackctl's in the environment
+    out = subprocess.run(["docker", "compose", "--env-file", str(env_file), "-f", "compose/compose.yaml",
+                          "-f", "compose/compose.prod.yaml", "config"], capture_output=True, text=True,
+                         cwd=scratch_project.project_dir,
+                         env={k: v for k, v in os.environ.items() if not k.startswith(("TLS_", "STACKCTL_"))})
     assert out.returncode == 0, out.stderr
     assert "postgres_password" in out.stdout  # the secrets are there, as names
+    assert f"{scratch_project.project_dir}/certs/tls.crt" in out.stdout  # the documented default pair
     for value in secrets.values():
         assert value not in out.stdout
 
@@ -127,3 +130,54 @@ def test_production_tls_offers_no_cbc_suite_and_nothing_below_tls_1_2(prod_stack
     assert handshake(ciphers="AES128-SHA:AES256-SHA:ECDHE-RSA-AES128-SHA:ECDHE-ECDSA-AES128-SHA:"
                              "ECDHE-RSA-AES256-SHA384:ECDHE-ECDSA-AES256-SHA384") is None  # CBC: refused
     assert handshake(version=ssl.TLSVersion.TLSv1_1) is None
+
+    redirect = httpx.get(f"http://127.0.0.1:{prod_stack.env['HTTP_PORT']}/stops?near=1", timeout=10)
+    assert redirect.status_code == 301
+    assert redirect.headers["location"] == f"https://127.0.0.1:{port}/stops?near=1"  # the port kept
+    followed = httpx.get(redirect.headers["location"], verify=False, timeout=10)
+    assert followed.status_code == 200
+
+
+SHIPPED = [("compose/compose.yaml",), ("compose/compose.yaml", "compose/compose.prod.yaml"),
+           ("examples/geo-nest/docker-compose.yml",),
+           ("examples/geo-nest/docker-compose.yml", "examples/geo-nest/docker-compose.prod.yml")]
+
+
+@pytest.mark.parametrize("files", SHIPPED, ids=lambda f: "+".join(Path(p).name for p in f))
+def test_every_shipped_compose_file_passes_compose_s_own_schema_check(files):
+    root = Path(__file__).resolve().parents[2]
+    args = [a for f in files for a in ("-f", str(root / f))]
+    out = subprocess.run(["docker", "compose", *args, "config", "--quiet"], capture_output=True, text=True,
+                         env={**os.environ, "TLS_CERT_PATH": "/dev/null", "TLS_KEY_PATH": "/dev/null"})
+    assert out.returncode == 0, out.stderr
+
+
+TRICKY = {  # value in .env -> what compose makes of it (and so what stackctl checks and masks)
+    "P_SINGLE": ("'r$$x${HOME}y'", "r$$x${HOME}y"),
+    "P_DOUBLE": ('"quoted ${HOME} and $$"', f"quoted {os.environ.get('HOME', '')} and $"),
+    "P_PLAIN": ("$$dollar", "$dollar"),
+    "P_DEFAULT": ("${P_UNSET_X:-fallback}", "fallback"),
+    "P_HASH": ("trailing # comment", "trailing"),
+    "P_INNER": ("'single \"inner\" quotes'", 'single "inner" quotes'),
+}
+
+
+def test_stackctl_reads_the_env_file_exactly_as_compose_does(scratch_project):
+    from stackctl.project import Project
+    from stackctl.stack import Stack
+
+    project_dir = scratch_project.project_dir
+    (project_dir / ".env").write_text("".join(f"{k}={raw}\n" for k, (raw, _) in TRICKY.items()))
+    env = {**os.environ, **scratch_project.env}
+    for key in TRICKY:
+        env.pop(key, None)
+    os_environ = dict(os.environ)
+    try:
+        os.environ.clear()
+        os.environ.update(env)
+        values = Stack(Project(project_dir, "development", (project_dir / "compose" / "compose.yaml",))) \
+            .compose.environment()
+    finally:
+        os.environ.clear()
+        os.environ.update(os_environ)
+    assert {k: values.get(k) for k in TRICKY} == {k: want for k, (_, want) in TRICKY.items()}

@@ -83,6 +83,8 @@ def test_secret_values_are_masked_in_what_stackctl_prints(tmp_path):
     from stackctl import masking
 
     p = project(tmp_path, "production", "REDIS_PASSWORD=p a\"s's w0rd\nDB_TOKEN=tok-12345\nLOG_LEVEL=warn\n")
-    masking.register(__import__("stackctl.settings", fromlist=["x"]).secret_values(p))
+    from stackctl.settings import secret_values
+
+    masking.register(secret_values(interpolation_values(p)))
     line = "FATAL CONFIG FILE ERROR: requirepass p a\"s's w0rd; token tok-12345; level warn"
     assert masking.mask(line) == "FATAL CONFIG FILE ERROR: requirepass ****; token ****; level warn"
