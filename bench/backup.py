@@ -31,8 +31,8 @@ def main():
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="stackctl-bench-backup-"))
     env = {**os.environ, **{k: str(v) for k, v in free_ports().items()}, "STACK_NAME": "benchbackup",
-           "STACKCTL_PROJECT_DIR": str(ROOT), "BACKUP_DIR": str(tmp / "backups"), "BACKUP_KEEP_COUNT": "0",
-           "BACKUP_KEEP_DAYS": "0", "CI": "1"}
+           "STACKCTL_PROJECT_DIR": str(ROOT), "STACKCTL_BACKUP_DIR": str(tmp / "backups"),
+           "STACKCTL_BACKUP_KEEP_COUNT": "0", "STACKCTL_BACKUP_KEEP_DAYS": "0", "CI": "1"}
 
     def sh(argv, stdout=None):
         start = time.perf_counter()

@@ -39,6 +39,7 @@ def main():
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="stackctl-bench-deploy-"))
     (tmp / "compose").symlink_to(ROOT / "compose")
+    shutil.copy(ROOT / "stackctl.yaml", tmp / "stackctl.yaml")
     shutil.copytree(ROOT / "images", tmp / "images", ignore=shutil.ignore_patterns("node_modules", "dist"))
     (tmp / ".stackctl").mkdir()
     if (ROOT / ".stackctl" / "images.env").is_file():

@@ -216,6 +216,7 @@ def main():
     with tempfile.TemporaryDirectory(prefix="stackctl-bench-") as tmp:
         project = Path(tmp)
         shutil.copytree(ROOT / "compose", project / "compose")
+        shutil.copy(ROOT / "stackctl.yaml", project / "stackctl.yaml")
         shutil.copytree(ROOT / "images", project / "images", ignore=shutil.ignore_patterns("node_modules", "dist"))
         if (ROOT / ".stackctl" / "images.env").is_file():
             (project / ".stackctl").mkdir()
