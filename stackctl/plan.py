@@ -52,6 +52,10 @@ class StackModel:
     def with_role(self, role: str) -> list[str]:
         return sorted(n for n, s in self.services.items() if s.role == role)
 
+    def built_images(self) -> list[str]:
+        """The images stackctl builds (services sharing one build it once)."""
+        return sorted({spec.image for spec in self.services.values() if spec.build})
+
     def one(self, role: str) -> str | None:
         found = self.with_role(role)
         return found[0] if found else None

@@ -22,12 +22,7 @@ class RolloutFailed(StackError):
 
 
 class Proxies:
-    """The running proxy containers in front of an app, when the proxy meets the switch
-    contract (stackctl.yaml: proxy.switch: include, proxy.upstream: the app, apps.<app>.port).
-
-    The contract, shipped as stackctl/snippets/nginx-upstream.conf: nginx resolves the app at
-    request time through a variable, `set $<app>_upstream <app>:<port>;`, and then includes
-    PIN_DIR/<app>-upstream*.inc, which stackctl writes to pin one container by name."""
+    """The running proxy containers in front of an app, when the proxy meets the contract above."""
 
     def __init__(self, stack: Stack, service: str):
         self.stack, self.service = stack, service

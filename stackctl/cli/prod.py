@@ -117,7 +117,7 @@ def releases(app: App, host: str | None, json_output: bool) -> None:
 
     stack = _production(app, host)
     current = rel.read_deployed(stack.project)
-    images = sorted({spec.image for spec in stack.model.services.values() if spec.build})
+    images = stack.model.built_images()
     history = {e["release"]: e for e in rel.read_audit(stack.project, stack.name) if e.get("action") == "deploy"}
     rows = [{"release": r, "current": bool(current and current.release == r),
              "commit": (history.get(r) or {}).get("commit"), "deployed_by": (history.get(r) or {}).get("who"),

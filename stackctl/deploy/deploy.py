@@ -67,7 +67,7 @@ class Timer:
 def release_images(stack: Stack, release: str) -> releases.Deployed:
     """Every service that runs an image stackctl builds (a worker without a build section of its
     own too), with that image tagged for the release."""
-    built = {spec.image for spec in stack.model.services.values() if spec.build}
+    built = set(stack.model.built_images())
     return releases.Deployed(release, {name: releases.tagged(spec.image, release)
                                        for name, spec in stack.model.services.items() if spec.image in built})
 
@@ -278,7 +278,7 @@ def _verify(d: Deployment) -> None:
 
 def _record(d: Deployment) -> None:
     releases.write_deployed(d.stack.project, release_images(d.stack, d.rid))
-    images = sorted({spec.image for spec in d.stack.model.services.values() if spec.build})
+    images = d.stack.model.built_images()
     keep = releases.release_tags(d.stack.engine, images[0])[: releases.KEEP] if images else []
     d.pruned = releases.prune(d.stack.engine, images, keep + ([d.previous.release] if d.previous else []))
 
@@ -292,7 +292,7 @@ def rollback_target(stack: Stack, target: str | None) -> tuple[releases.Deployed
     current = releases.read_deployed(stack.project)
     if current is None:
         raise StackError("nothing has been deployed from this project", "stackctl --env production deploy", EXIT_USAGE)
-    images = sorted({spec.image for spec in stack.model.services.values() if spec.build})
+    images = stack.model.built_images()
     available = releases.release_tags(stack.engine, images[0]) if images else []
     if target is None:
         older = [r for r in available if r < current.release]

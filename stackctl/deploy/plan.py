@@ -50,12 +50,10 @@ def switch_steps(model: StackModel, release: str) -> list[Step]:
 
 
 def built(model: StackModel) -> list[str]:
-    images: dict[str, str] = {}
-    for name in sorted(model.services, key=lambda n: (model.services[n].oneshot, n)):
-        spec = model.services[name]
-        if spec.build:
-            images.setdefault(spec.image, name)
-    return sorted(images.values())
+    """The services named in the build step: one per image, as stackctl.build names them."""
+    from stackctl.build import targets
+
+    return sorted(t.service for t in targets(model, list(model.services)))
 
 
 def deploy_steps(model: StackModel, release: str, serving: bool, previous: str | None) -> list[Step]:
