@@ -69,12 +69,8 @@ def check_compose() -> Check:
 INTERPOLATED = re.compile(rb"(?<!\$)\$\{?([A-Za-z_][A-Za-z0-9_]*)")
 
 
-def secret_variables(stack: Stack) -> list[str]:
-    """Variables the compose files interpolate whose names say they hold a secret."""
-    return sorted(n for n in interpolated(stack) if SECRET_NAME.search(n))
-
-
 def interpolated(stack: Stack) -> set[str]:
+    """The variables the compose files interpolate."""
     names: set[str] = set()
     for path in stack.project.compose_files():
         if path.is_file():
@@ -82,7 +78,7 @@ def interpolated(stack: Stack) -> set[str]:
     return names
 
 
-def misspelt(stack: Stack) -> list[tuple[str, str]]:
+def misspelt(stack: Stack, used: set[str]) -> list[tuple[str, str]]:
     """(variable, the one it nearly is): set in the env file, used by no compose file, and all but
     the name of one that is (REDIS_PASWORD for REDIS_PASSWORD would leave the default in force)."""
     import difflib
@@ -92,7 +88,6 @@ def misspelt(stack: Stack) -> list[tuple[str, str]]:
     env_file = stack.project.env_file
     if not env_file.is_file():
         return []
-    used = interpolated(stack)
     found = []
     for var in dotenv_values(env_file):
         if var in used or var.startswith("STACKCTL_") or var.startswith("COMPOSE_"):
@@ -107,7 +102,8 @@ def check_env(stack: Stack) -> list[Check]:
     project = stack.project
     name = project.env_file.name
     checks = []
-    typos = misspelt(stack)
+    used = interpolated(stack)  # read once: the typo check and the secret check both need it
+    typos = misspelt(stack, used)
     if typos:
         checks.append(Check("variables", False, "; ".join(f"{var} in {name} is used by no compose file (did you "
                                                           f"mean {near}?)" for var, near in typos),
@@ -126,7 +122,8 @@ def check_env(stack: Stack) -> list[Check]:
     except StackError as exc:
         checks.append(Check("secrets", False, f"not checked: {exc.message}", exc.hint or ""))
         return checks
-    problems = [(var, why) for var in secret_variables(stack) if (why := weak_secret(values.get(var)))]
+    secrets = sorted(n for n in used if SECRET_NAME.search(n))
+    problems = [(var, why) for var in secrets if (why := weak_secret(values.get(var)))]
     if problems:
         detail = "; ".join(f"{var} {what}" for var, what in problems)
         checks.append(Check("secrets", False, detail,
