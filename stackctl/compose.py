@@ -1,136 +1,181 @@
-"""docker compose through python-on-whales: the only module that imports it.
+"""docker compose, as commands built as data and run with an explicit environment.
 
-compose reads the project's env files itself (`--env-file`), exactly as by hand; stackctl
-adds nothing to interpolation but the TLS pair's paths. Secrets never reach argv.
+A `ComposeCommand` is the argv and the variables added to the process's environment; it is
+built without running anything (unit-tested as text, as Kamal's command objects are) and run
+by python-on-whales' process helpers, which add `env` to a copy of the environment: stackctl
+never changes its own `os.environ`. compose reads the project's env files itself
+(`--env-file`), exactly as by hand; stackctl adds nothing to interpolation but the TLS pair's
+paths. Secrets never reach argv. The only module that starts compose.
 """
 
 from __future__ import annotations
 
-import os
+from dataclasses import dataclass, field
 from typing import Iterator
 
 from stackctl.errors import ConfigError, StackError
+from stackctl.failures import translatable, translate
 from stackctl.project import Project
 from stackctl.settings import Settings
 
 
-def _failure(action: str, exc) -> StackError:
-    stderr = (getattr(exc, "stderr", "") or "").strip()
-    last = stderr.splitlines()[-1] if stderr else str(exc).strip().splitlines()[-1]
-    return StackError(f"docker compose {action} failed: {last}",
-                      "run stackctl check; add --debug for the full output",
-                      details="\n".join(stderr.splitlines()[-30:-1]) or None)
+@dataclass(frozen=True)
+class ComposeCommand:
+    argv: tuple[str, ...]
+    env: dict[str, str] = field(default_factory=dict)  # added to the inherited environment
+
+    def __str__(self) -> str:
+        added = " ".join(f"{k}={v}" for k, v in sorted(self.env.items()))
+        return f"{added} {' '.join(self.argv)}".strip()
+
+
+def engine_env(host: str | None) -> dict[str, str]:
+    return {"DOCKER_HOST": host} if host else {}
+
+
+def version_command(host: str | None) -> ComposeCommand:
+    return ComposeCommand(("docker", "compose", "version", "--short"), engine_env(host))
+
+
+def installed_version(host: str | None = None) -> str | None:
+    """compose's version, or None when the plugin (or the docker CLI) is missing."""
+    from python_on_whales.exceptions import DockerException
+    from python_on_whales.utils import run
+
+    command = version_command(host)
+    try:
+        return run(list(command.argv), env=command.env).strip().lstrip("v") or None
+    except (DockerException, OSError):
+        return None
 
 
 class Compose:
     def __init__(self, project: Project, settings: Settings):
-        from python_on_whales import DockerClient
-
         from stackctl import tls
 
         self.project = project
-        self.settings = settings
-        # Only the paths of the TLS pair are added (the reference stack's production overlay
-        # names them); everything else compose reads from the env files, as it does by hand.
-        self.env = tls.compose_env(project, settings) if project.production else {}
+        # The engine's address and the TLS pair's paths (the reference stack's production
+        # overlay names them); everything else compose reads from the env files.
+        self.env = {**engine_env(project.host), **(tls.compose_env(project, settings) if project.production else {})}
         self.files = project.compose_files()
-        self.client = DockerClient(
-            compose_files=self.files,
-            compose_env_files=project.env_files(),
-            compose_project_name=project.name,
-            compose_profiles=list(project.profiles),
-        )
+        self.base = ("docker", "compose", *(a for f in self.files for a in ("--file", str(f))),
+                     *(a for p in project.profiles for a in ("--profile", p)),
+                     *(a for f in project.env_files() for a in ("--env-file", str(f))),
+                     *(("--project-name", project.name) if project.name else ()))
 
-    def _call(self, action: str, fn, *args, **kwargs):
-        from python_on_whales.exceptions import DockerException
+    def command(self, *args: str, env: dict[str, str] | None = None) -> ComposeCommand:
+        return ComposeCommand((*self.base, *args), {**self.env, **(env or {})})
 
-        os.environ.update(self.env)
-        try:
-            return fn(*args, **kwargs)
-        except DockerException as exc:
-            raise _failure(action, exc) from None
+    # -- what stackctl asks of compose, as data ------------------------------------------------
+    def config_command(self) -> ComposeCommand:
+        return self.command("config", "--format", "json")
 
+    def environment_command(self) -> ComposeCommand:
+        return self.command("config", "--environment")
+
+    def build_command(self, services: list[str]) -> ComposeCommand:
+        return self.command("build", *services, env={"BUILDKIT_PROGRESS": "plain"})
+
+    def create_command(self, services: list[str]) -> ComposeCommand:
+        """Converge containers to the model without starting them (recreates changed ones)."""
+        return self.command("up", "--no-start", "--no-build", "--pull", "missing", *services)
+
+    def run_command(self, service: str, argv: list[str]) -> ComposeCommand:
+        """A one-off container of the service (its image, environment, network)."""
+        return self.command("run", "--rm", "--no-deps", "--no-TTY", service, *argv)
+
+    def down_command(self, volumes: bool) -> ComposeCommand:
+        return self.command("down", "--remove-orphans", *(("--volumes",) if volumes else ()))
+
+    def start_command(self, services: list[str]) -> ComposeCommand:
+        return self.command("start", *services)
+
+    def stop_command(self, services: list[str] | None) -> ComposeCommand:
+        return self.command("stop", *(services or ()))
+
+    def logs_command(self, services: list[str], *, follow: bool, tail: str | None, since: str | None,
+                     timestamps: bool = False) -> ComposeCommand:
+        return self.command("logs", "--no-color", *(("--tail", tail) if tail is not None else ()),
+                            *(("--follow",) if follow else ()), *(("--timestamps",) if timestamps else ()),
+                            *(("--since", since) if since else ()), *services)
+
+    def scale_command(self, service: str, count: int) -> ComposeCommand:
+        """New containers of the current image beside the running ones, left as they are."""
+        return self.command("up", "--detach", "--no-deps", "--no-recreate", "--no-build", "--scale",
+                            f"{service}={count}", service)
+
+    # -- running them --------------------------------------------------------------------------
     def config(self) -> dict:
         """The merged model. A failure here is bad input (a file, a variable): exit 2, nothing touched."""
+        import json
+
         try:
-            return self._call("config", self.client.compose.config, return_json=True)
-        except StackError as exc:
-            raise ConfigError(exc.message, "fix the compose file or the variable it names; "
+            return json.loads(_run(self.config_command(), "config"))
+        except StackError as failure:
+            raise ConfigError(failure.message, "fix the compose file or the variable it names; "
                               "by hand: docker compose config") from None
-
-    def build(self, services: list[str]) -> Iterator[str]:
-        """Build the services' images, yielding output lines (BuildKit plain progress)."""
-        from python_on_whales.exceptions import DockerException
-
-        os.environ.setdefault("BUILDKIT_PROGRESS", "plain")
-        os.environ.update(self.env)
-        try:
-            for _source, line in self.client.compose.build(services, stream_logs=True):
-                yield line.decode("utf-8", "replace").rstrip()
-        except DockerException as exc:
-            raise _failure("build", exc) from None
-
-    def create(self, services: list[str]) -> None:
-        """Converge containers to the compose model without starting them (recreates changed ones)."""
-        self._call("up --no-start", self.client.compose.up, services, start=False, no_build=True,
-                   quiet=True, pull="missing")
-
-    def run(self, service: str, command: list[str]) -> Iterator[str]:
-        """A one-off container of the service (its image, environment, network), output streamed."""
-        from python_on_whales.exceptions import DockerException
-
-        os.environ.update(self.env)
-        try:
-            for _source, line in self.client.compose.run(service, command, remove=True, tty=False, stream=True,
-                                                         dependencies=False):
-                yield line.decode("utf-8", "replace")
-        except DockerException as exc:
-            raise _failure(f"run {service}", exc) from None
-
-    def down(self, volumes: bool = False) -> None:
-        self._call("down", self.client.compose.down, volumes=volumes, remove_orphans=True, quiet=True)
-
-    def start(self, services: list[str]) -> None:
-        self._call("start", self.client.compose.start, services)
-
-    def stop(self, services: list[str] | None = None) -> None:
-        self._call("stop", self.client.compose.stop, services)
-
-    def logs(self, services: list[str], *, follow: bool, tail: str | None, since: str | None,
-             timestamps: bool = False) -> Iterator[str]:
-        from python_on_whales.exceptions import DockerException
-
-        os.environ.update(self.env)
-        try:
-            for _source, line in self.client.compose.logs(services, follow=follow, tail=tail, since=since,
-                                                          timestamps=timestamps, stream=True):
-                yield line.decode("utf-8", "replace")
-        except DockerException as exc:
-            raise _failure("logs", exc) from None
-
-    def scale_up(self, service: str, count: int) -> None:
-        """`up -d --no-deps --no-recreate --scale service=count`: new containers of the
-        current image beside the running ones, which are left as they are."""
-        self._call("up --scale", self.client.compose.up, [service], detach=True, dependencies=False, recreate=False,
-                   no_build=True, scales={service: count}, quiet=True)
-
-    def version(self) -> str:
-        return self._call("version", self.client.compose.version)
 
     def environment(self) -> dict[str, str]:
         """The environment compose interpolates with, as compose itself parsed the env files
         (`config --environment`): quotes, `$$` and `${VAR:-x}` exactly as by hand. Values come
         back on stdout, never through argv."""
-        from python_on_whales.utils import run
-
-        out = self._call("config --environment", run, [*self.client.compose.docker_compose_cmd, "config",
-                                                        "--environment"])
         values: dict[str, str] = {}
         last = None
-        for line in out.splitlines():
+        for line in _run(self.environment_command(), "config --environment").splitlines():
             key, sep, value = line.partition("=")
             if sep and key.replace("_", "").isalnum() and not key[0].isdigit():
                 values[key], last = value, key
             elif last is not None:  # a value that spans lines
                 values[last] += "\n" + line
         return values
+
+    def build(self, services: list[str]) -> Iterator[str]:
+        """Build the services' images, yielding output lines (BuildKit plain progress)."""
+        for line in _stream(self.build_command(services), "build"):
+            yield line.rstrip()
+
+    def create(self, services: list[str]) -> None:
+        _run(self.create_command(services), "up --no-start")
+
+    def run(self, service: str, argv: list[str]) -> Iterator[str]:
+        return _stream(self.run_command(service, argv), f"run {service}")
+
+    def down(self, volumes: bool = False) -> None:
+        _run(self.down_command(volumes), "down")
+
+    def start(self, services: list[str]) -> None:
+        _run(self.start_command(services), "start")
+
+    def stop(self, services: list[str] | None = None) -> None:
+        _run(self.stop_command(services), "stop")
+
+    def logs(self, services: list[str], *, follow: bool, tail: str | None, since: str | None,
+             timestamps: bool = False) -> Iterator[str]:
+        return _stream(self.logs_command(services, follow=follow, tail=tail, since=since, timestamps=timestamps),
+                       "logs")
+
+    def scale_up(self, service: str, count: int) -> None:
+        _run(self.scale_command(service, count), "up --scale")
+
+
+def _run(command: ComposeCommand, action: str) -> str:
+    from python_on_whales.utils import run
+
+    try:
+        return run(list(command.argv), capture_stdout=True, capture_stderr=True, env=command.env) or ""
+    except Exception as exc:  # noqa: BLE001  (the one translation: stackctl.failures)
+        if not translatable(exc):
+            raise
+        raise translate(exc, f"docker compose {action}") from None
+
+
+def _stream(command: ComposeCommand, action: str) -> Iterator[str]:
+    from python_on_whales.utils import stream_stdout_and_stderr
+
+    try:
+        for _source, line in stream_stdout_and_stderr(list(command.argv), env=command.env):
+            yield line.decode("utf-8", "replace")
+    except Exception as exc:  # noqa: BLE001
+        if not translatable(exc):
+            raise
+        raise translate(exc, f"docker compose {action}") from None

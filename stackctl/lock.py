@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from stackctl.engine import Engine
+from stackctl.engine import Engine, NameTaken
 from stackctl.errors import EXIT_USAGE, StackError
 
 PREFIX = "stackctl.lock."
@@ -63,17 +63,13 @@ def lock_image(engine: Engine) -> str:
         buf = io.BytesIO()
         with tarfile.open(fileobj=buf, mode="w"):
             pass
-        repository, tag = LOCK_IMAGE.split(":")
-        engine.api.import_image_from_data(buf.getvalue(), repository=repository, tag=tag)
+        engine.import_image(buf.getvalue(), LOCK_IMAGE)
     return LOCK_IMAGE
 
 
 def holder(engine: Engine, stack: str) -> Holder | None:
-    from docker.errors import NotFound
-
-    try:
-        labels = engine.api.inspect_container(name(stack))["Config"]["Labels"] or {}
-    except NotFound:
+    labels = engine.labels(name(stack))
+    if labels is None:
         return None
     return Holder(labels.get(PREFIX + "who", "?"), labels.get(PREFIX + "host", "?"),
                   int(labels.get(PREFIX + "pid", "0") or 0), labels.get(PREFIX + "since", "?"),
@@ -95,8 +91,6 @@ def acquire(engine: Engine, stack: str, action: str, release: str = "", wait: fl
 
 
 def _create(engine: Engine, stack: str, action: str, release: str) -> None:
-    from docker.errors import APIError
-
     labels = {PREFIX + "who": getpass.getuser(), PREFIX + "host": socket.gethostname(), PREFIX + "pid": str(os.getpid()),
               PREFIX + "since": datetime.now(timezone.utc).isoformat(timespec="seconds"),
               PREFIX + "release": release, PREFIX + "action": action, "stackctl.stack": stack,
@@ -104,11 +98,8 @@ def _create(engine: Engine, stack: str, action: str, release: str) -> None:
               # would pass for one of the stack's own containers.
               "com.docker.compose.project": "", "com.docker.compose.service": ""}
     try:
-        engine.api.create_container(lock_image(engine), command=["true"], name=name(stack), labels=labels,
-                                    host_config=engine.api.create_host_config(network_mode="none"))
-    except APIError as exc:
-        if exc.status_code != 409:
-            raise
+        engine.create(lock_image(engine), command=["true"], name=name(stack), labels=labels)
+    except NameTaken:
         held = holder(engine, stack)
         if held is None:  # released between our attempt and the look: try once more
             return _create(engine, stack, action, release)
@@ -128,12 +119,7 @@ def locked_error(stack: str, held: Holder) -> StackError:
 
 
 def release(engine: Engine, stack: str) -> None:
-    from docker.errors import NotFound
-
-    try:
-        engine.api.remove_container(name(stack), force=True)
-    except NotFound:
-        pass
+    engine.remove(name(stack))
 
 
 @contextmanager

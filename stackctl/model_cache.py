@@ -103,8 +103,9 @@ def key(project: Project) -> str:
         if path.suffix in (".yaml", ".yml"):
             for name in sorted(set(VARIABLE.findall(data))):
                 digest.update(name + b"=" + os.environ.get(name.decode(), "").encode() + b"\0")
-    for var in ("COMPOSE_PROJECT_NAME", "COMPOSE_PROFILES", "DOCKER_HOST", "DOCKER_CONTEXT"):
+    for var in ("COMPOSE_PROJECT_NAME", "COMPOSE_PROFILES", "DOCKER_CONTEXT"):
         digest.update(f"{var}={os.environ.get(var, '')}\0".encode())
+    digest.update(f"host={project.host or ''}\0".encode())
     return digest.hexdigest()
 
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from stackctl import ports as portlib
-from stackctl.engine import Engine, remote_host
+from stackctl.engine import Engine, remote_hostname
 from stackctl.errors import StackError
 from stackctl.settings import SECRET_NAME, Settings, weak_secret
 from stackctl.stack import Stack
@@ -42,23 +41,21 @@ class CheckReport:
         return {"ok": self.ok, "checks": [c.to_dict() for c in self.checks]}
 
 
-def check_engine() -> tuple[Check, Engine | None]:
+def check_engine(host: str | None) -> tuple[Check, Engine | None]:
     try:
-        engine = Engine()
+        engine = Engine(host)
         version = engine.version()
     except StackError as exc:
         return Check("engine", False, exc.message, exc.hint or ""), None
     return Check("engine", True, f"Docker {version.get('Version')} (API {version.get('ApiVersion')})"), engine
 
 
-def check_compose() -> Check:
+def check_compose(host: str | None) -> Check:
+    from stackctl.compose import installed_version
+
     fix = "install the compose v2 plugin (Debian/Ubuntu: docker-compose-plugin; or docs.docker.com/compose/install)"
-    try:
-        proc = subprocess.run(["docker", "compose", "version", "--short"], capture_output=True, text=True, timeout=20)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return Check("compose", False, f"docker CLI not usable: {exc}", fix)
-    version = proc.stdout.strip().lstrip("v")
-    if proc.returncode != 0 or not version:
+    version = installed_version(host)
+    if not version:
         return Check("compose", False, "docker compose v2 is not installed", fix)
     if not version.startswith("2."):
         return Check("compose", False, f"compose {version} found; stackctl needs v2", fix)
@@ -162,8 +159,8 @@ def check_ports(stack: Stack, engine: Engine | None) -> list[Check]:
     containers = []
     if engine is not None:
         try:
-            containers = engine.api.containers()
-        except Exception:  # attribution only; the port test itself still runs
+            containers = engine.running_summaries()
+        except StackError:  # attribution only; the port test itself still runs
             containers = []
     seen: dict[int, str] = {}
     for service, spec in sorted(stack.model.services.items()):
@@ -180,7 +177,7 @@ def check_ports(stack: Stack, engine: Engine | None) -> list[Check]:
                 checks.append(Check(label, True, f"{what}: in use by this stack ({holder.container_service})"))
                 continue
             fix = f"stop it, or publish {service} on a free port (the variable in your env file, or the compose file)"
-            if remote_host() is not None:  # a local bind says nothing about the engine's machine
+            if remote_hostname(stack.project.host) is not None:  # a local bind says nothing about the engine's machine
                 checks.append(Check(label, holder is None, f"{what}: " + (
                     f"taken by {holder.description}" if holder
                     else "no container on the engine publishes it (other processes there not checked)"),
@@ -194,10 +191,10 @@ def check_ports(stack: Stack, engine: Engine | None) -> list[Check]:
     return checks
 
 
-def check_memory(settings: Settings, engine: Engine | None = None) -> Check:
+def check_memory(settings: Settings, engine: Engine | None, remote: str | None) -> Check:
     import psutil
 
-    if remote_host() is not None:
+    if remote is not None:
         if engine is None:
             return Check("memory", False, "not checked: the engine does not answer", "see the engine check")
         total = engine.info().get("MemTotal", 0) // (1024 * 1024)
@@ -212,9 +209,9 @@ def check_memory(settings: Settings, engine: Engine | None = None) -> Check:
     return Check("memory", True, f"{available} MiB available (need {need})")
 
 
-def check_disk(settings: Settings, engine: Engine | None) -> Check:
-    if remote_host() is not None:
-        return Check("disk", True, f"not checked: the engine runs on {remote_host()} (check its free space there)")
+def check_disk(settings: Settings, engine: Engine | None, remote: str | None) -> Check:
+    if remote is not None:
+        return Check("disk", True, f"not checked: the engine runs on {remote} (check its free space there)")
     path = Path("/")
     where = "/"
     if engine is not None:
@@ -222,7 +219,7 @@ def check_disk(settings: Settings, engine: Engine | None) -> Check:
             root = engine.info().get("DockerRootDir")
             if root and Path(root).exists():
                 path, where = Path(root), root
-        except Exception:
+        except StackError:
             pass
     free = shutil.disk_usage(path).free // (1024 * 1024)
     need = settings.min_disk_mb
@@ -244,8 +241,9 @@ def check_model(stack: Stack) -> Check:
 
 
 def run_checks(stack: Stack) -> CheckReport:
-    engine_check, engine = check_engine()
-    compose_check = check_compose()
+    host = stack.project.host
+    engine_check, engine = check_engine(host)
+    compose_check = check_compose(host)
     checks = [engine_check, compose_check, *check_env(stack)]
     model_check = check_model(stack) if compose_check.ok else Check("compose model", False, "not read: no compose v2",
                                                                     compose_check.fix)
@@ -253,5 +251,6 @@ def run_checks(stack: Stack) -> CheckReport:
     if model_check.ok:
         checks += [*check_production(stack), *check_ports(stack, engine)]
     settings = stack.settings
-    checks += [check_memory(settings, engine), check_disk(settings, engine)]
+    remote = remote_hostname(host)
+    checks += [check_memory(settings, engine, remote), check_disk(settings, engine, remote)]
     return CheckReport(tuple(checks))

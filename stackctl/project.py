@@ -35,6 +35,7 @@ class Project:
     profiles: tuple[str, ...] = ()
     overlay: Path | None = None  # production overlay named explicitly
     extra_files: tuple[Path, ...] = field(default=())  # release override layered last (deploy)
+    host: str | None = None  # the engine's address (--host / DOCKER_HOST); None: the local default
 
     @property
     def production(self) -> bool:
@@ -121,7 +122,7 @@ def _existing(paths: list[str], base: Path, where: str) -> tuple[Path, ...]:
 
 
 def open_project(project_dir: Path | None, env: str, files: tuple[str, ...] = (), name: str | None = None,
-                 profiles: tuple[str, ...] = (), overlay: str | None = None) -> Project:
+                 profiles: tuple[str, ...] = (), overlay: str | None = None, host: str | None = None) -> Project:
     if not ENV_NAME.match(env or ""):
         raise ConfigError(f"environment name {env!r} is not usable",
                           "use --env development, --env production or a lowercase name (e.g. staging)")
@@ -149,4 +150,7 @@ def open_project(project_dir: Path | None, env: str, files: tuple[str, ...] = ()
                           "use lowercase letters, digits, '-' and '_', starting with a letter or digit")
     profiles = profiles or tuple(p for p in os.environ.get("COMPOSE_PROFILES", "").split(",") if p)
     overlay_path = _existing([overlay], root, "--prod-file")[0] if overlay else None
-    return Project(root=root, env=env, files=chosen, name=name, profiles=tuple(profiles), overlay=overlay_path)
+    if host and not host.startswith(("ssh://", "tcp://", "unix://")):
+        raise ConfigError(f"engine address {host!r} is not usable", "use ssh://user@host (or tcp://, unix://)")
+    return Project(root=root, env=env, files=chosen, name=name, profiles=tuple(profiles), overlay=overlay_path,
+                   host=host or os.environ.get("DOCKER_HOST") or None)

@@ -7,7 +7,8 @@ from functools import cached_property
 from pathlib import Path
 
 from stackctl import masking, model_cache, roles as roleslib
-from stackctl.engine import ContainerInfo, Engine
+from stackctl.containers import ContainerInfo
+from stackctl.engine import Engine
 from stackctl.plan import StackModel, parse_model
 from stackctl.project import Project
 from stackctl.settings import Settings, interpolation_values, load_settings, secret_values
@@ -43,7 +44,7 @@ class Stack:
 
     @cached_property
     def engine(self) -> Engine:
-        return Engine()
+        return Engine(self.project.host)
 
     @cached_property
     def config(self) -> dict:

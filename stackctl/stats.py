@@ -126,20 +126,14 @@ def memory_from_api(sample: dict) -> tuple[int | None, int | None]:
 
 def sample(engine, containers: dict[str, tuple[str, int]]) -> dict[str, Usage]:
     """containers: key -> (container id, pid). Local cgroups first, the engine for the rest."""
-    local = engine_is_local()
+    local = engine.remote is None and CGROUP_ROOT.is_dir()
     usage = sample_local({k: pid for k, (_, pid) in containers.items() if pid}) if local else {}
     rest = {k: cid for k, (cid, _) in containers.items() if k not in usage}
     if rest:
         def one(cid: str) -> Usage:
-            raw = engine.api.stats(cid, stream=False)
+            raw = engine.stats(cid)
             return Usage(cpu_percent_from_api(raw), *memory_from_api(raw))
 
         with ThreadPoolExecutor(max_workers=min(8, len(rest))) as pool:
             usage.update(zip(rest, pool.map(one, rest.values())))
     return usage
-
-
-def engine_is_local() -> bool:
-    from stackctl.engine import remote_host
-
-    return remote_host() is None and CGROUP_ROOT.is_dir()

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from stackctl import stats as stats_lib
-from stackctl.engine import ContainerInfo, uptime_seconds
+from stackctl.containers import ContainerInfo, uptime_seconds
 from stackctl.health.gate import wait_ready
 from stackctl.health.service import EndpointResult, running_endpoints
 from stackctl.stack import Stack

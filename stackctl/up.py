@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from stackctl import build as buildlib
-from stackctl.engine import ContainerInfo
+from stackctl.containers import ContainerInfo
 from stackctl.errors import EXIT_FAILED, EXIT_USAGE, StackError
 from stackctl.health import diagnose
 from stackctl.health.gate import GateResult, Observation, State, wait_ready

@@ -15,7 +15,7 @@ from typing import Callable
 from stackctl import __version__
 from stackctl.backup import postgres, redis, sets
 from stackctl.backup.verify import restore_test
-from stackctl.engine import ContainerInfo
+from stackctl.containers import ContainerInfo
 from stackctl.health import credentials
 from stackctl.errors import EXIT_USAGE, StackError
 from stackctl.stack import Stack
@@ -68,7 +68,7 @@ def _backup(stack: Stack, *, include_redis: bool = True, verify: bool = False, k
         # The dump goes to disk and, at the same time, into a throwaway pg_restore that reads
         # it in full: one pass instead of writing and then reading back.
         writer = sets.HashingWriter(partial / "postgres.dump")
-        reader = postgres.StreamingReader(db_image)
+        reader = postgres.StreamingReader(stack.engine, db_image)
         try:
             result = postgres.dump(stack.engine, db_cid, creds.user, creds.database, s.backup_compression,
                                    postgres.Tee(writer, reader))
@@ -95,7 +95,7 @@ def _backup(stack: Stack, *, include_redis: bool = True, verify: bool = False, k
                                        credentials.redis_password(stack.engine, redis_info), rwriter)
             finally:
                 rwriter.close()
-            ok, error = redis.check_rdb(redis_image, partial / "redis.rdb")
+            ok, error = redis.check_rdb(stack.engine, redis_image, partial / "redis.rdb")
             if not ok:
                 raise StackError(f"the Redis snapshot does not check: {error}")
             manifest["redis"] = {"file": "redis.rdb", "bytes": rwriter.bytes, "sha256": rwriter.sha256,

@@ -10,7 +10,8 @@ import secrets
 import time
 from pathlib import Path
 
-from stackctl.engine import Engine, ExecResult, docker_cli
+from stackctl.containers import ExecResult
+from stackctl.engine import Engine
 from stackctl.errors import StackError
 
 # Reads a custom-format dump in full (pg_restore to SQL) and counts the rows of each
@@ -70,19 +71,16 @@ def _reader_argv(image: str) -> list[str]:
     return ["run", "--rm", "-i", "--network", "none", "--entrypoint", "sh", image, "-c", FULL_READ_SCRIPT]
 
 
-def full_read(image: str, path: Path) -> tuple[bool, dict[str, int], str]:
+def full_read(engine: Engine, image: str, path: Path) -> tuple[bool, dict[str, int], str]:
     """Read the whole dump in a throwaway container: (ok, rows per table, error)."""
-    return _parse_full_read(docker_cli(_reader_argv(image), stdin_path=path))
+    return _parse_full_read(engine.cli(_reader_argv(image), stdin_path=path))
 
 
 class StreamingReader:
     """The same full read, fed while the dump is being written (a sink for a Tee)."""
 
-    def __init__(self, image: str):
-        import subprocess
-
-        self.proc = subprocess.Popen(["docker", *_reader_argv(image)], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    def __init__(self, engine: Engine, image: str):
+        self.proc = engine.cli_pipe(_reader_argv(image))
 
     def write(self, chunk: bytes) -> None:
         self.proc.stdin.write(chunk)
@@ -136,9 +134,9 @@ def table_counts(engine: Engine, cid: str, user: str, db: str) -> tuple[dict[str
     return {name: int(n) for name, n in (line.split("|") for line in out.splitlines() if line)}, extension_tables
 
 
-def restore_into(cid: str, user: str, db: str, path: Path) -> ExecResult:
+def restore_into(engine: Engine, cid: str, user: str, db: str, path: Path) -> ExecResult:
     """pg_restore a dump (streamed over stdin) into an existing empty database."""
-    return docker_cli(["exec", "-i", cid, "pg_restore", "--exit-on-error", "--no-owner", "--role", user,
+    return engine.cli(["exec", "-i", cid, "pg_restore", "--exit-on-error", "--no-owner", "--role", user,
                        "-U", user, "-d", db], stdin_path=path)
 
 
@@ -146,12 +144,10 @@ def scratch_restore_counts(engine: Engine, image: str, path: Path,
                            timeout: float = 120) -> tuple[dict[str, int], set[str]]:
     """Restore into a throwaway server and count its rows; the container is always removed."""
     password = secrets.token_hex(16)
-    container = engine.api.create_container(
-        image, environment={"POSTGRES_PASSWORD": password, "POSTGRES_DB": "verify"},
-        labels={"stackctl.scratch": "verify"}, host_config=engine.api.create_host_config(network_mode="none"))
-    cid = container["Id"]
+    cid = engine.create(image, env={"POSTGRES_PASSWORD": password, "POSTGRES_DB": "verify"},
+                        labels={"stackctl.scratch": "verify"})
     try:
-        engine.api.start(cid)
+        engine.start(cid)
         deadline = time.monotonic() + timeout
         while True:
             ready = engine.exec(cid, ["pg_isready", "-q", "-h", "127.0.0.1", "-U", "postgres", "-d", "verify"])
@@ -165,9 +161,9 @@ def scratch_restore_counts(engine: Engine, image: str, path: Path,
         # A database of its own from template0: images' init scripts add extensions to POSTGRES_DB.
         checked(psql(engine, cid, "postgres", "verify", f"CREATE DATABASE {SCRATCH_DB} TEMPLATE template0"),
                 "creating the scratch database")
-        restored = restore_into(cid, "postgres", SCRATCH_DB, path)
+        restored = restore_into(engine, cid, "postgres", SCRATCH_DB, path)
         if restored.exit_code != 0:
             raise StackError(f"restore into a scratch database failed: {restored.stderr.strip()[-300:]}")
         return table_counts(engine, cid, "postgres", SCRATCH_DB)
     finally:
-        engine.api.remove_container(cid, force=True, v=True)
+        engine.remove(cid, volumes=True)

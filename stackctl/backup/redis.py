@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from stackctl.engine import Engine, docker_cli
+from stackctl.engine import Engine
 from stackctl.errors import StackError
 
 SNAPSHOT_TIMEOUT = 300.0
@@ -53,8 +53,8 @@ def snapshot(engine: Engine, cid: str, password: str | None, sink, timeout: floa
     return {**details, "path": f"{directory}/{filename}"}
 
 
-def check_rdb(image: str, path: Path) -> tuple[bool, str]:
-    result = docker_cli(["run", "--rm", "-i", "--network", "none", "--user", "root", "--entrypoint", "sh", image, "-c",
+def check_rdb(engine: Engine, image: str, path: Path) -> tuple[bool, str]:
+    result = engine.cli(["run", "--rm", "-i", "--network", "none", "--user", "root", "--entrypoint", "sh", image, "-c",
                          "cat > /tmp/dump.rdb && redis-check-rdb /tmp/dump.rdb"], stdin_path=path)
     text = (result.stdout + result.stderr).strip()
     if result.exit_code != 0 or "RDB looks OK" not in text:
@@ -65,13 +65,13 @@ def check_rdb(image: str, path: Path) -> tuple[bool, str]:
 def restore_rdb(engine: Engine, cid: str, rdb_path: str, data: bytes, timeout: int = 30) -> None:
     """Stop Redis (it must not save over the file), put the RDB in place, start it again."""
     directory, _, name = rdb_path.rpartition("/")
-    engine.api.stop(cid, timeout=timeout)
-    uid = int(engine.api.inspect_container(cid)["Config"].get("User") == "redis") and _redis_uid(engine, cid)
+    engine.stop(cid, timeout=timeout)
+    info = engine.inspect(cid)
+    uid = _redis_uid(engine, info.image_id) if info is not None and info.user == "redis" else 0
     engine.write_file(cid, directory, name, data, uid=uid)
     engine.start(cid)
 
 
-def _redis_uid(engine: Engine, cid: str) -> int:
-    image = engine.api.inspect_container(cid)["Image"]
-    result = docker_cli(["run", "--rm", "--network", "none", "--entrypoint", "id", image, "-u", "redis"])
+def _redis_uid(engine: Engine, image: str) -> int:
+    result = engine.cli(["run", "--rm", "--network", "none", "--entrypoint", "id", image, "-u", "redis"])
     return int(result.stdout.strip()) if result.exit_code == 0 else 0

@@ -15,7 +15,7 @@ from typing import Callable
 from stackctl.backup import postgres, redis, sets
 from stackctl.backup.create import apply_retention, backup, backup_path, database_service, running_container
 from stackctl.backup.verify import check_files
-from stackctl.engine import ContainerInfo
+from stackctl.containers import ContainerInfo
 from stackctl.health import credentials
 from stackctl.errors import EXIT_FAILED, EXIT_USAGE, StackError
 from stackctl.stack import Stack
@@ -48,7 +48,7 @@ def check_restorable(stack: Stack, backup_set: sets.BackupSet, db: ContainerInfo
             f"{target['server_version']}: a dump does not restore into an older major version",
             f"run PostgreSQL {postgres.major(pg['server_version_num'])} or newer (POSTGRES_IMAGE), then restore",
             EXIT_USAGE)
-    ok, _rows, error = postgres.full_read(db.image, backup_set.part("postgres"))
+    ok, _rows, error = postgres.full_read(stack.engine, db.image, backup_set.part("postgres"))
     if not ok:
         raise StackError(f"backup {backup_set.id} does not read in full, nothing was touched: {error}",
                          "choose another backup: stackctl backups", EXIT_USAGE)
@@ -100,7 +100,7 @@ def _restore(stack: Stack, ref: str, *, include_redis: bool = True, progress: Pr
         sql(f"DROP DATABASE IF EXISTS {_q(fresh)}")
         sql(f"CREATE DATABASE {_q(fresh)} OWNER {_q(user)} TEMPLATE template0")
         say("restoring Postgres into a new database")
-        result = postgres.restore_into(db_cid, user, fresh, backup_set.part("postgres"))
+        result = postgres.restore_into(eng, db_cid, user, fresh, backup_set.part("postgres"))
         if result.exit_code != 0:
             raise StackError(f"pg_restore failed: {result.stderr.strip()[-400:]}")
         say("swapping it in")

@@ -48,7 +48,7 @@ def verify(engine: Engine, backup: sets.BackupSet, *, restore: bool = True) -> d
         raise StackError(f"backup {backup.id} is damaged: {'; '.join(problems)}",
                          "use another backup (stackctl backups)")
     pg = backup.manifest["postgres"]
-    ok, rows, error = postgres.full_read(pg["image"], backup.part("postgres"))
+    ok, rows, error = postgres.full_read(engine, pg["image"], backup.part("postgres"))
     if not ok:
         raise StackError(f"backup {backup.id}: the Postgres dump does not read in full: {error}",
                          "use another backup (stackctl backups)")
@@ -56,7 +56,7 @@ def verify(engine: Engine, backup: sets.BackupSet, *, restore: bool = True) -> d
         raise StackError(f"backup {backup.id}: the dump's rows differ from its manifest")
     if backup.manifest.get("redis"):
         rd = backup.manifest["redis"]
-        ok, error = redis.check_rdb(rd["image"], backup.part("redis"))
+        ok, error = redis.check_rdb(engine, rd["image"], backup.part("redis"))
         if not ok:
             raise StackError(f"backup {backup.id}: the Redis snapshot does not check: {error}")
     result = {"full_read": True, "at": _now()}

@@ -31,16 +31,16 @@ class App:
 
         return Console(json_output=json_output, quiet=self.quiet, debug=self.debug)
 
-    def project(self, env: str | None = None):
+    def project(self, env: str | None = None, host: str | None = None):
         from stackctl.project import open_project
 
         return open_project(self.project_dir, env or self.env, self.files, self.project_name, self.profiles,
-                            self.prod_file)
+                            self.prod_file, host)
 
-    def stack(self, env: str | None = None):
+    def stack(self, env: str | None = None, host: str | None = None):
         from stackctl.stack import Stack
 
-        return Stack(self.project(env))
+        return Stack(self.project(env, host))
 
 
 pass_app = click.make_pass_decorator(App)
@@ -247,11 +247,12 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
-    except Exception as exc:  # a bug or an unexpected failure: one line, never silence
+    except Exception as exc:  # the OS (permissions, a full disk) or a bug: one line, never silence
         if debug:
             raise
         from stackctl.console import Console
+        from stackctl.failures import translate
 
-        Console().error(StackError(f"unexpected {type(exc).__name__}: {exc}",
-                                   "run again with --debug for the traceback, and please report it"))
-        sys.exit(1)
+        failure = translate(exc, "stackctl " + " ".join(a for a in sys.argv[1:2] if not a.startswith("-")))
+        Console().error(failure)
+        sys.exit(failure.exit_code)

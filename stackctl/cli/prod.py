@@ -34,14 +34,10 @@ def certs_self_signed(app: App, hosts: tuple[str, ...], days: int, force: bool) 
 def _production(app: App, host: str | None):
     """deploy and rollback act on a deployment environment: production unless --env names
     another (staging); optionally on another engine."""
-    import os
-
-    if host:
-        if not host.startswith(("ssh://", "tcp://", "unix://")):
-            raise StackError(f"--host {host!r} is not an engine address", "use ssh://user@host (or tcp://, unix://)",
-                             EXIT_USAGE)
-        os.environ["DOCKER_HOST"] = host
-    return app.stack("production" if app.env == "development" else app.env)
+    if host and not host.startswith(("ssh://", "tcp://", "unix://")):
+        raise StackError(f"--host {host!r} is not an engine address", "use ssh://user@host (or tcp://, unix://)",
+                         EXIT_USAGE)
+    return app.stack("production" if app.env == "development" else app.env, host)
 
 
 def _print_plan(console, steps) -> None:

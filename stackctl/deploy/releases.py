@@ -113,25 +113,18 @@ def release_tags(engine, image: str) -> list[str]:
     """Release ids present on the target for an image repository, newest first."""
     repo = repository(image)
     tags = set()
-    for summary in engine.api.images(name=repo):
-        for ref in summary.get("RepoTags") or []:
-            r, _, tag = ref.rpartition(":")
-            if r == repo and RELEASE_TAG.match(tag):
-                tags.add(tag)
+    for ref in engine.image_tags(repo):
+        r, _, tag = ref.rpartition(":")
+        if r == repo and RELEASE_TAG.match(tag):
+            tags.add(tag)
     return sorted(tags, reverse=True)
 
 
 def prune(engine, images: list[str], keep_ids: list[str]) -> list[str]:
     """Untag releases beyond the ones to keep (the engine frees layers nothing else uses)."""
-    from docker.errors import APIError
-
     removed = []
     for image in images:
         for tag in release_tags(engine, image):
-            if tag not in keep_ids:
-                try:
-                    engine.api.remove_image(f"{repository(image)}:{tag}")
-                    removed.append(f"{repository(image)}:{tag}")
-                except APIError:
-                    pass  # still used by a container: kept
+            if tag not in keep_ids and engine.untag(f"{repository(image)}:{tag}"):  # in use: kept
+                removed.append(f"{repository(image)}:{tag}")
     return removed

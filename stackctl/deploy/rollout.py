@@ -69,10 +69,5 @@ def rollout(stack: Stack, service: str, *, timeout: float, progress: Progress,
 
 
 def _retire(eng, container_id: str, grace: int) -> None:
-    from docker.errors import NotFound
-
-    try:
-        eng.stop(container_id, grace)
-        eng.remove(container_id)
-    except NotFound:
-        pass
+    eng.stop(container_id, grace)
+    eng.remove(container_id)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from stackctl.engine import ContainerInfo, Engine
+from stackctl.containers import ContainerInfo
+from stackctl.engine import Engine
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-from stackctl.engine import ContainerInfo, Engine, remote_host
+from stackctl.containers import ContainerInfo
+from stackctl.engine import Engine
 from stackctl.health import credentials, probes
 from stackctl.health.gate import Observation
 from stackctl.plan import ServiceSpec
@@ -17,10 +18,9 @@ HTTPS_PORT = 443
 CRASH_LOOP_RESTARTS = 3
 
 
-def connect_host(published_ip: str) -> str | None:
-    """Where this machine reaches a published port: the engine's host for a remote engine
-    (None when it is published on that host's loopback only: probed inside instead)."""
-    remote = remote_host()
+def connect_host(published_ip: str, remote: str | None) -> str | None:
+    """Where this machine reaches a published port: the engine's host (`remote`) for a remote
+    engine (None when it is published on that host's loopback only: probed inside instead)."""
     if remote is None:
         return "127.0.0.1" if published_ip in ("", "0.0.0.0", "::") else published_ip
     if published_ip in ("127.0.0.1", "::1"):
@@ -56,15 +56,15 @@ class Endpoint:
         return probes.http(f"{self.kind}://{self.host}:{self.port}{self.path or '/'}", any_answer=not self.path)
 
 
-def _published_for(spec: ServiceSpec, kind: str, info: ContainerInfo):
+def _published_for(spec: ServiceSpec, kind: str, info: ContainerInfo, remote: str | None):
     ports = ((spec.port,) if kind == "http" and spec.port else ()) + PROBE_PORTS[kind]
     for container_port in ports:
         published = info.host_port(container_port)
-        if published is not None and connect_host(published.host_ip) is not None:
+        if published is not None and connect_host(published.host_ip, remote) is not None:
             return published
     if kind == "http" and not spec.port:
         return next((p for p in info.ports if p.container_port.endswith("/tcp")
-                     and connect_host(p.host_ip) is not None and int(p.container_port.split("/")[0]) != 443), None)
+                     and connect_host(p.host_ip, remote) is not None and int(p.container_port.split("/")[0]) != 443), None)
     return None
 
 
@@ -76,10 +76,10 @@ def probe_endpoint(spec: ServiceSpec, info: ContainerInfo, engine: Engine) -> En
     kind, _, path = spec.probe.partition(":")
     if kind not in PROBE_PORTS:
         return None
-    published = _published_for(spec, kind, info)
+    published = _published_for(spec, kind, info, engine.remote)
     if published is None:
         return None
-    host = connect_host(published.host_ip)
+    host = connect_host(published.host_ip, engine.remote)
     if kind == "postgres":
         creds = credentials.postgres(engine, info)
         return Endpoint(spec.name, kind, host, published.host_port, "", creds.user, creds.database, creds.password)
@@ -95,8 +95,8 @@ def check_endpoints(spec: ServiceSpec, info: ContainerInfo, engine: Engine) -> l
         return []
     # Extra paths go where users go: HTTPS when the service publishes it (production).
     tls = info.host_port(HTTPS_PORT) if main.kind == "http" else None
-    tls = tls if tls is not None and connect_host(tls.host_ip) is not None else None
-    base = Endpoint(main.name, "https", connect_host(tls.host_ip), tls.host_port) if tls else main
+    tls = tls if tls is not None and connect_host(tls.host_ip, engine.remote) is not None else None
+    base = Endpoint(main.name, "https", connect_host(tls.host_ip, engine.remote), tls.host_port) if tls else main
     extra = [Endpoint(f"{spec.name} {path}", base.kind, base.host, base.port, path)
              for path in spec.checks if main.kind == "http"]
     return [main, *extra]

@@ -24,7 +24,8 @@ def argv(project_dir, env, text, **kwargs):
     (project_dir / (".env" if env == "development" else f".env.{env}")).write_text(text)
     p = open_project(None, env, **kwargs)
     compose = Compose(p, load_settings(p))
-    return [str(a) for a in compose.client.compose.docker_compose_cmd], compose.env
+    command = compose.command()
+    return list(command.argv), command.env
 
 
 def test_development_argv(project):
@@ -65,3 +66,32 @@ def test_nested_compose_folder_keeps_the_project_root(tmp_path, monkeypatch):
     p = open_project(None, "production")
     assert p.root == tmp_path and p.compose_files() == [tmp_path / "compose" / "compose.yaml",
                                                          tmp_path / "compose" / "compose.prod.yaml"]
+
+
+def test_commands_are_data_with_their_own_environment(project, monkeypatch):
+    """Each compose call is argv plus the variables it adds; the engine's address travels in
+    that env (never in argv, never in stackctl's own os.environ)."""
+    import os
+
+    from stackctl.compose import Compose
+
+    monkeypatch.delenv("DOCKER_HOST", raising=False)
+    (project / ".env").write_text("")
+    p = open_project(None, "development", name="shop", host="ssh://deploy@app1")
+    compose = Compose(p, load_settings(p))
+    head = " ".join(compose.base)
+    assert str(compose.build_command(["api", "web"])) == \
+        f"BUILDKIT_PROGRESS=plain DOCKER_HOST=ssh://deploy@app1 {head} build api web"
+    assert str(compose.scale_command("api", 2)) == \
+        f"DOCKER_HOST=ssh://deploy@app1 {head} up --detach --no-deps --no-recreate --no-build --scale api=2 api"
+    assert str(compose.logs_command(["api"], follow=True, tail="5", since=None)) == \
+        f"DOCKER_HOST=ssh://deploy@app1 {head} logs --no-color --tail 5 --follow api"
+    assert str(compose.down_command(volumes=True)).endswith(" down --remove-orphans --volumes")
+    assert "DOCKER_HOST" not in os.environ
+
+
+def test_a_bad_engine_address_is_refused_before_anything_runs(project):
+    from stackctl.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="engine address"):
+        open_project(None, "development", host="app1:2375")

@@ -2,7 +2,7 @@
 
 from datetime import datetime, timedelta, timezone
 
-from stackctl.engine import container_from_inspect, uptime_seconds
+from stackctl.containers import container_from_inspect, uptime_seconds
 from stackctl.status import ServiceStatus, StatusReport
 from stackctl.health.service import EndpointResult
 

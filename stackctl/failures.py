@@ -1,0 +1,83 @@
+"""The one place where what the engine, compose and the OS raise becomes a StackError: one line
+saying what failed, a hint naming what to do. The adapters (engine, compose) and the CLI's last
+resort call `translate`; nothing else catches a docker, requests or subprocess exception.
+"""
+
+from __future__ import annotations
+
+import errno
+import subprocess
+
+from stackctl.errors import EXIT_FAILED, StackError
+
+ENGINE_GONE = "is the Docker engine running? (sudo systemctl start docker), then stackctl check"
+ROOT = "run it as root (sudo stackctl ...) or as a member of the docker group"
+
+
+def _last_line(text: str | bytes | None) -> str:
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    lines = (text or "").strip().splitlines()
+    return lines[-1] if lines else ""
+
+
+def translate(exc: BaseException, action: str) -> StackError:
+    """`action` says what was being done ("starting container 1a2b3c", "docker compose build")."""
+    if isinstance(exc, StackError):
+        return exc
+    if isinstance(exc, PermissionError) or (isinstance(exc, OSError) and exc.errno in (errno.EACCES, errno.EPERM)):
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        return StackError(f"{action}: permission denied{where}", ROOT)
+    kind = _docker_kind(exc)
+    if kind == "api":
+        explanation = getattr(exc, "explanation", None) or str(exc)
+        status = getattr(getattr(exc, "response", None), "status_code", None)
+        if status == 403 or "permission denied" in str(explanation).lower():
+            return StackError(f"{action}: the engine refused: {_last_line(str(explanation))}", ROOT)
+        return StackError(f"{action}: the engine refused: {_last_line(str(explanation))}",
+                          "run stackctl check; add --debug for the full error")
+    if kind == "gone":
+        return StackError(f"{action}: the Docker engine stopped answering ({_last_line(str(exc)) or type(exc).__name__})",
+                          ENGINE_GONE)
+    if kind == "compose":
+        stderr = getattr(exc, "stderr", "") or ""
+        lines = stderr.strip().splitlines()
+        return StackError(f"{action} failed: {lines[-1] if lines else _last_line(str(exc))}",
+                          "run stackctl check; add --debug for the full output",
+                          details="\n".join(lines[-30:-1]) or None)
+    if isinstance(exc, subprocess.CalledProcessError):
+        said = _last_line(exc.stderr) or _last_line(exc.output)
+        command = " ".join(map(str, exc.cmd[:2])) if isinstance(exc.cmd, (list, tuple)) else str(exc.cmd)
+        return StackError(f"{action}: {command} exited with {exc.returncode}" + (f": {said}" if said else ""),
+                          "run it by hand to see the whole output", EXIT_FAILED)
+    if isinstance(exc, subprocess.TimeoutExpired):
+        return StackError(f"{action}: no answer within {exc.timeout:.0f}s", ENGINE_GONE)
+    if isinstance(exc, FileNotFoundError) and exc.filename in ("docker", "systemctl"):
+        return StackError(f"{action}: the {exc.filename} command is not installed",
+                          "install the docker CLI and the compose v2 plugin, then stackctl check")
+    if isinstance(exc, OSError):
+        where = f" ({exc.filename})" if exc.filename else ""
+        return StackError(f"{action}: {exc.strerror or exc}{where}", "check the path's permissions and free space")
+    return StackError(f"{action}: unexpected {type(exc).__name__}: {exc}",
+                      "run again with --debug for the traceback, and please report it")
+
+
+def translatable(exc: BaseException) -> bool:
+    """Whether `translate` knows the exception (the rest are bugs: the CLI reports them as such)."""
+    return isinstance(exc, (OSError, subprocess.SubprocessError)) or _docker_kind(exc) is not None
+
+
+def _docker_kind(exc: BaseException) -> str | None:
+    """Classify by class names: docker and requests are never imported here."""
+    for cls in type(exc).__mro__:
+        module, name = cls.__module__, cls.__name__
+        if module.startswith("docker.errors") and name in ("APIError", "NotFound", "ImageNotFound"):
+            return "api"
+        if module.startswith("python_on_whales"):
+            return "compose"
+        if module.startswith(("requests.", "urllib3.")) and name in ("ConnectionError", "ReadTimeout",
+                                                                    "ProtocolError", "ConnectTimeout"):
+            return "gone"
+        if module.startswith("docker.errors") and name == "DockerException":
+            return "gone"
+    return None
