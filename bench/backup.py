@@ -65,7 +65,7 @@ def main():
                 raw.append(sh(["docker", "exec", "benchbackup-db-1", "pg_dump", "-Fc", "-Z6", "-U", "stackctl", "-d",
                                "stackctl"], stdout=out)[0])
             print(f"  backup run {i + 1}: stackctl {ours[-1]:.1f}s, raw {raw[-1]:.1f}s", file=sys.stderr)
-        listed = json.loads(stackctl("backups", "--json")[1].stdout)["backups"]
+        listed = json.loads(stackctl("backups", "--json")[1].stdout)["result"]["backups"]
         ids = [b["id"] for b in listed]
         dump_bytes = listed[0]["bytes"]
         for i in range(args.runs):

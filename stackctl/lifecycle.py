@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from typing import Iterator
 
 from stackctl.errors import EXIT_FAILED, EXIT_USAGE, ConfigError, StackError
@@ -11,6 +12,31 @@ from stackctl.health.service import observer
 from stackctl.plan import check_known, start_order
 from stackctl.stack import Stack
 from stackctl.up import LOG_LINES, Progress, ServiceOutcome, failure_details
+
+
+@dataclass(frozen=True)
+class LogLines:
+    lines: tuple[str, ...]
+
+    def to_dict(self) -> dict:
+        return {"lines": list(self.lines)}
+
+
+@dataclass(frozen=True)
+class Restarted:
+    services: tuple[ServiceOutcome, ...]
+
+    def to_dict(self) -> dict:
+        return {"services": [s.to_dict() for s in self.services]}
+
+
+@dataclass(frozen=True)
+class Down:
+    stack: str
+    volumes_deleted: bool
+
+    def to_dict(self) -> dict:
+        return {"stack": self.stack, "volumes_deleted": self.volumes_deleted}
 
 
 def validate_services(stack: Stack, services: list[str]) -> list[str]:
@@ -27,12 +53,12 @@ def logs(stack: Stack, services: list[str], *, follow: bool, tail: int | None, s
 
 
 def restart(stack: Stack, services: list[str], *, timeout: float | None, progress: Progress,
-            cancel: threading.Event | None = None) -> list[ServiceOutcome]:
+            cancel: threading.Event | None = None) -> Restarted:
     """`stackctl restart` under the stack's lock: one command at a time changes a stack."""
     from stackctl import lock
 
     with lock.held(stack.engine, stack.name, "restart", wait=stack.settings.lock_wait):
-        return _restart(stack, services, timeout=timeout, progress=progress, cancel=cancel)
+        return Restarted(tuple(_restart(stack, services, timeout=timeout, progress=progress, cancel=cancel)))
 
 
 def _restart(stack: Stack, services: list[str], *, timeout: float | None, progress: Progress,
@@ -66,16 +92,17 @@ def _restart(stack: Stack, services: list[str], *, timeout: float | None, progre
     return outcomes
 
 
-def down(stack: Stack, *, volumes: bool) -> None:
+def down(stack: Stack, *, volumes: bool) -> Down:
     """`stackctl down` under the stack's lock: one command at a time changes a stack."""
     from stackctl import lock
 
     with lock.held(stack.engine, stack.name, "down", wait=stack.settings.lock_wait):
-        return _down(stack, volumes=volumes)
+        _down(stack, volumes=volumes)
+    return Down(stack.name, volumes)
 
 
 def _down(stack: Stack, *, volumes: bool) -> None:
     stack.compose.down(volumes=volumes)
 
 
-__all__ = ["logs", "restart", "down", "validate_services", "LOG_LINES"]
+__all__ = ["logs", "restart", "down", "validate_services", "LOG_LINES", "LogLines", "Restarted", "Down"]

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from stackctl.errors import EXIT_FAILED, EXIT_USAGE, StackError
+from stackctl.results import Migrated, MigrationStatus
 from stackctl.stack import Stack
 
 # alembic history --indicate-current:  "0001 -> 0002 (head) (current), Reference data..."
@@ -29,7 +30,7 @@ def _require_db(stack: Stack, service: str) -> None:
             raise StackError(f"{dep} is not running, migrations need it", f"start it: stackctl up {dep}", EXIT_USAGE)
 
 
-def migrate(stack: Stack, out: Callable[[str], None], command: str | None = None) -> None:
+def migrate(stack: Stack, out: Callable[[str], None], command: str | None = None) -> Migrated:
     """`stackctl migrate` under the stack's lock: one command at a time changes a stack."""
     from stackctl import lock
 
@@ -37,13 +38,16 @@ def migrate(stack: Stack, out: Callable[[str], None], command: str | None = None
         return _migrate(stack, out, command)
 
 
-def _migrate(stack: Stack, out: Callable[[str], None], command: str | None = None) -> None:
+def _migrate(stack: Stack, out: Callable[[str], None], command: str | None = None) -> Migrated:
     service = oneshot_service(stack)
     _require_db(stack, service)
     argv = shlex.split(command) if command else []  # none: the service's own command
+    said: list[str] = []
     try:
         for line in stack.compose.run(service, argv):
+            said.append(line.rstrip("\n"))
             out(line)
+        return Migrated(service, tuple(said))
     except StackError as exc:
         raise StackError(f"migration failed: {exc.message.removeprefix('docker compose run ' + service + ' failed: ')}",
                          "fix the migration, then stackctl migrate; the running API was not touched",
@@ -74,11 +78,12 @@ def parse_history(text: str) -> list[Migration] | None:
     return [Migration(m["rev"], m["doc"].strip(), i <= current, "(head)" in m["flags"]) for i, m in enumerate(rows)]
 
 
-def status(stack: Stack) -> tuple[list[Migration] | None, str]:
+def status(stack: Stack) -> MigrationStatus:
     service = oneshot_service(stack)
     if not stack.model.migrate_status:
         raise StackError("no command lists this stack's migrations",
                          "set migrate.status_command in stackctl.yaml (e.g. npm run typeorm migration:show)", EXIT_USAGE)
     _require_db(stack, service)
     text = "".join(stack.compose.run(service, shlex.split(stack.model.migrate_status)))
-    return parse_history(text), text
+    rows = parse_history(text)
+    return MigrationStatus(tuple(rows) if rows is not None else None, text)

@@ -89,3 +89,14 @@ def compose_env(project: Project, settings: Settings) -> dict[str, str]:
     """Absolute paths of the pair for the production overlay's file-backed secrets."""
     cert_path, key_path = paths(project, settings)
     return {"TLS_CERT_PATH": str(cert_path), "TLS_KEY_PATH": str(key_path)}
+
+
+def make_self_signed(stack, hosts: list[str], days: int, force: bool):
+    """`stackctl certs self-signed`: a pair at the configured paths, never over one without --force."""
+    from stackctl.errors import EXIT_USAGE, StackError
+    from stackctl.results import CertMade
+
+    cert_path, key_path = paths(stack.project, stack.settings)
+    if (cert_path.exists() or key_path.exists()) and not force:
+        raise StackError(f"{cert_path} or {key_path} already exists", "add --force to replace them", EXIT_USAGE)
+    return CertMade(cert_path, key_path, self_signed(cert_path, key_path, hosts or ["localhost", "127.0.0.1"], days))

@@ -48,6 +48,10 @@ class ServiceOutcome:
     elapsed: float = 0.0
     detail: str = ""
 
+    def to_dict(self) -> dict:
+        return {"name": self.service, "action": self.action, "outcome": self.outcome,
+                "seconds": round(self.elapsed, 2)}
+
 
 @dataclass(frozen=True)
 class UpResult:
@@ -60,6 +64,11 @@ class UpResult:
     @property
     def ok(self) -> bool:
         return all(s.outcome in ("ready", "kept") for s in self.services) and all(e.ok for e in self.endpoints)
+
+    def to_dict(self) -> dict:
+        return {"ok": self.ok, "elapsed_seconds": round(self.elapsed, 2), "built": list(self.built),
+                "services": [s.to_dict() for s in self.services], "endpoints": [e.to_dict() for e in self.endpoints],
+                "urls": dict(self.urls)}
 
 
 def build_images(stack: Stack, services: list[str], mode: str, progress: Progress) -> list[str]:

@@ -13,12 +13,14 @@ from pathlib import Path
 from typing import Callable
 
 from stackctl import __version__
-from stackctl.backup import postgres, redis, sets
+from stackctl.backup import plans, postgres, redis, sets
 from stackctl.backup.verify import restore_test
 from stackctl.containers import ContainerInfo
 from stackctl.health import credentials
 from stackctl.errors import EXIT_USAGE, StackError
+from stackctl.results import BackupList, BackupMade
 from stackctl.stack import Stack
+from stackctl.steps import Plan, Step, follow
 
 
 def running_container(stack: Stack, service: str) -> ContainerInfo:
@@ -38,39 +40,54 @@ def backup(stack: Stack, *, include_redis: bool = True, verify: bool = False, ki
     from stackctl import lock
 
     with lock.held(stack.engine, stack.name, "backup", wait=stack.settings.lock_wait):
-        return _backup(stack, include_redis=include_redis, verify=verify, kind=kind, say=say)
+        return _backup(stack, include_redis=include_redis, verify=verify, kind=kind, say=say)[0]
 
 
-def _backup(stack: Stack, *, include_redis: bool = True, verify: bool = False, kind: str = "manual",
-           say: Callable[[str], None] = lambda _: None) -> sets.BackupSet:
-    s = stack.settings
-    started = time.monotonic()
-    db_service = database_service(stack)
-    db = running_container(stack, db_service)
-    cache_service = stack.model.one("cache") if include_redis else None
-    redis_info = running_container(stack, cache_service) if cache_service else None
-    db_cid, db_image = db.id, db.image
-    creds = credentials.postgres(stack.engine, db)
-    folder = sets.stack_dir(stack.project.root, s.backup_dir, stack.name)
-    sets.make_private_dir(folder)
-    backup_id = sets.new_id()
-    while (folder / backup_id).exists():  # two backups in one second
-        time.sleep(1)
+class Backing:
+    """One backup as it runs: what each step of plans.backup_steps does. Everything is written
+    under a `.partial-<id>` folder that only the last step renames into a set."""
+
+    def __init__(self, stack: Stack, include_redis: bool, verify: bool, kind: str, say: Callable[[str], None]):
+        self.stack, self.verify, self.say, self.s = stack, verify, say, stack.settings
+        self.db_service = database_service(stack)
+        self.db = running_container(stack, self.db_service)
+        self.cache = stack.model.one("cache") if include_redis else None
+        self.redis_info = running_container(stack, self.cache) if self.cache else None
+        self.creds = credentials.postgres(stack.engine, self.db)
+        self.folder = sets.stack_dir(stack.project.root, self.s.backup_dir, stack.name)
+        self.apps = [name for name in stack.model.with_role("app")]
+        self.started = time.monotonic()
+        self.manifest = {"format": sets.FORMAT, "stack": stack.name, "env": stack.project.env, "kind": kind,
+                         "stackctl": __version__, "complete": False}
+        self.partial: Path | None = None
+        self.made: sets.BackupSet | None = None
+
+    def steps(self) -> list[Step]:
+        return plans.backup_steps(self.db_service, self.cache, self.verify, self.apps)
+
+    def act(self, step: Step) -> None:
+        getattr(self, "do_" + step.action.replace("-", "_"))()
+
+    def open(self) -> None:
+        sets.make_private_dir(self.folder)
         backup_id = sets.new_id()
-    partial = folder / f"{sets.PARTIAL_PREFIX}{backup_id}"
-    partial.mkdir(mode=sets.PRIVATE_DIR)
-    try:
-        manifest = {"format": sets.FORMAT, "id": backup_id, "stack": stack.name, "env": stack.project.env,
-                    "kind": kind, "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                    "stackctl": __version__, "complete": False}
-        say(f"dumping Postgres ({db_service}) and reading the dump back in full")
-        info = postgres.server_info(stack.engine, db_cid, creds.user, creds.database)
+        while (self.folder / backup_id).exists():  # two backups in one second
+            time.sleep(1)
+            backup_id = sets.new_id()
+        self.partial = self.folder / f"{sets.PARTIAL_PREFIX}{backup_id}"
+        self.partial.mkdir(mode=sets.PRIVATE_DIR)
+        self.manifest.update(id=backup_id, created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+
+    def do_dump(self) -> None:
+        eng, creds = self.stack.engine, self.creds
+        self.say(f"dumping Postgres ({self.db_service}) and reading the dump back in full")
+        info = postgres.server_info(eng, self.db.id, creds.user, creds.database)
         # The dump goes to disk and, at the same time, into a throwaway pg_restore that reads
         # it in full: one pass instead of writing and then reading back.
-        writer = sets.HashingWriter(partial / "postgres.dump")
-        reader = postgres.StreamingReader(stack.engine, db_image)
+        writer = sets.HashingWriter(self.partial / "postgres.dump")
+        reader = postgres.StreamingReader(eng, self.db.image)
         try:
-            result = postgres.dump(stack.engine, db_cid, creds.user, creds.database, s.backup_compression,
+            result = postgres.dump(eng, self.db.id, creds.user, creds.database, self.s.backup_compression,
                                    postgres.Tee(writer, reader))
         except BaseException:
             reader.abort()
@@ -83,47 +100,92 @@ def _backup(stack: Stack, *, include_redis: bool = True, verify: bool = False, k
         ok, rows, error = reader.finish()
         if not ok:
             raise StackError(f"the new dump does not read back: {error}")
-        manifest["postgres"] = {"file": "postgres.dump", "bytes": writer.bytes, "sha256": writer.sha256,
-                                "database": creds.database, "compression": s.backup_compression,
-                                "image": db_image, **info, "tables": rows}
-        if redis_info:
-            say(f"snapshotting Redis ({cache_service})")
-            redis_image = redis_info.image
-            rwriter = sets.HashingWriter(partial / "redis.rdb")
-            try:
-                rinfo = redis.snapshot(stack.engine, redis_info.id,
-                                       credentials.redis_password(stack.engine, redis_info), rwriter)
-            finally:
-                rwriter.close()
-            ok, error = redis.check_rdb(stack.engine, redis_image, partial / "redis.rdb")
-            if not ok:
-                raise StackError(f"the Redis snapshot does not check: {error}")
-            manifest["redis"] = {"file": "redis.rdb", "bytes": rwriter.bytes, "sha256": rwriter.sha256,
-                                 "image": redis_image, **rinfo}
-        containers = stack.containers()
-        manifest["apps"] = {name: {"image": containers[name].image, "image_id": containers[name].image_id}
-                            for name in stack.model.with_role("app") if name in containers}
-        manifest["verification"] = {"full_read": True, "at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-        if verify:
-            say("restoring into a scratch database to compare row counts")
-            manifest["verification"]["restore_test"] = restore_test(stack.engine, db_image, partial / "postgres.dump",
-                                                                    rows)
-            if not manifest["verification"]["restore_test"]["ok"]:
-                raise StackError(f"restore test failed: {manifest['verification']['restore_test']['detail']}")
-        manifest["duration_seconds"] = round(time.monotonic() - started, 2)
-        manifest["complete"] = True
-        sets.write_manifest(partial, manifest)
-        final = folder / backup_id
-        partial.rename(final)
+        self.manifest["postgres"] = {"file": "postgres.dump", "bytes": writer.bytes, "sha256": writer.sha256,
+                                     "database": creds.database, "compression": self.s.backup_compression,
+                                     "image": self.db.image, **info, "tables": rows}
+        self.manifest["verification"] = {"full_read": True,
+                                          "at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+
+    def do_snapshot(self) -> None:
+        self.say(f"snapshotting Redis ({self.cache})")
+        eng, info = self.stack.engine, self.redis_info
+        writer = sets.HashingWriter(self.partial / "redis.rdb")
+        try:
+            details = redis.snapshot(eng, info.id, credentials.redis_password(eng, info), writer)
+        finally:
+            writer.close()
+        ok, error = redis.check_rdb(eng, info.image, self.partial / "redis.rdb")
+        if not ok:
+            raise StackError(f"the Redis snapshot does not check: {error}")
+        self.manifest["redis"] = {"file": "redis.rdb", "bytes": writer.bytes, "sha256": writer.sha256,
+                                  "image": info.image, **details}
+
+    def do_record(self) -> None:
+        containers = self.stack.containers()
+        self.manifest["apps"] = {name: {"image": containers[name].image, "image_id": containers[name].image_id}
+                                 for name in self.apps if name in containers}
+
+    def do_restore_test(self) -> None:
+        self.say("restoring into a scratch database to compare row counts")
+        test = restore_test(self.stack.engine, self.db.image, self.partial / "postgres.dump",
+                            self.manifest["postgres"]["tables"])
+        self.manifest["verification"]["restore_test"] = test
+        if not test["ok"]:
+            raise StackError(f"restore test failed: {test['detail']}")
+
+    def do_seal(self) -> None:
+        self.manifest["duration_seconds"] = round(time.monotonic() - self.started, 2)
+        self.manifest["complete"] = True
+        sets.write_manifest(self.partial, self.manifest)
+        final = self.folder / self.manifest["id"]
+        self.partial.rename(final)
+        self.made = sets.BackupSet(final, self.manifest)
+
+    def do_prune(self) -> None:
+        self.pruned = apply_retention(self.stack)
+
+
+def _backup(stack: Stack, *, include_redis: bool = True, verify: bool = False, kind: str = "manual",
+            say: Callable[[str], None] = lambda _: None, prune: bool = False) -> tuple[sets.BackupSet, list]:
+    run = Backing(stack, include_redis, verify, kind, say)
+    steps = [s for s in run.steps() if prune or s.action != "prune"]
+    run.pruned = []
+    try:
+        run.open()
+        follow(steps, run.act)
     except OSError as exc:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise disk_error(exc, folder) from None
+        if run.made is None and run.partial is not None:
+            shutil.rmtree(run.partial, ignore_errors=True)
+        raise disk_error(exc, run.folder) from None
     except BaseException as exc:
-        shutil.rmtree(partial, ignore_errors=True)
-        if isinstance(exc, StackError):
+        if run.made is None and run.partial is not None:
+            shutil.rmtree(run.partial, ignore_errors=True)
+        if isinstance(exc, StackError) and run.made is None:
             exc.message = f"backup failed, nothing was recorded: {exc.message}"
         raise
-    return sets.BackupSet(final, manifest)
+    return run.made, run.pruned
+
+
+def backup_plan(stack: Stack, *, include_redis: bool = True, verify: bool = False) -> Plan:
+    """The steps `backup` would take now, without taking any."""
+    cache = stack.model.one("cache") if include_redis else None
+    return Plan("backup", tuple(plans.backup_steps(database_service(stack), cache, verify,
+                                                   list(stack.model.with_role("app")))))
+
+
+def backup_and_prune(stack: Stack, *, include_redis: bool = True, verify: bool = False, kind: str = "manual",
+                     say: Callable[[str], None] = lambda _: None) -> BackupMade:
+    """`stackctl backup`: a set, then the retention rules applied."""
+    from stackctl import lock
+
+    with lock.held(stack.engine, stack.name, "backup", wait=stack.settings.lock_wait):
+        made, pruned = _backup(stack, include_redis=include_redis, verify=verify, kind=kind, say=say, prune=True)
+    return BackupMade(made, verify, tuple(p.id for p in pruned))
+
+
+def listing(stack: Stack) -> BackupList:
+    folder = backup_path(stack)
+    return BackupList(folder, tuple(sets.list_sets(folder)), tuple(sets.leftovers(folder)))
 
 
 def disk_error(exc: OSError, folder: Path) -> StackError:

@@ -12,13 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from stackctl.backup import postgres, redis, sets
+from stackctl.backup import plans, postgres, redis, sets
 from stackctl.backup.create import apply_retention, backup, backup_path, database_service, running_container
 from stackctl.backup.verify import check_files
 from stackctl.containers import ContainerInfo
 from stackctl.health import credentials
 from stackctl.errors import EXIT_FAILED, EXIT_USAGE, StackError
 from stackctl.stack import Stack
+from stackctl.steps import Plan, Step, follow
 from stackctl.up import Progress
 from stackctl.up import up as run_up
 
@@ -28,6 +29,9 @@ class RestoreResult:
     restored: sets.BackupSet
     safety: sets.BackupSet
     redis: bool
+
+    def to_dict(self) -> dict:
+        return {"restored": self.restored.id, "safety_backup": self.safety.id, "redis": self.redis}
 
 
 def _q(name: str) -> str:
@@ -54,6 +58,24 @@ def check_restorable(stack: Stack, backup_set: sets.BackupSet, db: ContainerInfo
                          "choose another backup: stackctl backups", EXIT_USAGE)
 
 
+def restore_plan(stack: Stack, ref: str, *, include_redis: bool = True) -> Plan:
+    """The steps `restore` would take now, without taking any (nothing is read but the set)."""
+    backup_set = sets.find_set(backup_path(stack), ref)
+    db_service, cache = database_service(stack), stack.model.one("cache")
+    return Plan("restore", tuple(plans.restore_steps(backup_set.id, db_service, cache, data_users(stack),
+                                                     _with_redis(stack, backup_set, include_redis))))
+
+
+def data_users(stack: Stack) -> list[str]:
+    """The long-running services other than the database and cache: stopped while data changes."""
+    keep = (stack.model.one("database"), stack.model.one("cache"))
+    return [n for n, spec in stack.model.services.items() if n not in keep and not spec.oneshot]
+
+
+def _with_redis(stack: Stack, backup_set: sets.BackupSet, include_redis: bool) -> bool:
+    return include_redis and bool(backup_set.manifest.get("redis")) and stack.model.one("cache") is not None
+
+
 def restore(stack: Stack, ref: str, *, include_redis: bool = True, progress: Progress,
             say: Callable[[str], None] = lambda _: None) -> RestoreResult:
     """`stackctl restore` under the stack's lock: one command at a time changes a stack."""
@@ -63,87 +85,127 @@ def restore(stack: Stack, ref: str, *, include_redis: bool = True, progress: Pro
         return _restore(stack, ref, include_redis=include_redis, progress=progress, say=say)
 
 
-def _restore(stack: Stack, ref: str, *, include_redis: bool = True, progress: Progress,
-            say: Callable[[str], None] = lambda _: None) -> RestoreResult:
-    eng = stack.engine
-    db_service, redis_service = database_service(stack), stack.model.one("cache")
-    db_info = running_container(stack, db_service)
-    db_cid = db_info.id
-    backup_set = sets.find_set(backup_path(stack), ref)
-    say(f"checking backup {backup_set.id}")
-    check_restorable(stack, backup_set, db_info)
-    with_redis = include_redis and bool(backup_set.manifest.get("redis")) and redis_service is not None
-    if with_redis:
-        redis_info = running_container(stack, redis_service)
-        redis_cid = redis_info.id
-        password = credentials.redis_password(eng, redis_info)
-        if redis.cli(eng, redis_cid, password, "CONFIG", "GET", "appendonly").splitlines()[-1] == "yes":
-            raise StackError("Redis runs with appendonly: its AOF, not the RDB, would be loaded",
-                             "restore with --no-redis, or turn appendonly off", EXIT_USAGE)
+class Restoring:
+    """One restore as it runs: what each step of plans.restore_steps does, and undoes."""
 
-    say("taking a safety backup first")
-    safety = backup(stack, include_redis=with_redis, kind="pre-restore")
-    users = [n for n, spec in stack.model.services.items()
-             if n not in (db_service, redis_service) and not spec.oneshot]
-    creds = credentials.postgres(eng, db_info)
-    db, user = creds.database, creds.user
-    fresh, previous = f"{db}_restore_{backup_set.id.lower()}", f"{db}_before_{safety.id.lower()}"
-    swapped = redis_put = False
+    def __init__(self, stack: Stack, backup_set: sets.BackupSet, with_redis: bool, progress: Progress,
+                 say: Callable[[str], None]):
+        self.stack, self.set, self.with_redis, self.progress, self.say = stack, backup_set, with_redis, progress, say
+        self.eng = stack.engine
+        self.db_service, self.cache = database_service(stack), stack.model.one("cache")
+        self.db_info = running_container(stack, self.db_service)
+        creds = credentials.postgres(self.eng, self.db_info)
+        self.db, self.user = creds.database, creds.user
+        self.fresh = f"{self.db}_restore_{backup_set.id.lower()}"
+        self.users = data_users(stack)
+        self.safety: sets.BackupSet | None = None
 
-    def sql(statement: str, database: str = "postgres") -> str:
+    @property
+    def previous(self) -> str:
+        return f"{self.db}_before_{self.safety.id.lower()}"
+
+    def sql(self, statement: str, database: str = "postgres") -> str:
         what = " ".join(statement.split()[:2])  # "ALTER DATABASE", "CREATE DATABASE", ...
-        return postgres.checked(postgres.psql(eng, db_cid, user, database, statement), what)
+        return postgres.checked(postgres.psql(self.eng, self.db_info.id, self.user, database, statement), what)
 
-    try:
-        say(f"stopping {', '.join(users)}")
-        stack.compose.stop(users)
-        sql(f"DROP DATABASE IF EXISTS {_q(fresh)}")
-        sql(f"CREATE DATABASE {_q(fresh)} OWNER {_q(user)} TEMPLATE template0")
-        say("restoring Postgres into a new database")
-        result = postgres.restore_into(eng, db_cid, user, fresh, backup_set.part("postgres"))
+    def terminate(self, *names: str) -> None:
+        listed = ", ".join(f"'{n}'" for n in names)
+        self.sql(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname IN ({listed}) "
+                 f"AND pid <> pg_backend_pid()")
+
+    def act(self, step: Step) -> None:
+        self.say(f"{step.action} {step.target}")
+        getattr(self, "do_" + step.action.replace("-", "_"))()
+
+    def undo(self, step: Step) -> None:
+        getattr(self, "undo_" + step.action.replace("-", "_"))()
+
+    def do_check(self) -> None:
+        check_restorable(self.stack, self.set, self.db_info)
+        if self.with_redis:
+            info = running_container(self.stack, self.cache)
+            password = credentials.redis_password(self.eng, info)
+            if redis.cli(self.eng, info.id, password, "CONFIG", "GET", "appendonly").splitlines()[-1] == "yes":
+                raise StackError("Redis runs with appendonly: its AOF, not the RDB, would be loaded",
+                                 "restore with --no-redis, or turn appendonly off", EXIT_USAGE)
+
+    def do_safety_backup(self) -> None:
+        self.safety = backup(self.stack, include_redis=self.with_redis, kind="pre-restore")
+
+    def do_stop(self) -> None:
+        self.stack.compose.stop(self.users)
+
+    def undo_stop(self) -> None:
+        # The data is what it was before the restore: start without re-running migrations.
+        run_up(self.stack, None, build="never", check=False, progress=self.progress, run_oneshots=False)
+
+    def do_restore_into(self) -> None:
+        self.sql(f"DROP DATABASE IF EXISTS {_q(self.fresh)}")
+        self.sql(f"CREATE DATABASE {_q(self.fresh)} OWNER {_q(self.user)} TEMPLATE template0")
+        result = postgres.restore_into(self.eng, self.db_info.id, self.user, self.fresh, self.set.part("postgres"))
         if result.exit_code != 0:
             raise StackError(f"pg_restore failed: {result.stderr.strip()[-400:]}")
-        say("swapping it in")
-        sql(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname IN ('{db}', '{fresh}') "
-            f"AND pid <> pg_backend_pid()")
-        sql(f"ALTER DATABASE {_q(db)} RENAME TO {_q(previous)}")
-        swapped = True
-        sql(f"ALTER DATABASE {_q(fresh)} RENAME TO {_q(db)}")
-        if with_redis:
-            say("putting Redis's snapshot back")
-            rd = backup_set.manifest["redis"]
-            redis.restore_rdb(eng, redis_cid, rd["path"], backup_set.part("redis").read_bytes())
-            redis_put = True
-        say("migrating and starting the services")
-        run_up(stack, None, build="never", check=False, progress=progress)
+
+    def undo_restore_into(self) -> None:
+        self.terminate(self.fresh)
+        self.sql(f"DROP DATABASE IF EXISTS {_q(self.fresh)}")
+
+    def do_swap(self) -> None:
+        self.terminate(self.db, self.fresh)
+        self.sql(f"ALTER DATABASE {_q(self.db)} RENAME TO {_q(self.previous)}")
+        self.sql(f"ALTER DATABASE {_q(self.fresh)} RENAME TO {_q(self.db)}")
+
+    def undo_swap(self) -> None:
+        self.stack.compose.stop(self.users)  # the start step may have started them on the restored data
+        self.terminate(self.db, self.fresh, self.previous)
+        databases = self.sql("SELECT datname FROM pg_database").split()
+        if self.previous not in databases:
+            return  # the swap never began
+        if self.db in databases:
+            self.sql(f"ALTER DATABASE {_q(self.db)} RENAME TO {_q(self.fresh)}")
+        self.sql(f"ALTER DATABASE {_q(self.previous)} RENAME TO {_q(self.db)}")
+
+    def do_put_snapshot(self) -> None:
+        info = running_container(self.stack, self.cache)
+        redis.restore_rdb(self.eng, info.id, self.set.manifest["redis"]["path"], self.set.part("redis").read_bytes())
+
+    def undo_put_snapshot(self) -> None:
+        info = self.stack.containers().get(self.cache)
+        if info is not None:
+            redis.restore_rdb(self.eng, info.id, self.safety.manifest["redis"]["path"],
+                              self.safety.part("redis").read_bytes())
+
+    def do_start(self) -> None:
+        run_up(self.stack, None, build="never", check=False, progress=self.progress)
+
+    def do_drop(self) -> None:
+        self.sql(f"DROP DATABASE IF EXISTS {_q(self.previous)}")
+
+    def do_prune(self) -> None:
+        apply_retention(self.stack)
+
+
+def _restore(stack: Stack, ref: str, *, include_redis: bool = True, progress: Progress,
+             say: Callable[[str], None] = lambda _: None) -> RestoreResult:
+    backup_set = sets.find_set(backup_path(stack), ref)
+    run = Restoring(stack, backup_set, _with_redis(stack, backup_set, include_redis), progress, say)
+    plan = plans.restore_steps(backup_set.id, run.db_service, run.cache, run.users, run.with_redis)
+    started = next(i for i, step in enumerate(plan) if step.action == "start") + 1
+    try:
+        follow(plan[:started], run.act, undo=lambda step: (say(f"undoing {step.action} {step.target}"),
+                                                            run.undo(step)), note=say)
     except BaseException as exc:
-        _roll_back(stack, say, sql, users, db, fresh, previous, swapped, redis_put, safety, redis_service, progress)
+        if run.safety is None or isinstance(exc, KeyboardInterrupt):
+            raise  # before the safety backup nothing was touched
         reason = exc.message if isinstance(exc, StackError) else type(exc).__name__
-        if isinstance(exc, KeyboardInterrupt):
-            raise
-        raise StackError(f"restore of {backup_set.id} failed and was undone: {reason}",
-                         f"the data is as it was; safety backup {safety.id} holds it too", EXIT_FAILED) from None
-    sql(f"DROP DATABASE IF EXISTS {_q(previous)}")
-    apply_retention(stack)
-    return RestoreResult(backup_set, safety, with_redis)
+        raise RestoreUndone(f"restore of {backup_set.id} failed and was undone: {reason}",
+                            f"the data is as it was; safety backup {run.safety.id} holds it too") from None
+    follow(plan[started:], run.act, note=say)  # the restored data serves: nothing after this is undone
+    return RestoreResult(backup_set, run.safety, run.with_redis)
 
 
-def _roll_back(stack, say, sql, users, db, fresh, previous, swapped, redis_put, safety, redis_service,
-               progress) -> None:
-    say("restore failed: putting the previous data back")
-    stack.compose.stop(users)
-    sql(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname IN ('{db}', '{fresh}', '{previous}') "
-        f"AND pid <> pg_backend_pid()")
-    if swapped:
-        databases = sql("SELECT datname FROM pg_database").split()
-        if db in databases and previous in databases:
-            sql(f"ALTER DATABASE {_q(db)} RENAME TO {_q(fresh)}")
-        if previous in sql("SELECT datname FROM pg_database").split():
-            sql(f"ALTER DATABASE {_q(previous)} RENAME TO {_q(db)}")
-    sql(f"DROP DATABASE IF EXISTS {_q(fresh)}")
-    if redis_put:
-        rd = safety.manifest["redis"]
-        cid = running_container(stack, redis_service).id
-        redis.restore_rdb(stack.engine, cid, rd["path"], safety.part("redis").read_bytes())
-    # The data is what it was before the restore: start without re-running migrations.
-    run_up(stack, None, build="never", check=False, progress=progress, run_oneshots=False)
+class RestoreUndone(StackError):
+    """A restore that failed after touching the data, and was put back."""
+
+    def __init__(self, message: str, hint: str):
+        super().__init__(message, hint, EXIT_FAILED)

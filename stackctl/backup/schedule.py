@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from stackctl.errors import EXIT_USAGE, StackError
+from stackctl.results import ScheduleChange
 
 
 @dataclass(frozen=True)
@@ -105,3 +106,20 @@ def remove(schedule: Schedule, root: Path = Path("/"), activate: bool = True) ->
             path.unlink()
             removed.append(path)
     return removed
+
+
+def change(stack, at: str | None, remove_it: bool) -> ScheduleChange:
+    """`stackctl backup schedule [--at HH:MM] [--remove]` for this stack, named as it was named."""
+    import re
+
+    when = at or stack.settings.backup_schedule_at
+    if not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", when):
+        raise StackError(f"--at {when!r} is not a time of day", "use HH:MM, e.g. --at 03:15", EXIT_USAGE)
+    p = stack.project
+    named = [*(a for f in p.files for a in ("-f", str(f))), *(("-p", p.name) if p.name else ()),
+             *(a for profile in p.profiles for a in ("--profile", profile)),
+             *(("--prod-file", str(p.overlay)) if p.overlay else ())]
+    plan = Schedule(stack.name, p.root, p.env, when, tuple(named))
+    if remove_it:
+        return ScheduleChange(False, None, tuple(remove(plan)))
+    return ScheduleChange(True, when, tuple(install(plan)), next_run(when, datetime.now()))

@@ -9,6 +9,7 @@ from pathlib import Path
 from stackctl.backup import postgres, redis, sets
 from stackctl.engine import Engine
 from stackctl.errors import StackError
+from stackctl.results import Verified
 
 
 def restore_test(engine: Engine, image: str, dump: Path, expected: dict[str, int]) -> dict:
@@ -67,3 +68,12 @@ def verify(engine: Engine, backup: sets.BackupSet, *, restore: bool = True) -> d
     manifest = {**backup.manifest, "verification": result}
     sets.write_manifest(backup.path, manifest)
     return result
+
+
+def verify_set(stack, ref: str) -> Verified:
+    """`stackctl backups verify`: the set found by id (or path), checked in full."""
+    from stackctl.backup.create import backup_path
+
+    target = sets.find_set(backup_path(stack), ref)
+    test = verify(stack.engine, target)["restore_test"]
+    return Verified(target.id, test["tables"], test["rows"])

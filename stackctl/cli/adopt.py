@@ -6,30 +6,34 @@ import sys
 
 import click
 
-from stackctl.cli import App, cli, pass_app
+from stackctl.cli import output, render
+from stackctl.cli.app import App, json_option, pass_app
 
 
-@cli.command()
+@click.command()
 @click.option("-y", "--yes", is_flag=True, help="Write stackctl.yaml without asking.")
 @click.option("--force", is_flag=True, help="Propose anew even if stackctl.yaml exists (asks before replacing it).")
+@json_option
 @pass_app
 def init(app: App, yes: bool, force: bool) -> None:
     """Detect your services' roles and write them to stackctl.yaml (your compose files are not touched)."""
     from stackctl.init import propose, write
+    from stackctl.results import RolesWritten
 
     console = app.console()
     proposal = propose(app.stack(), force=force)
-    if proposal.existing:
-        console.result(f"{proposal.path} already declares the roles and matches the compose files; nothing changed")
-        return
-    console.result(f"[bold]proposed {proposal.path.name}[/]\n")
-    console.out.print(proposal.text, markup=False, highlight=False)
-    if not yes:
-        if not sys.stdin.isatty():
-            console.result(f"not written: run stackctl init --yes to write {proposal.path}")
-            return
-        if not click.confirm(f"Write {proposal.path}?", default=True):
-            console.result("nothing written")
-            return
-    write(proposal)
-    console.result(f"[green]wrote {proposal.path}[/]; next: stackctl check, then stackctl up")
+    if not proposal.existing and not app.json:
+        console.result(f"[bold]proposed {proposal.path.name}[/]\n")
+        console.out.print(proposal.text, markup=False, highlight=False)
+    written = False
+    if not proposal.existing:
+        if not yes and sys.stdin.isatty() and not app.json:
+            yes = click.confirm(f"Write {proposal.path}?", default=True)
+        if yes:
+            write(proposal)
+            written = True
+    output.finish(app, RolesWritten(proposal.path, proposal.text, written, proposal.existing, proposal.notes),
+                  render.roles_written)
+
+
+COMMANDS = (init,)

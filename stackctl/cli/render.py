@@ -1,4 +1,5 @@
-"""Tables and summaries for humans; machines get --json."""
+"""Each command's result for humans: `render.NAME(console, result)`. Machines get the same
+result as a JSON envelope (stackctl.cli.output)."""
 
 from __future__ import annotations
 
@@ -62,7 +63,11 @@ def endpoint_table(endpoints):
     return table
 
 
-def up_summary(result):
+def up_summary(console, result) -> None:
+    console.result(_up_summary(result))
+
+
+def _up_summary(result):
     from rich.console import Group
     from rich.table import Table
     from rich.text import Text
@@ -75,3 +80,149 @@ def up_summary(result):
     for name, url in result.urls:
         urls.add_row(name, url)
     return Group(head, endpoint_table(result.endpoints), Text("where it is:", style="bold"), urls)
+
+
+def nothing(console, result) -> None:
+    pass
+
+
+def check_report(console, report) -> None:
+    console.result(check_table(report))
+
+
+def status_report(console, report) -> None:
+    console.result(status_table(report))
+    if report.endpoints:
+        console.result(endpoint_table(report.endpoints))
+
+
+def restarted(console, result) -> None:
+    console.result(f"[green]restarted {', '.join(o.service for o in result.services)}[/]")
+
+
+def down(console, result) -> None:
+    console.result(f"stack {result.stack} is down" + (" and its data deleted" if result.volumes_deleted
+                                                       else " (data kept)"))
+
+
+def plan(console, result) -> None:
+    from rich.markup import escape
+
+    for number, step in enumerate(result.steps, 1):
+        console.result(f"{number:>2}. {escape(str(step))}")
+
+
+def migration_status(console, result) -> None:
+    from rich.table import Table
+
+    if result.migrations is None:
+        console.result(result.raw.rstrip())
+        return
+    table = Table(box=None, padding=(0, 1))
+    for col in ("revision", "state", "description"):
+        table.add_column(col)
+    for m in result.migrations:
+        state = "[green]applied[/]" if m.applied else "[yellow]pending[/]"
+        table.add_row(m.revision + (" (head)" if m.head else ""), state, m.description)
+    console.result(table)
+    pending = sum(not m.applied for m in result.migrations)
+    console.result(f"{len(result.migrations) - pending} applied, {pending} pending")
+
+
+def backup_made(console, result) -> None:
+    b, m = result.backup, result.backup.manifest
+    checked = "restored into a scratch database, row counts match" if result.verified else "read back in full"
+    console.result(f"[green]backup {b.id}[/] ({b.size / 1e6:.1f} MB, {checked}) in {b.path}")
+    console.result(f"  postgres {m['postgres']['server_version']}: {sum(m['postgres']['tables'].values())} rows "
+                   f"in {len(m['postgres']['tables'])} tables" +
+                   (f"; redis {m['redis']['version']}: {m['redis']['keys']} keys" if m.get("redis") else ""))
+    if result.pruned:
+        console.result(f"  retention removed {len(result.pruned)}: {', '.join(result.pruned)}")
+
+
+def schedule_change(console, result) -> None:
+    if not result.installed:
+        console.result(f"removed {', '.join(map(str, result.paths))}" if result.paths else "no schedule was installed")
+        return
+    console.result(f"daily backup at {result.at} installed: {', '.join(map(str, result.paths))}; "
+                   f"next run {result.next_run:%Y-%m-%d %H:%M}")
+
+
+def backup_list(console, result) -> None:
+    from rich.table import Table
+
+    table = Table(box=None, padding=(0, 1))
+    for col in ("id", "kind", "size", "verified", "age"):
+        table.add_column(col, justify="right" if col in ("size", "age") else "left")
+    for b in result.backups:
+        age = b.age().total_seconds()
+        shown = f"{age / 86400:.1f}d" if age >= 86400 else f"{age / 3600:.1f}h" if age >= 3600 else f"{age / 60:.0f}m"
+        table.add_row(b.id, b.manifest.get("kind", "manual"), f"{b.size / 1e6:.1f} MB", b.verified, shown)
+    console.result(table if result.backups else f"no backups in {result.folder}")
+    for p in result.incomplete:
+        console.result(f"[yellow]incomplete (not a backup, safe to delete): {p}[/]")
+
+
+def verified(console, result) -> None:
+    console.result(f"[green]backup {result.backup_id} is good[/]: checksums match, reads in full, "
+                   f"restored {result.rows} rows in {result.tables} tables, counts match")
+
+
+def restored(console, result) -> None:
+    console.result(f"[green]restored backup {result.restored.id}[/]" + (" (Postgres and Redis)" if result.redis
+                   else " (Postgres)") + f"; the data before it is in backup {result.safety.id}")
+
+
+def cert_made(console, result) -> None:
+    console.result(f"self-signed certificate {result.cert} (key {result.key}, mode 600), valid until "
+                   f"{result.expires:%Y-%m-%d}; browsers will warn: use a real certificate in production")
+
+
+def deployed(console, result) -> None:
+    if result.action == "rollback":
+        console.result(f"[green]rolled back to {result.release}[/] (from {result.previous}) in {result.seconds:.1f}s")
+        return
+    steps = ", ".join(f"{name} {seconds:.1f}s" for name, seconds in result.steps)
+    console.result(f"[green]deployed release {result.release}[/] in {result.seconds:.1f}s ({steps})"
+                   + (f"; previous: {result.previous}" if result.previous else ""))
+    if result.pruned:
+        console.result(f"pruned old images: {', '.join(result.pruned)}")
+
+
+def release_list(console, result) -> None:
+    from rich.table import Table
+
+    if not result.releases:
+        console.result("no releases on the target yet: stackctl --env production deploy")
+        return
+    table = Table(box=None, padding=(0, 1))
+    for col in ("", "release", "deployed at", "by", "commit"):
+        table.add_column(col)
+    for row in result.releases:
+        table.add_row("[green]*[/]" if row["current"] else "", row["release"], row["deployed_at"] or "",
+                      row["deployed_by"] or "", (row["commit"] or "")[:12])
+    console.result(table)
+
+
+def audit_log(console, result) -> None:
+    from rich.table import Table
+
+    if not result.entries:
+        console.result("no deploys recorded yet")
+        return
+    table = Table(box=None, padding=(0, 1))
+    for col in ("when", "action", "result", "release", "by", "seconds", "error"):
+        table.add_column(col, justify="right" if col == "seconds" else "left")
+    for e in result.entries:
+        table.add_row(str(e.get("when", "?")), str(e.get("action", "?")), str(e.get("result", "?")),
+                      str(e.get("release", "?")), str(e.get("who", "?")), str(e.get("seconds", "?")),
+                      str(e.get("error") or ""))
+    console.result(table)
+
+
+def roles_written(console, result) -> None:
+    if result.existing:
+        console.result(f"{result.path} already declares the roles and matches the compose files; nothing changed")
+        return
+    console.result(f"[green]wrote {result.path}[/]; next: stackctl check, then stackctl up" if result.written
+                   else f"not written: run stackctl init --yes to write {result.path}")

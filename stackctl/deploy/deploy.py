@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import getpass
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable
@@ -31,37 +32,26 @@ from stackctl.health.service import running_endpoints
 from stackctl.plan import closure, start_order
 from stackctl.preflight import run_checks
 from stackctl.stack import Stack
+from stackctl.steps import KEPT, Plan, Step, Timings, follow
 from stackctl.up import PreflightFailed, Progress, build_images, up
 
 CHECK_RETRIES = 5
 CHECK_PAUSE = 1.0
 
 
-@dataclass
+@dataclass(frozen=True)
 class DeployResult:
+    action: str  # deploy | rollback
     release: str
     previous: str | None
     seconds: float
-    steps: list[tuple[str, float]] = field(default_factory=list)
-    pruned: list[str] = field(default_factory=list)
+    steps: tuple[tuple[str, float], ...] = ()
+    pruned: tuple[str, ...] = ()
 
-
-class Timer:
-    """Times named steps of a deploy: `with timer.step("build"): ...`."""
-
-    def __init__(self):
-        self.steps: list[tuple[str, float]] = []
-
-    def step(self, name: str):
-        from contextlib import contextmanager
-
-        @contextmanager
-        def timed():
-            mark = time.monotonic()
-            yield
-            self.steps.append((name, time.monotonic() - mark))
-
-        return timed()
+    def to_dict(self) -> dict:
+        return {"action": self.action, "release": self.release, "previous": self.previous,
+                "seconds": round(self.seconds, 2), "steps": {k: round(v, 2) for k, v in self.steps},
+                "pruned": list(self.pruned)}
 
 
 def release_images(stack: Stack, release: str) -> releases.Deployed:
@@ -117,28 +107,47 @@ def changed(target: Stack, service: str) -> bool:
 
 
 def switch_to(target: Stack, *, progress: Progress, say: Callable[[str], None], timeout: float,
-              timer: Timer, release: str) -> None:
+              timings: Timings, release: str) -> None:
     """Put a release in service by following plan.switch_steps."""
-    for step in plan.switch_steps(target.model, release):
-        run_switch_step(target, step, progress=progress, say=say, timeout=timeout, timer=timer)
+    follow(plan.switch_steps(target.model, release),
+           lambda step: run_switch_step(target, step, progress=progress, say=say, timeout=timeout), timings=timings)
 
 
-def run_switch_step(target: Stack, step: plan.Step, *, progress: Progress, say: Callable[[str], None],
-                    timeout: float, timer: Timer) -> None:
+def run_switch_step(target: Stack, step: Step, *, progress: Progress, say: Callable[[str], None],
+                    timeout: float) -> str | None:
     name, model = step.target, target.model
     if not changed(target, name):
         say(f"{name}: image unchanged, kept")
+        return KEPT
+    if step.action == "rollout":
+        rollout(target, name, timeout=timeout, progress=progress)
         return
-    with timer.step(f"{step.action} {name}"):
-        if step.action == "rollout":
-            rollout(target, name, timeout=timeout, progress=progress)
-            return
-        say(f"{name}: {step.detail}" if step.action == "replace" else f"{name}: recreating it, {step.detail}")
-        up(target, [name], build="never", check=False, progress=progress, run_oneshots=False)
-        proxy = model.one("proxy")
-        if step.action == "recreate" and name == model.upstream and proxy:
-            for container in target.engine.service_containers(target.name, proxy):
-                target.engine.restart(container.id)  # a proxy that resolved it once finds it again
+    say(f"{name}: {step.detail}" if step.action == "replace" else f"{name}: recreating it, {step.detail}")
+    up(target, [name], build="never", check=False, progress=progress, run_oneshots=False)
+    proxy = model.one("proxy")
+    if step.action == "recreate" and name == model.upstream and proxy:
+        for container in target.engine.service_containers(target.name, proxy):
+            target.engine.restart(container.id)  # a proxy that resolved it once finds it again
+
+
+class RolledBack(StackError):
+    """The release was taken out of service again; the previous one serves."""
+
+
+@contextmanager
+def audited(stack: Stack, entry: dict, clock: Callable[[], float] = time.monotonic):
+    """One audit line per attempt, whatever its end: the block fills `entry` with what it learns."""
+    started = clock()
+    try:
+        yield entry
+    except BaseException as exc:
+        outcome = ("interrupted" if isinstance(exc, KeyboardInterrupt)
+                   else "rolled back" if isinstance(exc, RolledBack) else "failed")
+        releases.audit(stack.project, stack.name, {**entry, "result": outcome,
+                                                   "error": getattr(exc, "message", type(exc).__name__),
+                                                   "seconds": round(clock() - started, 1)})
+        raise
+    releases.audit(stack.project, stack.name, {**entry, "seconds": round(clock() - started, 1)})
 
 
 def deploy(stack: Stack, *, progress: Progress, say: Callable[[str], None], break_lock: bool = False,
@@ -155,28 +164,14 @@ def deploy(stack: Stack, *, progress: Progress, say: Callable[[str], None], brea
         if held is not None:
             say(f"breaking the lock held by {held.who}@{held.host} (pid {held.pid}) since {held.since}")
             lock.release(stack.engine, stack.name)
-    started = time.monotonic()
     entry = {"action": "deploy", "release": rid, "who": getpass.getuser(),
              "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
              "commit": releases.git_commit(stack.project.root)}
-    timer = Timer()
-    try:
+    with audited(stack, entry):
         with lock.held(stack.engine, stack.name, "deploy", rid, stack.settings.lock_wait):
-            result = _deploy(stack, rid, progress, say, timeout or stack.settings.health_timeout, timer)
-    except BaseException as exc:
-        outcome = "interrupted" if isinstance(exc, KeyboardInterrupt) else getattr(exc, "outcome", "failed")
-        releases.audit(stack.project, stack.name, {**entry, "result": outcome,
-                                                   "error": getattr(exc, "message", type(exc).__name__),
-                                                   "seconds": round(time.monotonic() - started, 1)})
-        raise
-    releases.audit(stack.project, stack.name, {**entry, "result": "deployed", "previous": result.previous,
-                                               "seconds": round(result.seconds, 1),
-                                               "steps": {k: round(v, 2) for k, v in result.steps}})
+            result = _deploy(stack, rid, progress, say, timeout or stack.settings.health_timeout)
+        entry.update(result="deployed", previous=result.previous, steps={k: round(v, 2) for k, v in result.steps})
     return result
-
-
-class RolledBack(StackError):
-    outcome = "rolled back"
 
 
 @dataclass
@@ -190,7 +185,7 @@ class Deployment:
     progress: Progress
     say: Callable[[str], None]
     timeout: float
-    timer: Timer
+    timings: Timings
     pruned: list[str] = field(default_factory=list)
 
     @property
@@ -198,35 +193,41 @@ class Deployment:
         return self.previous.release if self.previous else "the previous release"
 
 
-def observe(stack: Stack) -> tuple[bool, releases.Deployed | None]:
-    return serving(stack), running_release(stack)
+def observe(stack: Stack) -> tuple[bool, releases.Deployed | None, str | None]:
+    """Is an app serving, which release serves, who holds the stack's lock (if anyone)."""
+    held = lock.holder(stack.engine, stack.name)
+    holder = f"{held.who}@{held.host} (stackctl {held.action}, since {held.since})" if held else None
+    return serving(stack), running_release(stack), holder
 
 
-def dry_run(stack: Stack) -> list[plan.Step]:
+def dry_run(stack: Stack) -> Plan:
     """The steps `deploy` would take now, without taking any."""
     rid = releases.new_release_id(stack.project.root)
-    is_serving, previous = observe(stack)
-    return plan.deploy_steps(stack.model, rid, is_serving, previous.release if previous else None)
+    is_serving, previous, holder = observe(stack)
+    return Plan("deploy", tuple(plan.deploy_steps(stack.model, rid, is_serving, previous.release if previous else None,
+                                                  holder, stack.settings.lock_wait)))
 
 
-def _deploy(stack: Stack, rid: str, progress: Progress, say: Callable[[str], None], timeout: float,
-            timer: Timer) -> DeployResult:
+def _deploy(stack: Stack, rid: str, progress: Progress, say: Callable[[str], None], timeout: float) -> DeployResult:
     started = time.monotonic()
-    is_serving, previous = observe(stack)
-    d = Deployment(stack, stack_for(stack, release_images(stack, rid)), rid, previous, progress, say, timeout, timer)
+    is_serving, previous, _ = observe(stack)  # the lock is ours now
+    d = Deployment(stack, stack_for(stack, release_images(stack, rid)), rid, previous, progress, say, timeout,
+                   Timings())
     steps = plan.deploy_steps(stack.model, rid, is_serving, previous.release if previous else None)
-    for step in steps:
-        if step.action in ("rollout", "recreate", "replace"):
-            try:
-                run_switch_step(d.new, step, progress=progress, say=say, timeout=timeout, timer=timer)
-            except RolloutFailed as exc:
-                raise RolledBack(f"release {rid} rolled back before taking traffic; {d.was} still serves: "
-                                 f"{exc.message}", exc.hint, EXIT_FAILED, exc.details) from None
-        else:
-            with timer.step(step.action):
-                STEPS[step.action](d)
-    return DeployResult(rid, previous.release if previous else None, time.monotonic() - started, timer.steps,
-                        d.pruned)
+    follow(steps, lambda step: _take(d, step), timings=d.timings)
+    return DeployResult("deploy", rid, previous.release if previous else None, time.monotonic() - started,
+                        tuple(d.timings.steps), tuple(d.pruned))
+
+
+def _take(d: Deployment, step: Step) -> str | None:
+    if step.action not in ("rollout", "recreate", "replace"):
+        STEPS[step.action](d)
+        return None
+    try:
+        return run_switch_step(d.new, step, progress=d.progress, say=d.say, timeout=d.timeout)
+    except RolloutFailed as exc:
+        raise RolledBack(f"release {d.rid} rolled back before taking traffic; {d.was} still serves: "
+                         f"{exc.message}", exc.hint, EXIT_FAILED, exc.details) from None
 
 
 def _check(d: Deployment) -> None:
@@ -256,8 +257,8 @@ def _migrate(d: Deployment) -> None:
     try:
         migrations.migrate(d.new, out=lambda line: d.say(line.rstrip()) if line.strip() else None)
     except StackError as exc:
-        exc.message = f"release {d.rid} not deployed, {d.was} still serves: {exc.message}"
-        raise
+        raise StackError(f"release {d.rid} not deployed, {d.was} still serves: {exc.message}", exc.hint,
+                         exc.exit_code, exc.details) from None
 
 
 def _verify(d: Deployment) -> None:
@@ -270,7 +271,7 @@ def _verify(d: Deployment) -> None:
     if previous is None or previous.release.startswith("("):
         raise StackError(f"release {d.rid} fails its checks: {'; '.join(failing)}", "stackctl logs", EXIT_FAILED)
     d.say(f"release {d.rid} fails its checks: rolling back to {previous.release}")
-    switch_to(stack_for(d.stack, previous), progress=d.progress, say=d.say, timeout=d.timeout, timer=d.timer,
+    switch_to(stack_for(d.stack, previous), progress=d.progress, say=d.say, timeout=d.timeout, timings=d.timings,
               release=previous.release)
     raise RolledBack(f"release {d.rid} failed its checks and was rolled back to {previous.release}: "
                      f"{'; '.join(failing)}", "stackctl logs", EXIT_FAILED)
@@ -306,9 +307,9 @@ def rollback_target(stack: Stack, target: str | None) -> tuple[releases.Deployed
     return current, target
 
 
-def rollback_dry_run(stack: Stack, target: str | None) -> list[plan.Step]:
+def rollback_dry_run(stack: Stack, target: str | None) -> Plan:
     current, target = rollback_target(stack, target)
-    return plan.rollback_steps(stack.model, target, current.release)
+    return Plan("rollback", tuple(plan.rollback_steps(stack.model, target, current.release)))
 
 
 def rollback(stack: Stack, target: str | None, *, progress: Progress, say: Callable[[str], None],
@@ -318,21 +319,16 @@ def rollback(stack: Stack, target: str | None, *, progress: Progress, say: Calla
     started = time.monotonic()
     entry = {"action": "rollback", "release": target, "previous": current.release, "who": getpass.getuser(),
              "when": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-    timer = Timer()
+    timings = Timings()
     goal_images = release_images(stack, target)
-    try:
+    with audited(stack, entry):
         with lock.held(stack.engine, stack.name, "rollback", target, stack.settings.lock_wait):
             goal = stack_for(stack, goal_images)
-            switch_to(goal, progress=progress, say=say, timeout=timeout or stack.settings.health_timeout, timer=timer,
-                      release=target)
+            switch_to(goal, progress=progress, say=say, timeout=timeout or stack.settings.health_timeout,
+                      timings=timings, release=target)
             failing = post_checks(goal, say)
             if failing:
                 raise StackError(f"release {target} fails its checks: {'; '.join(failing)}", "stackctl logs")
             releases.write_deployed(stack.project, goal_images)
-    except BaseException as exc:
-        releases.audit(stack.project, stack.name, {**entry, "result": "failed",
-                                                   "error": getattr(exc, "message", type(exc).__name__)})
-        raise
-    result = DeployResult(target, current.release, time.monotonic() - started, timer.steps)
-    releases.audit(stack.project, stack.name, {**entry, "result": "rolled back", "seconds": round(result.seconds, 1)})
-    return result
+        entry["result"] = "rolled back"
+    return DeployResult("rollback", target, current.release, time.monotonic() - started, tuple(timings.steps))

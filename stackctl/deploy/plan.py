@@ -5,20 +5,9 @@ printed by `--dry-run`. The executor (stackctl.deploy.deploy) follows the steps 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from stackctl.plan import StackModel, start_order
-
-
-@dataclass(frozen=True)
-class Step:
-    action: str  # check | build | first-start | backup | migrate | rollout | recreate | replace | verify | record
-    target: str = ""
-    detail: str = ""
-
-    def __str__(self) -> str:
-        head = f"{self.action} {self.target}".rstrip()
-        return f"{head} ({self.detail})" if self.detail else head
+from stackctl.steps import Step  # actions: check | build | first-start | backup | migrate | rollout | recreate |
+#                                   replace | verify | record
 
 
 def recreate_reason(model: StackModel, app: str) -> str | None:
@@ -56,9 +45,15 @@ def built(model: StackModel) -> list[str]:
     return sorted(t.service for t in targets(model, list(model.services)))
 
 
-def deploy_steps(model: StackModel, release: str, serving: bool, previous: str | None) -> list[Step]:
+def deploy_steps(model: StackModel, release: str, serving: bool, previous: str | None,
+                 held_by: str | None = None, lock_wait: float = 0) -> list[Step]:
+    """`held_by`: who holds the stack's lock now (dry-run only; a deploy holds it itself)."""
     fallback = f"on failure: back to {previous}" if previous else "on failure: nothing to return to"
     steps = [Step("check", "the target"), Step("build", ", ".join(built(model)), f"images tagged {release}")]
+    if held_by:
+        wait = (f"up to {lock_wait:.0f}s (STACKCTL_LOCK_WAIT), then stop with nothing changed" if lock_wait
+                else "stop at once with nothing changed (or wait: STACKCTL_LOCK_WAIT=SECONDS)")
+        steps.insert(0, Step("wait", "for the lock", f"held by {held_by}: {wait}"))
     if not serving:
         return steps + [Step("first-start", "every service", "in dependency order, gated on health"),
                         Step("verify", "every endpoint", "5 tries each"), Step("record", release)]

@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from stackctl.project import Project
+from stackctl.results import AuditLog, ReleaseList
 
 KEEP = 5
 RELEASE_TAG = re.compile(r"^\d{8}T\d{6}Z(-[0-9a-f]{7,12})?$")
@@ -128,3 +129,19 @@ def prune(engine, images: list[str], keep_ids: list[str]) -> list[str]:
             if tag not in keep_ids and engine.untag(f"{repository(image)}:{tag}"):  # in use: kept
                 removed.append(f"{repository(image)}:{tag}")
     return removed
+
+
+def listing(stack) -> ReleaseList:
+    """`stackctl releases`: the release tags on the target, joined with who deployed them."""
+    current = read_deployed(stack.project)
+    images = stack.model.built_images()
+    history = {e["release"]: e for e in read_audit(stack.project, stack.name) if e.get("action") == "deploy"}
+    rows = tuple({"release": r, "current": bool(current and current.release == r),
+                  "commit": (history.get(r) or {}).get("commit"), "deployed_by": (history.get(r) or {}).get("who"),
+                  "deployed_at": (history.get(r) or {}).get("when")}
+                 for r in release_tags(stack.engine, images[0])) if images else ()
+    return ReleaseList(current.release if current else None, rows)
+
+
+def audit_log(stack, lines: int) -> AuditLog:
+    return AuditLog(tuple(read_audit(stack.project, stack.name)[-lines:]))

@@ -75,7 +75,7 @@ class StackRunner:
 
     def status(self) -> dict:
         out = self.run("status", "--json", "--no-stats")
-        return json.loads(out.stdout)
+        return json.loads(out.stdout)["result"]
 
     def containers(self) -> list[str]:
         out = subprocess.run(["docker", "ps", "-a", "--filter", f"label=com.docker.compose.project={self.name}",

@@ -94,7 +94,7 @@ def test_up_brings_the_users_stack_up_in_order_and_the_proxy_serves_postgis_rows
     assert "LOG_LEVEL=warn" in (geo.project_dir / ".env").read_text()  # the app's own value breaks nothing
     up = geo.run("up", "--json", timeout=900)
     assert up.returncode == 0, up.stderr
-    result = json.loads(up.stdout)
+    result = json.loads(up.stdout)["result"]
     order = [s["name"] for s in result["services"]]
     assert order.index("postgres") < order.index("migrate") < order.index("backend") < order.index("proxy")
     assert order.index("migrate") < order.index("worker") and order.index("cache") < order.index("backend")
@@ -103,7 +103,7 @@ def test_up_brings_the_users_stack_up_in_order_and_the_proxy_serves_postgis_rows
     assert [s["name"] for s in stops] == ["Alexanderplatz", "Brandenburger Tor", "Hauptbahnhof"]
     page = httpx.get(f"http://127.0.0.1:{geo.env['HTTP_PORT']}/", timeout=10)
     assert page.status_code == 200 and '<div id="root">' in page.text
-    status = json.loads(geo.run("status", "--json", "--no-stats").stdout)
+    status = json.loads(geo.run("status", "--json", "--no-stats").stdout)["result"]
     assert status["healthy"] is True
     assert {s["name"]: s["health"] for s in status["services"]}["migrate"] == "completed"
     shown = geo.run("migrate", "--status")
@@ -127,12 +127,12 @@ def test_an_allow_list_dockerignore_edit_rebuilds_and_an_ignored_file_does_not(g
     (geo.project_dir / "backend" / "NOTES.md").write_text("not in the build context\n")
     quiet = geo.run("up", "--json", timeout=600)
     assert quiet.returncode == 0, quiet.stderr
-    assert json.loads(quiet.stdout)["built"] == []
+    assert json.loads(quiet.stdout)["result"]["built"] == []
     config = geo.project_dir / "backend" / "src" / "config.ts"
     config.write_text(config.read_text().replace("VERSION = '1.0.0'", "VERSION = '1.0.1-edit'"))
     rebuilt = geo.run("up", "--json", timeout=900)
     assert rebuilt.returncode == 0, rebuilt.stderr
-    assert json.loads(rebuilt.stdout)["built"] == ["backend"]
+    assert json.loads(rebuilt.stdout)["result"]["built"] == ["backend"]
     version = httpx.get(f"http://127.0.0.1:{geo.env['HTTP_PORT']}/api/version", timeout=10).json()
     assert version == {"version": "1.0.1-edit"}
 
@@ -181,12 +181,12 @@ def test_deploy_of_a_changed_backend_under_load_moves_the_worker_and_rollback_re
     assert second.returncode == 0, second.stderr
     assert load.total >= 100 and load.failures == [], (load.total, load.failures[:5])
     assert prod_version(s) == "1.1.0"
-    followed = list(json.loads(s.run("--env", "production", "audit", "--json").stdout)["entries"][-1]["steps"])
+    followed = list(json.loads(s.run("--env", "production", "audit", "--json").stdout)["result"]["entries"][-1]["steps"])
     assert followed == ["check", "build", "backup", "migrate", "rollout backend", "rollout worker", "verify", "record"]
     heads = [p.split(" ")[0] if p.split(" ")[0] in ("check", "build", "backup", "migrate", "verify", "record") else p
              for p in plan]
     assert [h for h in heads if h in followed] == followed  # deploy did what --dry-run said, in its order
-    release = json.loads(s.run("--env", "production", "releases", "--json").stdout)["current"]
+    release = json.loads(s.run("--env", "production", "releases", "--json").stdout)["result"]["current"]
     assert image_of(s, "backend") == image_of(s, "worker") == {f"stackctl-it/{s.name}-backend:{release}"}
 
     with Load(url, rate=20) as load:

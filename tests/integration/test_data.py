@@ -43,7 +43,7 @@ def backup_dir(stack) -> Path:
 def take_backup(stack, *args) -> dict:
     out = stack.run("backup", *args)
     assert out.returncode == 0, out.stderr
-    listed = json.loads(stack.run("backups", "--json").stdout)["backups"]
+    listed = json.loads(stack.run("backups", "--json").stdout)["result"]["backups"]
     return json.loads((Path(listed[0]["path"]) / "manifest.json").read_text())
 
 
@@ -73,7 +73,7 @@ def test_rows_and_keys_round_trip_byte_equal(data_stack):
     assert kv(s).get("session:42") == b"alice" and kv(s).get("session:99") is None
     near = httpx.get(s.url("/api/stops/near"), params={"lat": 52.521918, "lon": 13.413215, "radius": 10}).json()
     assert [x["name"] for x in near["stops"]] == ["Alexanderplatz"]
-    kinds = [b["kind"] for b in json.loads(s.run("backups", "--json").stdout)["backups"]]
+    kinds = [b["kind"] for b in json.loads(s.run("backups", "--json").stdout)["result"]["backups"]]
     assert sorted(kinds) == ["manual", "pre-restore"]
     leftovers = sql(s, "SELECT datname FROM pg_database WHERE datname LIKE 'stackctl\\_%'")
     assert leftovers == []
@@ -117,7 +117,7 @@ def test_truncated_and_bit_flipped_backups_are_refused_and_nothing_is_touched(da
         verify = s.run("backups", "verify", bad.name)
         assert verify.returncode != 0 and reason in verify.stderr
     assert sql(s, CHECKSUM_SQL) == before
-    kinds = [b["kind"] for b in json.loads(s.run("backups", "--json").stdout)["backups"]]
+    kinds = [b["kind"] for b in json.loads(s.run("backups", "--json").stdout)["result"]["backups"]]
     assert "pre-restore" not in kinds  # refused before the safety backup: nothing happened
 
 
@@ -155,7 +155,7 @@ def test_retention_keeps_the_newest_by_count(data_stack):
         time.sleep(1.1)  # ids are per second
     out = s.run("backup", "--no-redis", extra_env={"STACKCTL_BACKUP_KEEP_COUNT": "2"})
     assert out.returncode == 0 and "retention removed 2" in out.stdout
-    left = [b["id"] for b in json.loads(s.run("backups", "--json").stdout)["backups"]]
+    left = [b["id"] for b in json.loads(s.run("backups", "--json").stdout)["result"]["backups"]]
     assert len(left) == 2 and ids[2] in left and ids[0] not in left and ids[1] not in left
 
 
@@ -190,7 +190,7 @@ def test_failed_backup_leaves_nothing_that_looks_like_a_backup(data_stack):
         subprocess.run(["docker", "start", f"{s.name}-api-1"], capture_output=True, check=True)
     assert out.returncode == 1
     assert "backup failed, nothing was recorded" in out.stderr
-    listed = json.loads(s.run("backups", "--json").stdout)
+    listed = json.loads(s.run("backups", "--json").stdout)["result"]
     assert len(listed["backups"]) == 1 and listed["incomplete"] == []
     assert [p.name for p in backup_dir(s).iterdir()] == [listed["backups"][0]["id"]]
 

@@ -50,7 +50,7 @@ def test_deploy_under_load_has_zero_failed_requests_and_rollback_too(prod_stack)
     assert load.failures == [], load.failures[:5]
     assert version(s) == "1.0.1-test"
 
-    listed = json.loads(s.run("releases", "--json").stdout)
+    listed = json.loads(s.run("releases", "--json").stdout)["result"]
     assert len(listed["releases"]) == 2 and listed["releases"][0]["current"] is True
 
     with Load(s.https("/api/health"), rate=20) as load:
@@ -59,7 +59,7 @@ def test_deploy_under_load_has_zero_failed_requests_and_rollback_too(prod_stack)
     assert back.returncode == 0, back.stderr
     assert load.failures == [] and load.total >= 50
     assert version(s) == "1.0.0"
-    entries = json.loads(s.run("audit", "--json").stdout)["entries"]
+    entries = json.loads(s.run("audit", "--json").stdout)["result"]["entries"]
     assert [(e["action"], e["result"]) for e in entries] == [
         ("deploy", "deployed"), ("deploy", "deployed"), ("rollback", "rolled back")]
     assert all(e["who"] and e["when"] for e in entries)
@@ -81,7 +81,7 @@ def test_release_whose_health_fails_is_rolled_back_while_the_old_one_serves(prod
                               "--filter", "label=com.docker.compose.service=api", "-q"],
                              capture_output=True, text=True).stdout.split()
     assert len(running) == 1
-    last = json.loads(s.run("audit", "--json").stdout)["entries"][-1]
+    last = json.loads(s.run("audit", "--json").stdout)["result"]["entries"][-1]
     assert last["result"] == "rolled back" and not lock_exists(s)
 
 
@@ -150,4 +150,4 @@ def test_deploy_to_a_remote_engine_over_ssh(prod_stack, ssh_docker_host):
     assert load.failures == [] and load.total >= 50
     assert version(s) == "2.0.0-remote"
     status = s.run("--env", "production", "status", "--json", extra_env={"DOCKER_HOST": ssh_docker_host})
-    assert json.loads(status.stdout)["healthy"] is True, status.stdout
+    assert json.loads(status.stdout)["result"]["healthy"] is True, status.stdout

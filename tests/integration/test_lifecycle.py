@@ -73,7 +73,7 @@ def test_full_lifecycle_keeps_data(stack):
     ids_before = stack.container_ids()
     up3 = stack.run("up", "--json")
     assert up3.returncode == 0, up3.stderr
-    result = json.loads(up3.stdout)
+    result = json.loads(up3.stdout)["result"]
     assert result["built"] == [] and {s["outcome"] for s in result["services"]} == {"kept"}
     assert stack.container_ids() == ids_before
 

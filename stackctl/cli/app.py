@@ -1,0 +1,71 @@
+"""What every command is given: the global options, and the one way it opens the stack."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+
+
+@dataclass
+class App:
+    env: str
+    project_dir: Path | None
+    debug: bool
+    quiet: bool
+    files: tuple[str, ...] = ()
+    project_name: str | None = None
+    profiles: tuple[str, ...] = ()
+    prod_file: str | None = None
+    json: bool = False  # set by a command's --json: the result (or error) as one JSON envelope
+
+    def console(self):
+        from stackctl.console import Console
+
+        return Console(json_output=self.json, quiet=self.quiet, debug=self.debug)
+
+    def project(self, env: str | None = None, host: str | None = None):
+        from stackctl.project import open_project
+
+        return open_project(self.project_dir, env or self.env, self.files, self.project_name, self.profiles,
+                            self.prod_file, host)
+
+    def stack(self, env: str | None = None, host: str | None = None):
+        from stackctl.stack import Stack
+
+        return Stack(self.project(env, host))
+
+    def deployment_env(self) -> str:
+        """deploy, rollback, releases and audit act on production unless --env names another."""
+        return "production" if self.env == "development" else self.env
+
+
+class Commands(click.Group):
+    """A group that records which command runs (for the JSON envelope of its result or error)."""
+
+    def resolve_command(self, ctx, args):
+        from stackctl.cli import output
+
+        name, command, rest = super().resolve_command(ctx, args)
+        if command is not None:
+            output.record(command.name)
+        return name, command, rest
+
+    def group(self, *args, **kwargs):
+        kwargs.setdefault("cls", Commands)
+        return super().group(*args, **kwargs)
+
+
+pass_app = click.make_pass_decorator(App)
+
+
+def _set_json(ctx: click.Context, _param, value: bool) -> None:
+    if value:
+        ctx.find_object(App).json = True
+
+
+def json_option(fn):
+    """--json on every command: its result, or its error, as one envelope on stdout."""
+    return click.option("--json", "json_output", is_flag=True, expose_value=False, callback=_set_json,
+                        is_eager=True, help="The result (or the error) as one JSON envelope (schema 1).")(fn)

@@ -1,0 +1,141 @@
+"""The stack's lifecycle: check, up, status, logs, restart, down."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from stackctl.cli import output, render
+from stackctl.cli.app import App, json_option, pass_app
+from stackctl.errors import EXIT_UNHEALTHY, EXIT_USAGE, StackError
+
+
+@click.command()
+@json_option
+@pass_app
+def check(app: App) -> None:
+    """Check the engine, compose, settings, ports, memory and disk; list every problem."""
+    from stackctl.preflight import run_checks
+
+    report = run_checks(app.stack())
+    output.finish(app, report, render.check_report, ok=report.ok)
+    if not report.ok:
+        sys.exit(EXIT_USAGE)
+
+
+@click.command()
+@click.argument("services", nargs=-1)
+@click.option("--build/--no-build", "build", default=None,
+              help="Always rebuild images / never build. Default: build when sources changed.")
+@click.option("--timeout", type=click.FloatRange(min=1), help="Seconds each service may take to get healthy.")
+@click.option("--skip-check", is_flag=True, help="Do not run `stackctl check` first.")
+@json_option
+@pass_app
+def up(app: App, services: tuple[str, ...], build: bool | None, timeout: float | None, skip_check: bool) -> None:
+    """Build, start in dependency order gated on health, run migrations, verify endpoints."""
+    import threading
+
+    from stackctl.cli.progress import make_progress
+    from stackctl.up import PreflightFailed
+    from stackctl.up import up as run_up
+
+    console = app.console()
+    stack = app.stack()
+    mode = {None: "auto", True: "always", False: "never"}[build]
+    progress = make_progress(console)
+    cancel = threading.Event()
+    try:
+        result = run_up(stack, list(services) or None, build=mode, timeout=timeout, progress=progress,
+                        cancel=cancel, check=not skip_check)
+    except PreflightFailed as exc:
+        progress.close()
+        if not app.json:
+            console.err.print(render.check_table(exc.report))
+        raise
+    except BaseException:
+        cancel.set()
+        progress.close()
+        raise
+    progress.close()
+    output.finish(app, result, render.up_summary)
+
+
+@click.command()
+@click.option("--no-stats", is_flag=True, help="Skip CPU/memory sampling (faster).")
+@json_option
+@pass_app
+def status(app: App, no_stats: bool) -> None:
+    """Per service state, health, uptime, ports, CPU and memory; endpoint checks. Exit 3 if unhealthy."""
+    from stackctl.status import status as run_status
+
+    report = run_status(app.stack(), stats=not no_stats)
+    output.finish(app, report, render.status_report, ok=report.healthy)
+    if not report.healthy:
+        sys.exit(EXIT_UNHEALTHY)
+
+
+@click.command()
+@click.argument("services", nargs=-1)
+@click.option("-f", "--follow", is_flag=True, help="Keep streaming new lines.")
+@click.option("-n", "--tail", type=int, help="Lines from the end of each service's log.")
+@click.option("--since", help="Since a time (2026-01-02T13:23:37Z) or a duration (42m).")
+@click.option("-t", "--timestamps", is_flag=True, help="Show timestamps.")
+@json_option
+@pass_app
+def logs(app: App, services: tuple[str, ...], follow: bool, tail: int | None, since: str | None,
+         timestamps: bool) -> None:
+    """Show service logs (all services by default); secrets in them are masked."""
+    from stackctl.lifecycle import LogLines
+    from stackctl.lifecycle import logs as run_logs
+    from stackctl.masking import mask
+
+    if app.json and follow:
+        raise StackError("--json gives one result and --follow never ends", "drop one of them", EXIT_USAGE)
+    lines = run_logs(app.stack(), list(services), follow=follow, tail=tail, since=since, timestamps=timestamps)
+    if app.json:
+        output.finish(app, LogLines(tuple(mask(line).rstrip("\n") for line in lines)), render.nothing)
+        return
+    out = sys.stdout
+    for line in lines:
+        out.write(mask(line))
+        out.flush()
+
+
+@click.command()
+@click.argument("services", nargs=-1)
+@click.option("--timeout", type=click.FloatRange(min=1), help="Seconds each service may take to get healthy.")
+@json_option
+@pass_app
+def restart(app: App, services: tuple[str, ...], timeout: float | None) -> None:
+    """Restart services in dependency order, each gated on health."""
+    from stackctl.cli.progress import make_progress
+    from stackctl.lifecycle import restart as run_restart
+
+    progress = make_progress(app.console())
+    try:
+        result = run_restart(app.stack(), list(services), timeout=timeout, progress=progress)
+    finally:
+        progress.close()
+    output.finish(app, result, render.restarted)
+
+
+@click.command()
+@click.option("-v", "--volumes", is_flag=True, help="Also delete the data volumes (Postgres, Redis).")
+@click.option("-y", "--yes", is_flag=True, help="Do not ask before deleting data.")
+@json_option
+@pass_app
+def down(app: App, volumes: bool, yes: bool) -> None:
+    """Stop and remove the stack's containers; data volumes are kept unless --volumes."""
+    from stackctl.lifecycle import down as run_down
+
+    stack = app.stack()
+    if volumes and not yes:
+        if not sys.stdin.isatty():
+            raise StackError("--volumes deletes the stack's data and needs confirmation",
+                             "add --yes to confirm, or drop --volumes to keep the data", EXIT_USAGE)
+        click.confirm(f"Delete all data volumes of stack '{stack.name}'? This cannot be undone", abort=True)
+    output.finish(app, run_down(stack, volumes=volumes), render.down)
+
+
+COMMANDS = (check, up, status, logs, restart, down)

@@ -1,0 +1,108 @@
+"""Production commands: certs, deploy, rollback, releases, audit."""
+
+from __future__ import annotations
+
+import click
+
+from stackctl.cli import output, render
+from stackctl.cli.app import App, Commands, json_option, pass_app
+
+HOST_HELP = "Target engine, e.g. ssh://root@server (default: DOCKER_HOST / the docker context)."
+
+
+@click.group(cls=Commands)
+def certs() -> None:
+    """TLS certificates for production nginx."""
+
+
+@click.command("self-signed")
+@click.option("--host", "hosts", multiple=True, help="Name or IP the certificate is for (repeatable). Default: localhost, 127.0.0.1.")
+@click.option("--days", type=click.IntRange(1, 825), default=90, show_default=True)
+@click.option("--force", is_flag=True, help="Replace an existing certificate.")
+@json_option
+@pass_app
+def certs_self_signed(app: App, hosts: tuple[str, ...], days: int, force: bool) -> None:
+    """Make a self-signed certificate and key at TLS_CERT_FILE / TLS_KEY_FILE (for testing)."""
+    from stackctl import tls
+
+    output.finish(app, tls.make_self_signed(app.stack(), list(hosts), days, force), render.cert_made)
+
+
+@click.command()
+@click.option("--host", help=HOST_HELP)
+@click.option("--break-lock", is_flag=True, help="Clear a stale deploy lock first (a deploy that died).")
+@click.option("--timeout", type=click.FloatRange(min=1), help="Seconds the new API may take to get healthy.")
+@click.option("--dry-run", is_flag=True, help="Print the steps deploy would take now, and take none.")
+@json_option
+@pass_app
+def deploy(app: App, host: str | None, break_lock: bool, timeout: float | None, dry_run: bool) -> None:
+    """Build, back up, migrate and roll out a new release with zero downtime; roll back on failure."""
+    from stackctl.cli.progress import make_progress
+    from stackctl.deploy.deploy import deploy as run_deploy
+    from stackctl.deploy.deploy import dry_run as plan_deploy
+
+    stack = app.stack(app.deployment_env(), host)
+    if dry_run:
+        output.finish(app, plan_deploy(stack), render.plan)
+        return
+    console = app.console()
+    progress = make_progress(console)
+    try:
+        result = run_deploy(stack, progress=progress, say=lambda t: console.info(f"· {t}"), break_lock=break_lock,
+                            timeout=timeout)
+    finally:
+        progress.close()
+    output.finish(app, result, render.deployed)
+
+
+@click.command()
+@click.argument("release", required=False)
+@click.option("--host", help=HOST_HELP)
+@click.option("--timeout", type=click.FloatRange(min=1), help="Seconds the API may take to get healthy.")
+@click.option("--dry-run", is_flag=True, help="Print the steps rollback would take now, and take none.")
+@json_option
+@pass_app
+def rollback(app: App, release: str | None, host: str | None, timeout: float | None, dry_run: bool) -> None:
+    """Return to RELEASE (default: the one before the current) through the same rollout."""
+    from stackctl.cli.progress import make_progress
+    from stackctl.deploy.deploy import rollback as run_rollback
+    from stackctl.deploy.deploy import rollback_dry_run
+
+    stack = app.stack(app.deployment_env(), host)
+    if dry_run:
+        output.finish(app, rollback_dry_run(stack, release), render.plan)
+        return
+    console = app.console()
+    progress = make_progress(console)
+    try:
+        result = run_rollback(stack, release, progress=progress, say=lambda t: console.info(f"· {t}"),
+                              timeout=timeout)
+    finally:
+        progress.close()
+    output.finish(app, result, render.deployed)
+
+
+@click.command()
+@click.option("--host", help=HOST_HELP)
+@json_option
+@pass_app
+def releases(app: App, host: str | None) -> None:
+    """Releases kept on the target (newest first) and which one serves."""
+    from stackctl.deploy.releases import listing
+
+    output.finish(app, listing(app.stack(app.deployment_env(), host)), render.release_list)
+
+
+@click.command()
+@click.option("-n", "--lines", type=click.IntRange(min=1), default=20, show_default=True)
+@json_option
+@pass_app
+def audit(app: App, lines: int) -> None:
+    """The deploy audit log: who, when, which commit, result, duration."""
+    from stackctl.deploy.releases import audit_log
+
+    output.finish(app, audit_log(app.stack(app.deployment_env()), lines), render.audit_log)
+
+
+certs.add_command(certs_self_signed)
+COMMANDS = (certs, deploy, rollback, releases, audit)

@@ -1,0 +1,150 @@
+"""A fake engine and compose for unit tests of the core without Docker.
+
+FakeEngine has every public method of stackctl.engine.Engine with the same parameters (pinned by
+test_fakes.py); it keeps containers and images in dicts, records each call as a line of text
+(`engine.calls`), and answers `exec` through a handler the test gives it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Callable
+
+from stackctl.containers import ContainerInfo, ExecResult
+from stackctl.engine import NameTaken
+
+
+def container(service: str, project: str = "shop", *, image: str = "", env: tuple[str, ...] = (),
+              state: str = "running") -> ContainerInfo:
+    return ContainerInfo(id=f"{service}-id", name=f"{project}-{service}-1", service=service, project=project,
+                         state=state, image=image or f"{service}:latest", image_id=f"sha256:{service}", env=env)
+
+
+class FakeEngine:
+    def __init__(self, containers: list[ContainerInfo] = (), exec_handler: Callable | None = None,
+                 host: str | None = None):
+        self.host, self.remote = host, None
+        self.containers = {c.id: c for c in containers}
+        self.named: dict[str, dict] = {}  # containers created by name: name -> labels
+        self.images: dict[str, str] = {}  # reference -> id
+        self.calls: list[str] = []
+        self.exec_handler = exec_handler or (lambda cid, cmd, env: ExecResult(0, "", ""))
+        self.files: dict[tuple[str, str], bytes] = {}
+
+    def version(self) -> dict:
+        return {"Version": "fake", "ApiVersion": "1.45"}
+
+    def info(self) -> dict:
+        return {"MemTotal": 8 << 30, "DockerRootDir": "/"}
+
+    def project_containers(self, project: str) -> dict[str, ContainerInfo]:
+        return {c.service: c for c in self.containers.values() if c.project == project}
+
+    def service_containers(self, project: str, service: str) -> list[ContainerInfo]:
+        return [c for c in self.containers.values() if c.project == project and c.service == service]
+
+    def running_summaries(self) -> list[dict]:
+        return []
+
+    def inspect(self, container: str) -> ContainerInfo | None:
+        return self.containers.get(container)
+
+    def labels(self, container: str) -> dict[str, str] | None:
+        return self.named.get(container)
+
+    def logs_tail(self, container: str, lines: int = 30) -> str:
+        return ""
+
+    def stats(self, container: str) -> dict:
+        return {}
+
+    def create(self, image: str, *, name: str | None = None, command: list[str] | None = None,
+               env: dict[str, str] | None = None, labels: dict[str, str] | None = None) -> str:
+        self.calls.append(f"create {name or image}")
+        if name in self.named:
+            raise NameTaken(f"a container named {name} exists")
+        if name:
+            self.named[name] = dict(labels or {})
+        return name or f"{image}-scratch"
+
+    def start(self, container: str) -> None:
+        self.calls.append(f"start {container}")
+        self._state(container, "running")
+
+    def stop(self, container: str, timeout: int = 10) -> bool:
+        self.calls.append(f"stop {container}")
+        return self._state(container, "exited")
+
+    def restart(self, container: str, timeout: int = 10) -> None:
+        self.calls.append(f"restart {container}")
+
+    def remove(self, container: str, *, volumes: bool = False) -> bool:
+        self.calls.append(f"remove {container}")
+        return self.named.pop(container, None) is not None or self.containers.pop(container, None) is not None
+
+    def exec(self, container: str, cmd: list[str], env: dict | None = None, user: str | None = None) -> ExecResult:
+        self.calls.append(f"exec {container} {' '.join(cmd)}")
+        return self.exec_handler(container, cmd, env)
+
+    def exec_to_file(self, container: str, cmd: list[str], sink, env: dict | None = None) -> ExecResult:
+        self.calls.append(f"exec {container} {' '.join(cmd)} > file")
+        return ExecResult(0, "", "")
+
+    def read_file(self, container: str, path: str, sink) -> None:
+        sink.write(self.files.get((container, path), b""))
+
+    def write_file(self, container: str, directory: str, name: str, data: bytes, uid: int = 0) -> None:
+        self.calls.append(f"write {container} {directory}/{name} ({len(data)} bytes)")
+        self.files[(container, f"{directory}/{name}")] = data
+
+    def image_id(self, reference: str) -> str | None:
+        return self.images.get(reference)
+
+    def image_tags(self, repository: str) -> list[str]:
+        return [ref for ref in self.images if ref.rpartition(":")[0] == repository]
+
+    def untag(self, reference: str) -> bool:
+        self.calls.append(f"untag {reference}")
+        return self.images.pop(reference, None) is not None
+
+    def import_image(self, data: bytes, reference: str) -> None:
+        self.images[reference] = f"sha256:{reference}"
+
+    def cli(self, args: list[str], stdin_path=None, timeout: float | None = None) -> ExecResult:
+        self.calls.append(f"docker {' '.join(args[:3])}")
+        return self.exec_handler(None, ["docker", *args], None)
+
+    def cli_pipe(self, args: list[str]):
+        raise NotImplementedError("streams are integration-tested")
+
+    def _state(self, container: str, state: str) -> bool:
+        if container not in self.containers:
+            return False
+        self.containers[container] = replace(self.containers[container], state=state)
+        return True
+
+
+class FakeCompose:
+    def __init__(self, engine: FakeEngine):
+        self.engine = engine
+
+    def stop(self, services: list[str] | None = None) -> None:
+        self.engine.calls.append(f"compose stop {' '.join(services or [])}")
+
+    def start(self, services: list[str]) -> None:
+        self.engine.calls.append(f"compose start {' '.join(services)}")
+
+    def environment(self) -> dict[str, str]:
+        return {}
+
+
+def fake_stack(root: Path, model, engine: FakeEngine):
+    """A real Stack over a scratch project whose model, engine and compose are given."""
+    from stackctl.project import Project
+    from stackctl.stack import Stack
+
+    (root / "compose.yaml").write_text("services: {}\n")
+    stack = Stack(Project(root=root, files=(root / "compose.yaml",), name=model.name))
+    stack.__dict__.update(model=model, engine=engine, compose=FakeCompose(engine))
+    return stack

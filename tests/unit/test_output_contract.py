@@ -1,0 +1,117 @@
+"""Every command speaks one JSON envelope: {"schema", "command", "ok", "result" | "error"}.
+
+Errors: each command, run with --json where it cannot work (no project), prints exactly one
+envelope on stdout and exits 2. Results: each command's frozen result serialises into the same
+envelope. A command added without a result here fails `test_every_command_is_pinned`.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+import click
+import pytest
+
+from stackctl.cli import cli
+from stackctl.cli.output import envelope
+
+ARGS = {"backups verify": ["20260101T000000Z"], "restore": ["20260101T000000Z", "--yes"]}
+
+
+def leaf_commands(group: click.Group, prefix=()) -> list[str]:
+    found = []
+    for name, command in sorted(group.commands.items()):
+        path = (*prefix, name)
+        if isinstance(command, click.Group):
+            if command.invoke_without_command:
+                found.append(" ".join(path))
+            found += leaf_commands(command, path)
+        else:
+            found.append(" ".join(path))
+    return found
+
+
+COMMANDS = leaf_commands(cli)
+
+
+def _set(tmp_path):
+    from stackctl.backup.sets import BackupSet
+
+    folder = tmp_path / "20260101T000000Z"
+    folder.mkdir()
+    (folder / "postgres.dump").write_bytes(b"x" * 10)
+    return BackupSet(folder, {"id": folder.name, "created_at": "2026-01-01T00:00:00+00:00", "kind": "manual",
+                              "postgres": {"file": "postgres.dump", "bytes": 10, "server_version": "16.4",
+                                           "tables": {"public.stops": 3}},
+                              "redis": {"file": "redis.rdb", "version": "7.2.5", "keys": 2},
+                              "verification": {"full_read": True}})
+
+
+def samples(tmp_path) -> dict:
+    from stackctl import results
+    from stackctl.deploy.deploy import DeployResult
+    from stackctl.backup.restore import RestoreResult
+    from stackctl.lifecycle import Down, LogLines, Restarted
+    from stackctl.migrate import Migration
+    from stackctl.preflight import Check, CheckReport
+    from stackctl.status import StatusReport
+    from stackctl.steps import Plan, Step
+    from stackctl.up import ServiceOutcome, UpResult
+
+    when = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    backup_set = _set(tmp_path)
+    outcome = ServiceOutcome("api", "start", "ready", 1.5)
+    return {
+        "check": CheckReport((Check("engine", True, "Docker 26"),)),
+        "up": UpResult((outcome,), (), (("api", "http://localhost:8080/"),), ("api",), 12.5),
+        "status": StatusReport("shop", "development", (), ()),
+        "logs": LogLines(("api | ready",)),
+        "restart": Restarted((outcome,)),
+        "down": Down("shop", False),
+        "migrate": results.Migrated("migrate", ("applied 1",)),
+        "backup": results.BackupMade(backup_set, False, ()),
+        "backup schedule": results.ScheduleChange(True, "03:15", (Path("/etc/cron.d/x"),), when),
+        "backups": results.BackupList(tmp_path, (backup_set,), ()),
+        "backups verify": results.Verified(backup_set.id, 1, 3),
+        "restore": RestoreResult(backup_set, backup_set, True),
+        "certs self-signed": results.CertMade(Path("c.pem"), Path("k.pem"), when),
+        "deploy": DeployResult("deploy", "20260101-000000", None, 40.0, (("check", 1.0),), ()),
+        "rollback": DeployResult("rollback", "20260101-000000", "20260102-000000", 20.0),
+        "releases": results.ReleaseList("20260101-000000", ({"release": "20260101-000000", "current": True,
+                                                             "commit": None, "deployed_by": "ops",
+                                                             "deployed_at": None},)),
+        "audit": results.AuditLog(({"action": "deploy", "result": "deployed"},)),
+        "init": results.RolesWritten(Path("stackctl.yaml"), "database: db\n", True, False),
+        # not commands, but what --dry-run and migrate --status answer with
+        "(dry-run)": Plan("deploy", (Step("check", "the target"),)),
+        "(migrate --status)": results.MigrationStatus((Migration("0001", "init", True, True),), ""),
+    }
+
+
+def test_every_command_is_pinned(tmp_path):
+    assert set(COMMANDS) <= set(samples(tmp_path)), set(COMMANDS) - set(samples(tmp_path))
+
+
+@pytest.mark.parametrize("command", COMMANDS + ["(dry-run)", "(migrate --status)"])
+def test_a_result_is_one_envelope(command, tmp_path):
+    result = samples(tmp_path)[command]
+    payload = json.loads(json.dumps(envelope(command, result.to_dict())))
+    assert list(payload) == ["schema", "command", "ok", "result"]
+    assert payload["schema"] == 1 and payload["command"] == command and payload["ok"] is True
+    assert isinstance(payload["result"], dict) and payload["result"]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_an_error_is_one_envelope_and_exit_2(command, tmp_path):
+    env = {**os.environ, "STACKCTL_PROJECT_DIR": "", "COMPOSE_FILE": "", "NO_COLOR": "1"}
+    out = subprocess.run([sys.executable, "-m", "stackctl", *command.split(), *ARGS.get(command, []), "--json"],
+                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2, out.stderr
+    payload = json.loads(out.stdout)  # exactly one JSON document on stdout
+    assert list(payload) == ["schema", "command", "ok", "error"]
+    assert payload["command"] == command and payload["ok"] is False
+    assert payload["error"]["message"].startswith("no compose file") and payload["error"]["exit_code"] == 2
+    assert payload["error"]["hint"]

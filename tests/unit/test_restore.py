@@ -1,0 +1,159 @@
+"""restore as a plan (text) and as its executor over a fake engine: the Postgres catalog is
+simulated from the SQL stackctl sends, so the tests assert which data ends up named what."""
+
+import hashlib
+import re
+
+import pytest
+
+from stackctl.backup import plans, restore as restore_mod, sets
+from stackctl.backup.sets import BackupSet
+from stackctl.containers import ExecResult
+from stackctl.errors import StackError
+from stackctl.plan import parse_model
+from stackctl.roles import parse as parse_roles
+from tests.unit.fakes import FakeEngine, container, fake_stack
+
+ID, SAFETY = "20260101T000000Z", "20260202T000000Z"
+
+
+def model(with_cache=True):
+    services = {"db": {"image": "postgis/postgis:16"}, "api": {"image": "shop/api", "depends_on": {"db": {}}},
+                "migrate": {"image": "shop/api", "depends_on": {"db": {}}}, "web": {"image": "shop/web"}}
+    roles = {"database": "db", "migrate": "migrate", "apps": {"api": {"port": 3000}, "web": {}}}
+    if with_cache:
+        services["cache"] = {"image": "redis:7"}
+        roles["cache"] = "cache"
+    return parse_model({"name": "shop", "services": services}, parse_roles(roles, "test"))
+
+
+def test_restore_plan_with_redis():
+    assert [str(s) for s in plans.restore_steps(ID, "db", "cache", ["api", "web"], with_redis=True)] == [
+        f"check backup {ID} (checksums, a full read, the server's major version)",
+        "safety-backup db, cache (the data as it is now, kept as a backup set)",
+        "stop api, web (nothing writes while the data changes) [undo: start them again (migrations not re-run)]",
+        f"restore-into db_restore_{ID.lower()} (a new database, the current one untouched) [undo: drop it]",
+        f"swap db (db_restore_{ID.lower()} takes the name; the current data is kept aside until the end) "
+        "[undo: the names swapped back]",
+        "put-snapshot cache (stop it, put the set's RDB in place, start it) [undo: the safety backup's RDB put back]",
+        "start every service (migrations, then each gated on health)",
+        "drop the data kept aside (once everything is healthy)",
+        "prune old sets (STACKCTL_BACKUP_KEEP_DAYS / STACKCTL_BACKUP_KEEP_COUNT)",
+    ]
+
+
+def test_restore_plan_without_redis_leaves_the_cache_alone():
+    steps = [s.action for s in plans.restore_steps(ID, "db", "cache", ["api"], with_redis=False)]
+    assert steps == ["check", "safety-backup", "stop", "restore-into", "swap", "start", "drop", "prune"]
+    assert "cache" not in str(plans.restore_steps(ID, "db", "cache", ["api"], with_redis=False)[1])
+
+
+def test_backup_plan_names_the_roles():
+    assert [str(s).split(" (")[0] for s in plans.backup_steps("db", "cache", True, ["api"])] == [
+        "dump db", "snapshot cache", "record api", "restore-test db", "seal the set", "prune old sets"]
+    assert [s.action for s in plans.backup_steps("db", None, False, [])] == ["dump", "seal", "prune"]
+
+
+def make_set(folder, backup_id, with_redis):
+    folder.mkdir(parents=True)
+    manifest = {"format": sets.FORMAT, "complete": True, "id": backup_id, "created_at": "2026-01-01T00:00:00+00:00",
+                "kind": "manual"}
+    for part, name, data in (("postgres", "postgres.dump", b"PGDMP"), ("redis", "redis.rdb", b"REDIS0011")):
+        if part == "redis" and not with_redis:
+            continue
+        (folder / name).write_bytes(data)
+        manifest[part] = {"file": name, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(),
+                          "server_version_num": 160004, "server_version": "16.4", "tables": {}, "path": "/data/dump.rdb"}
+    sets.write_manifest(folder, manifest)
+    return BackupSet(folder, manifest)
+
+
+class Catalog:
+    """The databases of the fake server, each name pointing at whose data it holds."""
+
+    def __init__(self):
+        self.databases = {"shop": "live data", "postgres": "system"}
+
+    def __call__(self, cid, cmd, env):
+        if cmd[0] == "docker":  # pg_restore full read, or restore_into via `docker exec -i`
+            if "exec" in cmd:
+                fresh = cmd[cmd.index("-d") + 1]
+                self.databases[fresh] = "backup data"
+            return ExecResult(0, "EXIT 0\n", "")
+        if cmd[0] == "redis-cli":
+            return ExecResult(0, "appendonly\nno\n", "")
+        sql = cmd[-1]
+        if "current_setting('server_version_num')" in sql:
+            return ExecResult(0, "160004|16.4|\n", "")
+        if sql.startswith("SELECT datname"):
+            return ExecResult(0, "\n".join(self.databases) + "\n", "")
+        if m := re.match(r'CREATE DATABASE "(\w+)"', sql):
+            self.databases[m[1]] = "empty"
+        elif m := re.match(r'DROP DATABASE IF EXISTS "(\w+)"', sql):
+            self.databases.pop(m[1], None)
+        elif m := re.match(r'ALTER DATABASE "(\w+)" RENAME TO "(\w+)"', sql):
+            self.databases[m[2]] = self.databases.pop(m[1])
+        return ExecResult(0, "", "")
+
+
+@pytest.fixture
+def restoring(tmp_path, monkeypatch):
+    def build(with_cache=True, fail_at_start=False):
+        catalog = Catalog()
+        db_env = ("POSTGRES_USER=app", "POSTGRES_DB=shop", "POSTGRES_PASSWORD=pw")
+        engine = FakeEngine([container("db", env=db_env), container("cache"), container("api"), container("web")],
+                            exec_handler=catalog)
+        stack = fake_stack(tmp_path, model(with_cache), engine)
+        folder = tmp_path / "backups" / "shop"
+        make_set(folder / ID, ID, with_redis=True)
+        safety = make_set(tmp_path / "safety" / SAFETY, SAFETY, with_redis=True)
+        monkeypatch.setattr(restore_mod, "backup_path", lambda s: folder)
+        monkeypatch.setattr(restore_mod, "backup", lambda s, **kw: engine.calls.append("safety backup") or safety)
+        monkeypatch.setattr(restore_mod, "apply_retention", lambda s: engine.calls.append("prune"))
+        started = []
+
+        def up(s, services, run_oneshots=True, **kw):
+            engine.calls.append("up" if run_oneshots else "up without migrations")
+            if fail_at_start and run_oneshots:
+                started.append(True)
+                raise StackError("api did not become healthy within its deadline")
+
+        monkeypatch.setattr(restore_mod, "run_up", up)
+        return stack, engine, catalog
+
+    return build
+
+
+def test_a_restore_swaps_the_backup_in_and_drops_the_old_data(restoring):
+    stack, engine, catalog = restoring()
+    result = restore_mod.restore(stack, ID, progress=None)
+    assert catalog.databases == {"shop": "backup data", "postgres": "system"}
+    assert result.redis and result.safety.id == SAFETY
+    assert engine.calls.index("safety backup") < engine.calls.index("compose stop api web") < engine.calls.index("up")
+    assert "write cache-id /data/dump.rdb (9 bytes)" in engine.calls
+    assert engine.calls[-2:] == ["prune", "remove stackctl-lock-shop"]
+
+
+def test_a_restore_that_fails_at_start_puts_everything_back(restoring):
+    stack, engine, catalog = restoring(fail_at_start=True)
+    with pytest.raises(restore_mod.RestoreUndone, match=f"restore of {ID} failed and was undone: api did not"):
+        restore_mod.restore(stack, ID, progress=None)
+    assert catalog.databases == {"shop": "live data", "postgres": "system"}  # the live data, under its name
+    writes = [c for c in engine.calls if c.startswith("write cache-id")]
+    assert len(writes) == 2  # the backup's snapshot, then the safety backup's put back
+    assert engine.calls[-2:] == ["up without migrations", "remove stackctl-lock-shop"]
+
+
+def test_a_restore_without_a_cache_role_never_touches_redis(restoring):
+    stack, engine, catalog = restoring(with_cache=False)
+    result = restore_mod.restore(stack, ID, progress=None)
+    assert not result.redis and not any(c.startswith(("write", "exec cache")) for c in engine.calls)
+    assert catalog.databases["shop"] == "backup data"
+
+
+def test_a_damaged_backup_is_refused_before_anything_is_touched(restoring, tmp_path):
+    stack, engine, catalog = restoring()
+    (tmp_path / "backups" / "shop" / ID / "postgres.dump").write_bytes(b"PGDMX")
+    with pytest.raises(StackError, match=f"backup {ID} is damaged, nothing was touched"):
+        restore_mod.restore(stack, ID, progress=None)
+    assert "safety backup" not in engine.calls and catalog.databases["shop"] == "live data"
