@@ -8,8 +8,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from typing import TYPE_CHECKING
+
+from stackctl.errors import EXIT_USAGE, StackError
+
+if TYPE_CHECKING:
+    from stackctl.report import Reporter
+    from stackctl.stack import Stack
 
 STATE_FILE = "build-state.json"
 
@@ -84,3 +93,43 @@ class BuildState:
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text(json.dumps(self.data, indent=2))
         tmp.replace(self.path)
+
+
+LOG_LINES = 30
+
+
+def build_images(stack: Stack, services: list[str], mode: str, report: Reporter) -> list[str]:
+    """Build images whose context changed (mode auto), all (always) or none (never)."""
+    wanted = targets(stack.model, services)
+    state = BuildState(stack.project.state_dir)
+    hashes = {t.image: context_hash(t) for t in wanted}
+    stale = []
+    for target in wanted:
+        image_id = stack.engine.image_id(target.image)
+        if mode == "never":
+            if image_id is None:
+                raise StackError(f"image {target.image} ({target.service}) does not exist",
+                                 "run stackctl up (it builds missing images) or stackctl up --build", EXIT_USAGE)
+            continue
+        if mode == "always" or not state.is_current(target.image, hashes[target.image], image_id):
+            stale.append(target)
+    if not stale:
+        return []
+    names = [t.service for t in stale]
+    report.phase(f"building {', '.join(names)}")
+    tail: list[str] = []
+    started = time.monotonic()
+    try:
+        for line in stack.compose.build(names):
+            tail = (tail + [line])[-40:]
+            if line.strip():
+                report.phase(f"building {', '.join(names)} ({time.monotonic() - started:.0f}s): {line.strip()[:90]}")
+    except StackError as exc:
+        exc.details = "\n".join(tail[-LOG_LINES:])
+        exc.hint = f"fix the build of {', '.join(names)}; rebuild with stackctl up --build"
+        raise
+    for target in stale:
+        image_id = stack.engine.image_id(target.image)
+        if image_id:
+            state.record(target.image, hashes[target.image], image_id)
+    return names

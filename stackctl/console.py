@@ -5,7 +5,6 @@ rich is imported on first use, so `--help` and `--version` stay fast.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from functools import cached_property
@@ -25,10 +24,9 @@ def _pipe_width(stream) -> int | None:
 
 
 class Console:
-    def __init__(self, *, json_output: bool = False, quiet: bool = False, debug: bool = False):
+    def __init__(self, *, json_output: bool = False, quiet: bool = False):
         self.json_output = json_output
         self.quiet = quiet
-        self.debug = debug
 
     @cached_property
     def out(self):
@@ -54,10 +52,6 @@ class Console:
         """Human output of a command (tables, summaries): stdout."""
         if not self.json_output:
             self.out.print(renderable)
-
-    def emit_json(self, payload: dict) -> None:
-        sys.stdout.write(json.dumps(payload, indent=2, sort_keys=False) + "\n")
-        sys.stdout.flush()
 
     def error(self, exc: StackError) -> None:
         from rich.markup import escape

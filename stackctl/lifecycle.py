@@ -10,8 +10,11 @@ from stackctl.errors import EXIT_FAILED, EXIT_USAGE, ConfigError, StackError
 from stackctl.health.gate import wait_ready
 from stackctl.health.service import observer
 from stackctl.plan import check_known, start_order
+from stackctl.service_state import ServiceState
 from stackctl.stack import Stack
-from stackctl.up import LOG_LINES, Progress, ServiceOutcome, failure_details
+from stackctl.report import Reporter
+from stackctl.health.diagnose import LOG_LINES, failure_details
+from stackctl.service_state import ServiceOutcome
 
 
 @dataclass(frozen=True)
@@ -52,16 +55,16 @@ def logs(stack: Stack, services: list[str], *, follow: bool, tail: int | None, s
                               since=since, timestamps=timestamps)
 
 
-def restart(stack: Stack, services: list[str], *, timeout: float | None, progress: Progress,
+def restart(stack: Stack, services: list[str], *, timeout: float | None, report: Reporter,
             cancel: threading.Event | None = None) -> Restarted:
     """`stackctl restart` under the stack's lock: one command at a time changes a stack."""
     from stackctl import lock
 
     with lock.held(stack.engine, stack.name, "restart", wait=stack.settings.lock_wait):
-        return Restarted(tuple(_restart(stack, services, timeout=timeout, progress=progress, cancel=cancel)))
+        return Restarted(tuple(_restart(stack, services, timeout=timeout, report=report, cancel=cancel)))
 
 
-def _restart(stack: Stack, services: list[str], *, timeout: float | None, progress: Progress,
+def _restart(stack: Stack, services: list[str], *, timeout: float | None, report: Reporter,
             cancel: threading.Event | None = None) -> list[ServiceOutcome]:
     """Restart running services one at a time in dependency order, each gated on health."""
     cancel = cancel or threading.Event()
@@ -75,19 +78,19 @@ def _restart(stack: Stack, services: list[str], *, timeout: float | None, progre
     outcomes = []
     for name in names:
         spec, info = model.services[name], containers[name]
-        progress.service(name, "restarting")
+        report.service(name, "restarting")
         stack.engine.restart(info.id)  # files compose injected (secrets) persist across restarts
         result = wait_ready(observer(spec, stack.engine, info.id),
                             timeout or stack.settings.health_timeout, cancel=cancel,
-                            on_observation=lambda o, t, n=name: progress.service(n, "starting", o.detail, t))
+                            on_observation=lambda o, t, n=name: report.service(n, "starting", o.detail, t))
         if cancel.is_set():
             raise KeyboardInterrupt
         if not result.ok:
-            progress.service(name, result.outcome.value, result.detail, result.elapsed)
+            report.service(name, result.outcome.value, result.detail, result.elapsed)
             raise StackError(f"{name} did not become healthy after restart ({result.elapsed:.1f}s): {result.detail}",
                              f"troubleshoot with: stackctl logs {name}", EXIT_FAILED,
                              details=failure_details(stack, name, info.id))
-        progress.service(name, "done" if spec.oneshot else "healthy", result.detail, result.elapsed)
+        report.service(name, str(ServiceState.DONE if spec.oneshot else ServiceState.READY), result.detail, result.elapsed)
         outcomes.append(ServiceOutcome(name, "restart", "ready", result.elapsed, result.detail))
     return outcomes
 

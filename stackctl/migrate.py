@@ -8,9 +8,9 @@ from __future__ import annotations
 import re
 import shlex
 from dataclasses import dataclass
-from typing import Callable
 
 from stackctl.errors import EXIT_FAILED, EXIT_USAGE, StackError
+from stackctl.report import SILENT, Reporter
 from stackctl.results import Migrated, MigrationStatus
 from stackctl.stack import Stack
 
@@ -30,15 +30,15 @@ def _require_db(stack: Stack, service: str) -> None:
             raise StackError(f"{dep} is not running, migrations need it", f"start it: stackctl up {dep}", EXIT_USAGE)
 
 
-def migrate(stack: Stack, out: Callable[[str], None], command: str | None = None) -> Migrated:
+def migrate(stack: Stack, report: Reporter = SILENT, command: str | None = None) -> Migrated:
     """`stackctl migrate` under the stack's lock: one command at a time changes a stack."""
     from stackctl import lock
 
     with lock.held(stack.engine, stack.name, "migrate", wait=stack.settings.lock_wait):
-        return _migrate(stack, out, command)
+        return _migrate(stack, report, command)
 
 
-def _migrate(stack: Stack, out: Callable[[str], None], command: str | None = None) -> Migrated:
+def _migrate(stack: Stack, report: Reporter, command: str | None = None) -> Migrated:
     service = oneshot_service(stack)
     _require_db(stack, service)
     argv = shlex.split(command) if command else []  # none: the service's own command
@@ -46,7 +46,8 @@ def _migrate(stack: Stack, out: Callable[[str], None], command: str | None = Non
     try:
         for line in stack.compose.run(service, argv):
             said.append(line.rstrip("\n"))
-            out(line)
+            if line.strip():
+                report.note(line.rstrip())
         return Migrated(service, tuple(said))
     except StackError as exc:
         raise StackError(f"migration failed: {exc.message.removeprefix('docker compose run ' + service + ' failed: ')}",

@@ -213,8 +213,9 @@ class Step:
 def up_steps(model: StackModel, targets: list[str], observed: dict[str, str], run_oneshots: bool = True) -> list[Step]:
     """What `up` does to each service, given what it observed of each:
 
-    observed[name] is "ready" (running and answering its probe), "done" (a one-shot that
-    exited 0 and was not recreated since), or anything else (absent, created, stopped...).
+    observed[name] is a ServiceState (stackctl.service_state): "ready" (running and answering
+    its probe), "done" (a one-shot that exited 0 and was not recreated since), or anything else
+    (absent, created, stopped, unhealthy...).
     A one-shot runs again when any service that depends on it has to start (unless
     run_oneshots is False: a rollback starts the previous release on the data it had).
     """
@@ -228,11 +229,11 @@ def up_steps(model: StackModel, targets: list[str], observed: dict[str, str], ru
             if not run_oneshots:
                 steps[name] = Step(name, "keep", after, "not run")
             elif state == "done" and not starting_dependents:
-                steps[name] = Step(name, "keep", after, "completed")
+                steps[name] = Step(name, "keep", after, "done")
             else:
                 steps[name] = Step(name, "run", after, "" if state != "done" else f"before {', '.join(starting_dependents)}")
         elif state == "ready":
-            steps[name] = Step(name, "keep", after, "healthy")
+            steps[name] = Step(name, "keep", after, "ready")
         else:
             steps[name] = Step(name, "start", after, state)
     return [steps[n] for n in start_order(model, targets)]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from stackctl import ports as portlib
 from stackctl.engine import Engine, remote_hostname
-from stackctl.errors import StackError
+from stackctl.errors import EXIT_USAGE, StackError
 from stackctl.settings import SECRET_NAME, Settings, weak_secret
 from stackctl.stack import Stack
 
@@ -254,3 +254,12 @@ def run_checks(stack: Stack) -> CheckReport:
     remote = remote_hostname(host)
     checks += [check_memory(settings, engine, remote), check_disk(settings, engine, remote)]
     return CheckReport(tuple(checks))
+
+
+class PreflightFailed(StackError):
+    def __init__(self, report: CheckReport):
+        failures = report.failures
+        message = "; ".join(f"{c.name}: {c.detail}" for c in failures)
+        hint = " / ".join(c.fix for c in failures if c.fix) or "run stackctl check"
+        super().__init__(f"preflight failed: {message}", hint, EXIT_USAGE)
+        self.report = report

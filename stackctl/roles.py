@@ -28,7 +28,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from stackctl.errors import ConfigError
 
 SERVICE = r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$"
-HTTP_PORTS = (80, 8000, 8080, 3000, 5000, 4000)
 
 
 class _Strict(BaseModel):

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from stackctl import stats as stats_lib
 from stackctl.containers import ContainerInfo, uptime_seconds
+from stackctl.service_state import ServiceState, classify
 from stackctl.health.gate import wait_ready
 from stackctl.health.service import EndpointResult, running_endpoints
 from stackctl.stack import Stack
@@ -19,8 +20,8 @@ SCHEMA_VERSION = 1
 @dataclass(frozen=True)
 class ServiceStatus:
     name: str
-    state: str  # running | exited | created | missing | ...
-    health: str  # healthy | unhealthy | starting | none | completed | failed
+    state: ServiceState  # ready | done | starting | unhealthy | stopped | failed | absent | ...
+    container_state: str | None  # the engine's word: running | exited | created | ... (None: no container)
     docker_health: str | None  # the engine's own healthcheck verdict, which lags by its interval
     oneshot: bool
     uptime_seconds: float | None
@@ -31,15 +32,13 @@ class ServiceStatus:
 
     @property
     def ok(self) -> bool:
-        if self.oneshot:
-            return self.health == "completed"
-        return self.state == "running" and self.health in ("healthy", "none")
+        return self.state is ServiceState.DONE if self.oneshot else self.state is ServiceState.READY
 
     def to_dict(self) -> dict:
         return {
             "name": self.name,
-            "state": self.state,
-            "health": self.health,
+            "state": str(self.state),
+            "container_state": self.container_state,
             "docker_health": self.docker_health,
             "oneshot": self.oneshot,
             "ok": self.ok,
@@ -73,21 +72,6 @@ class StatusReport:
         }
 
 
-def _health(oneshot: bool, info: ContainerInfo | None, probe_ok: bool | None) -> str:
-    """Our probe's verdict where the service has one; else the engine's healthcheck."""
-    if info is None:
-        return "none"
-    if oneshot:
-        if info.state == "exited":
-            return "completed" if info.exit_code == 0 else "failed"
-        return info.state
-    if info.state != "running":
-        return "none"
-    if probe_ok is not None:
-        return "healthy" if probe_ok else "unhealthy"
-    return info.health or "none"
-
-
 def _probe_all(stack: Stack, names: list[str], containers: dict[str, ContainerInfo]) -> list[EndpointResult]:
     endpoints = running_endpoints(stack.model, containers, names, stack.engine)
     if not endpoints:
@@ -118,8 +102,8 @@ def status(stack: Stack, *, stats: bool = True) -> StatusReport:
         u = usage.get(name)
         services.append(ServiceStatus(
             name=name,
-            state=info.state if info else "missing",
-            health=_health(spec.oneshot, info, probe_ok.get(name)),
+            state=classify(spec.oneshot, info, probe_ok.get(name)),  # our probe's verdict, else the healthcheck
+            container_state=info.state if info else None,
             docker_health=info.health if info else None,
             oneshot=spec.oneshot,
             uptime_seconds=uptime_seconds(info) if info else None,

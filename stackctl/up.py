@@ -9,48 +9,22 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from typing import Protocol
 
-from stackctl import build as buildlib
+from stackctl.build import build_images
 from stackctl.containers import ContainerInfo
-from stackctl.errors import EXIT_FAILED, EXIT_USAGE, StackError
+from stackctl.errors import EXIT_FAILED, StackError
 from stackctl.health import diagnose
+from stackctl.health.diagnose import failure_details
 from stackctl.health.gate import GateResult, Observation, State, wait_ready
 from stackctl.health.service import Endpoint, EndpointResult, check_endpoints, observer, running_endpoints
 from stackctl.plan import Step, after_oneshots, closure, up_steps
-from stackctl.preflight import CheckReport, run_checks
+from stackctl.preflight import PreflightFailed, run_checks
+from stackctl.report import Reporter
+from stackctl.service_state import ServiceOutcome, ServiceState, classify
 from stackctl.proxy import pin_started_proxy
 from stackctl.stack import Stack
 
 ENDPOINT_GRACE = 10.0  # seconds an endpoint check may retry after the services are ready
-LOG_LINES = 30
-
-
-class Progress(Protocol):
-    def phase(self, text: str) -> None: ...
-    def service(self, name: str, state: str, detail: str = "", elapsed: float | None = None) -> None: ...
-
-
-class PreflightFailed(StackError):
-    def __init__(self, report: CheckReport):
-        failures = report.failures
-        message = "; ".join(f"{c.name}: {c.detail}" for c in failures)
-        hint = " / ".join(c.fix for c in failures if c.fix) or "run stackctl check"
-        super().__init__(f"preflight failed: {message}", hint, EXIT_USAGE)
-        self.report = report
-
-
-@dataclass(frozen=True)
-class ServiceOutcome:
-    service: str
-    action: str
-    outcome: str  # ready | kept | failed | timeout | skipped | cancelled
-    elapsed: float = 0.0
-    detail: str = ""
-
-    def to_dict(self) -> dict:
-        return {"name": self.service, "action": self.action, "outcome": self.outcome,
-                "seconds": round(self.elapsed, 2)}
 
 
 @dataclass(frozen=True)
@@ -71,77 +45,23 @@ class UpResult:
                 "urls": dict(self.urls)}
 
 
-def build_images(stack: Stack, services: list[str], mode: str, progress: Progress) -> list[str]:
-    """Build images whose context changed (mode auto), all (always) or none (never)."""
-    targets = buildlib.targets(stack.model, services)
-    state = buildlib.BuildState(stack.project.state_dir)
-    hashes = {t.image: buildlib.context_hash(t) for t in targets}
-    stale = []
-    for target in targets:
-        image_id = stack.engine.image_id(target.image)
-        if mode == "never":
-            if image_id is None:
-                raise StackError(f"image {target.image} ({target.service}) does not exist",
-                                 "run stackctl up (it builds missing images) or stackctl up --build", EXIT_USAGE)
-            continue
-        if mode == "always" or not state.is_current(target.image, hashes[target.image], image_id):
-            stale.append(target)
-    if not stale:
-        return []
-    names = [t.service for t in stale]
-    progress.phase(f"building {', '.join(names)}")
-    tail: list[str] = []
-    started = time.monotonic()
-    try:
-        for line in stack.compose.build(names):
-            tail = (tail + [line])[-40:]
-            if line.strip():
-                progress.phase(f"building {', '.join(names)} ({time.monotonic() - started:.0f}s): {line.strip()[:90]}")
-    except StackError as exc:
-        exc.details = "\n".join(tail[-LOG_LINES:])
-        exc.hint = f"fix the build of {', '.join(names)}; rebuild with stackctl up --build"
-        raise
-    for target in stale:
-        image_id = stack.engine.image_id(target.image)
-        if image_id:
-            state.record(target.image, hashes[target.image], image_id)
-    return names
-
-
-def observe(stack: Stack, names: list[str], containers: dict[str, ContainerInfo]) -> dict[str, str]:
-    """What each service is now: ready / done / or its container state."""
+def observe(stack: Stack, names: list[str], containers: dict[str, ContainerInfo]) -> dict[str, ServiceState]:
+    """What each service is now (a running long-lived one is asked its probe once)."""
     observed = {}
     for name in names:
         spec, info = stack.model.services[name], containers.get(name)
-        if info is None:
-            observed[name] = "absent"
-        elif spec.oneshot:
-            observed[name] = "done" if info.state == "exited" and info.exit_code == 0 else info.state
-        elif info.state != "running":
-            observed[name] = info.state
-        else:
-            verdict = observer(spec, stack.engine, info.id)()
-            observed[name] = "ready" if verdict.state is State.READY else "starting"
+        ready = None
+        if info is not None and info.state == "running" and not spec.oneshot:
+            ready = observer(spec, stack.engine, info.id)().state is State.READY
+        observed[name] = classify(spec.oneshot, info, ready)
     return observed
-
-
-def failure_details(stack: Stack, name: str, container_id: str | None) -> str:
-    parts = []
-    if container_id:
-        info = stack.engine.inspect(container_id)
-        if info is not None and info.last_health_output:
-            output = "\n".join(info.last_health_output.splitlines()[-5:])
-            parts.append(f"last health check output of {name}:\n{output}")
-        logs = stack.engine.logs_tail(container_id, LOG_LINES).rstrip()
-        parts.append(f"last {LOG_LINES} log lines of {name}:\n{logs or '(no output)'}")
-    return "\n".join(parts)
 
 
 class Executor:
     """Runs the steps, each as soon as what it needs is ready; independent ones in parallel."""
 
-    def __init__(self, stack: Stack, timeout: float, progress: Progress, cancel: threading.Event):
-        self.stack, self.timeout, self.progress, self.cancel = stack, timeout, progress, cancel
+    def __init__(self, stack: Stack, timeout: float, report: Reporter, cancel: threading.Event):
+        self.stack, self.timeout, self.report, self.cancel = stack, timeout, report, cancel
         self.results: dict[str, ServiceOutcome] = {}
         self.done: dict[str, threading.Event] = {}
         self.containers: dict[str, ContainerInfo] = {}
@@ -170,13 +90,13 @@ class Executor:
     def _step(self, step: Step) -> ServiceOutcome:
         name = step.service
         if step.action == "keep":
-            self.progress.service(name, "healthy" if step.reason == "healthy" else step.reason, "unchanged")
+            self.report.service(name, step.reason, "unchanged")
             return ServiceOutcome(name, "keep", "kept", 0.0, step.reason)
-        self.progress.service(name, "waiting", f"for {', '.join(step.after)}" if step.after else "")
+        self.report.service(name, "waiting", f"for {', '.join(step.after)}" if step.after else "")
         for dep in step.after:
             self.done[dep].wait()
             if self.results[dep].outcome not in ("ready", "kept"):
-                self.progress.service(name, "skipped", f"{dep} is not ready")
+                self.report.service(name, "skipped", f"{dep} is not ready")
                 return ServiceOutcome(name, step.action, "skipped", 0.0, f"{dep} is not ready")
         if self.cancel.is_set():
             return ServiceOutcome(name, step.action, "cancelled")
@@ -184,7 +104,7 @@ class Executor:
         if info is None:
             return ServiceOutcome(name, step.action, "failed", 0.0, "no container was created")
         spec = self.stack.model.services[name]
-        self.progress.service(name, "running" if spec.oneshot else "starting")
+        self.report.service(name, "running" if spec.oneshot else "starting")
         if info.state != "running":
             if spec.injects_files:
                 self.stack.compose.start([name])  # compose copies secrets/configs in as it starts
@@ -192,17 +112,18 @@ class Executor:
                 self.stack.engine.start(info.id)  # ~10x faster than a compose process
 
         def report(obs: Observation, elapsed: float) -> None:
-            self.progress.service(name, "running" if spec.oneshot else "starting", obs.detail, elapsed)
+            self.report.service(name, "running" if spec.oneshot else "starting", obs.detail, elapsed)
 
         result: GateResult = wait_ready(observer(spec, self.stack.engine, info.id),
                                         self.timeout, cancel=self.cancel, on_observation=report)
         if result.ok:
             if spec.role == "proxy" and self.stack.model.switch == "include":
                 pin_started_proxy(self.stack)  # now, while it holds no client connections
-            self.progress.service(name, "done" if spec.oneshot else "healthy", result.detail, result.elapsed)
+            self.report.service(name, str(ServiceState.DONE if spec.oneshot else ServiceState.READY), result.detail,
+                                  result.elapsed)
             return ServiceOutcome(name, step.action, "ready", result.elapsed, result.detail)
         outcome = result.outcome.value
-        self.progress.service(name, outcome, result.detail, result.elapsed)
+        self.report.service(name, outcome, result.detail, result.elapsed)
         return ServiceOutcome(name, step.action, outcome, result.elapsed, result.detail)
 
 
@@ -235,7 +156,7 @@ def app_urls(stack: Stack, names: list[str], containers: dict[str, ContainerInfo
 
 
 def converge(stack: Stack, targets: list[str], run_oneshots: bool, executor: Executor,
-             progress: Progress) -> tuple[list[Step], list[ServiceOutcome]]:
+             report: Reporter) -> tuple[list[Step], list[ServiceOutcome]]:
     """Create and start the targets. Where an API is already serving, in two phases: first
     everything up to and including the one-shots (migrations), then what waits for them, so
     the serving containers are only replaced once migrations succeeded."""
@@ -244,52 +165,53 @@ def converge(stack: Stack, targets: list[str], run_oneshots: bool, executor: Exe
     containers = stack.containers()
     serving = [n for n in later if n in containers and containers[n].state == "running"]
     phases = [[n for n in targets if n not in later], later] if serving else [targets]
-    known: dict[str, str] = {}
+    known: dict[str, ServiceState] = {}
     steps: list[Step] = []
     outcomes: list[ServiceOutcome] = []
     for index, phase in enumerate(phases):
-        progress.phase("creating containers")
+        report.phase("creating containers")
         stack.compose.create(phase)
         current = stack.containers()
         observed = {**observe(stack, targets if index == 0 else phase, current), **known}
         phase_steps = [s for s in up_steps(model, targets, observed, run_oneshots) if s.service in phase]
-        progress.phase("starting services")
+        report.phase("starting services")
         results = executor.run(phase_steps)
         steps += phase_steps
         outcomes += results
         if any(r.outcome not in ("ready", "kept") for r in results):
             break
-        known.update({r.service: "done" if model.services[r.service].oneshot else "ready" for r in results})
+        known.update({r.service: ServiceState.DONE if model.services[r.service].oneshot else ServiceState.READY
+                      for r in results})
     return steps, outcomes
 
 
 def up(stack: Stack, services: list[str] | None, *, build: str = "auto", timeout: float | None = None,
-       progress: Progress, cancel: threading.Event | None = None, check: bool = True,
+       report: Reporter, cancel: threading.Event | None = None, check: bool = True,
        run_oneshots: bool = True) -> UpResult:
     """`stackctl up` under the stack's lock: one command at a time changes a stack."""
     from stackctl import lock
 
     with lock.held(stack.engine, stack.name, "up", wait=stack.settings.lock_wait):
-        return _up(stack, services, build=build, timeout=timeout, progress=progress, cancel=cancel, check=check,
+        return _up(stack, services, build=build, timeout=timeout, report=report, cancel=cancel, check=check,
                    run_oneshots=run_oneshots)
 
 
 def _up(stack: Stack, services: list[str] | None, *, build: str = "auto", timeout: float | None = None,
-       progress: Progress, cancel: threading.Event | None = None, check: bool = True,
+       report: Reporter, cancel: threading.Event | None = None, check: bool = True,
        run_oneshots: bool = True) -> UpResult:
     started = time.monotonic()
     cancel = cancel or threading.Event()
     stack.model  # bad compose files or variables: one line, before anything else
     if check:
-        progress.phase("checking the machine")
+        report.phase("checking the machine")
         report = run_checks(stack)
         if not report.ok:
             raise PreflightFailed(report)
-    progress.phase("reading the compose model")
+    report.phase("reading the compose model")
     targets = closure(stack.model, services)
-    built = build_images(stack, targets, build, progress)
-    executor = Executor(stack, timeout or stack.settings.health_timeout, progress, cancel)
-    steps, outcomes = converge(stack, targets, run_oneshots, executor, progress)
+    built = build_images(stack, targets, build, report)
+    executor = Executor(stack, timeout or stack.settings.health_timeout, report, cancel)
+    steps, outcomes = converge(stack, targets, run_oneshots, executor, report)
     if cancel.is_set():
         raise KeyboardInterrupt
     bad = [o for o in outcomes if o.outcome in ("failed", "timeout")]
@@ -305,7 +227,7 @@ def _up(stack: Stack, services: list[str] | None, *, build: str = "auto", timeou
             EXIT_FAILED,
             details=details,
         )
-    progress.phase("verifying endpoints")
+    report.phase("verifying endpoints")
     containers = stack.containers()  # one look serves the checks and the summary
     endpoints = check_all_endpoints(stack, targets, containers, cancel)
     result = UpResult(tuple(outcomes), tuple(endpoints), tuple(app_urls(stack, targets, containers)), tuple(built),

@@ -10,7 +10,6 @@ import shutil
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
 
 from stackctl import __version__
 from stackctl.backup import plans, postgres, redis, sets
@@ -18,6 +17,7 @@ from stackctl.backup.verify import restore_test
 from stackctl.containers import ContainerInfo
 from stackctl.health import credentials
 from stackctl.errors import EXIT_USAGE, StackError
+from stackctl.report import SILENT, Reporter
 from stackctl.results import BackupList, BackupMade
 from stackctl.stack import Stack
 from stackctl.steps import Plan, Step, follow
@@ -35,20 +35,20 @@ def database_service(stack: Stack) -> str:
 
 
 def backup(stack: Stack, *, include_redis: bool = True, verify: bool = False, kind: str = "manual",
-           say: Callable[[str], None] = lambda _: None) -> sets.BackupSet:
+           report: Reporter = SILENT) -> sets.BackupSet:
     """`stackctl backup` under the stack's lock: one command at a time changes a stack."""
     from stackctl import lock
 
     with lock.held(stack.engine, stack.name, "backup", wait=stack.settings.lock_wait):
-        return _backup(stack, include_redis=include_redis, verify=verify, kind=kind, say=say)[0]
+        return _backup(stack, include_redis=include_redis, verify=verify, kind=kind, report=report)[0]
 
 
 class Backing:
     """One backup as it runs: what each step of plans.backup_steps does. Everything is written
     under a `.partial-<id>` folder that only the last step renames into a set."""
 
-    def __init__(self, stack: Stack, include_redis: bool, verify: bool, kind: str, say: Callable[[str], None]):
-        self.stack, self.verify, self.say, self.s = stack, verify, say, stack.settings
+    def __init__(self, stack: Stack, include_redis: bool, verify: bool, kind: str, report: Reporter):
+        self.stack, self.verify, self.report, self.s = stack, verify, report, stack.settings
         self.db_service = database_service(stack)
         self.db = running_container(stack, self.db_service)
         self.cache = stack.model.one("cache") if include_redis else None
@@ -66,7 +66,7 @@ class Backing:
         return plans.backup_steps(self.db_service, self.cache, self.verify, self.apps)
 
     def act(self, step: Step) -> None:
-        getattr(self, "do_" + step.action.replace("-", "_"))()
+        DO[step.action](self)
 
     def open(self) -> None:
         sets.make_private_dir(self.folder)
@@ -80,7 +80,7 @@ class Backing:
 
     def do_dump(self) -> None:
         eng, creds = self.stack.engine, self.creds
-        self.say(f"dumping Postgres ({self.db_service}) and reading the dump back in full")
+        self.report.note(f"dumping Postgres ({self.db_service}) and reading the dump back in full")
         info = postgres.server_info(eng, self.db.id, creds.user, creds.database)
         # The dump goes to disk and, at the same time, into a throwaway pg_restore that reads
         # it in full: one pass instead of writing and then reading back.
@@ -107,7 +107,7 @@ class Backing:
                                           "at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
 
     def do_snapshot(self) -> None:
-        self.say(f"snapshotting Redis ({self.cache})")
+        self.report.note(f"snapshotting Redis ({self.cache})")
         eng, info = self.stack.engine, self.redis_info
         writer = sets.HashingWriter(self.partial / "redis.rdb")
         try:
@@ -126,7 +126,7 @@ class Backing:
                                  for name in self.apps if name in containers}
 
     def do_restore_test(self) -> None:
-        self.say("restoring into a scratch database to compare row counts")
+        self.report.note("restoring into a scratch database to compare row counts")
         test = restore_test(self.stack.engine, self.db.image, self.partial / "postgres.dump",
                             self.manifest["postgres"]["tables"])
         self.manifest["verification"]["restore_test"] = test
@@ -145,9 +145,13 @@ class Backing:
         self.pruned = apply_retention(self.stack)
 
 
+DO = {"dump": Backing.do_dump, "snapshot": Backing.do_snapshot, "record": Backing.do_record,
+      "restore-test": Backing.do_restore_test, "seal": Backing.do_seal, "prune": Backing.do_prune}
+
+
 def _backup(stack: Stack, *, include_redis: bool = True, verify: bool = False, kind: str = "manual",
-            say: Callable[[str], None] = lambda _: None, prune: bool = False) -> tuple[sets.BackupSet, list]:
-    run = Backing(stack, include_redis, verify, kind, say)
+            report: Reporter = SILENT, prune: bool = False) -> tuple[sets.BackupSet, list]:
+    run = Backing(stack, include_redis, verify, kind, report)
     steps = [s for s in run.steps() if prune or s.action != "prune"]
     run.pruned = []
     try:
@@ -174,12 +178,13 @@ def backup_plan(stack: Stack, *, include_redis: bool = True, verify: bool = Fals
 
 
 def backup_and_prune(stack: Stack, *, include_redis: bool = True, verify: bool = False, kind: str = "manual",
-                     say: Callable[[str], None] = lambda _: None) -> BackupMade:
+                     report: Reporter = SILENT) -> BackupMade:
     """`stackctl backup`: a set, then the retention rules applied."""
     from stackctl import lock
 
     with lock.held(stack.engine, stack.name, "backup", wait=stack.settings.lock_wait):
-        made, pruned = _backup(stack, include_redis=include_redis, verify=verify, kind=kind, say=say, prune=True)
+        made, pruned = _backup(stack, include_redis=include_redis, verify=verify, kind=kind, report=report,
+                               prune=True)
     return BackupMade(made, verify, tuple(p.id for p in pruned))
 
 

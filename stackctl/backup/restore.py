@@ -10,7 +10,6 @@ started again, and the error says so.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
 
 from stackctl.backup import plans, postgres, redis, sets
 from stackctl.backup.create import apply_retention, backup, backup_path, database_service, running_container
@@ -20,7 +19,7 @@ from stackctl.health import credentials
 from stackctl.errors import EXIT_FAILED, EXIT_USAGE, StackError
 from stackctl.stack import Stack
 from stackctl.steps import Plan, Step, follow
-from stackctl.up import Progress
+from stackctl.report import SILENT, Reporter
 from stackctl.up import up as run_up
 
 
@@ -76,21 +75,19 @@ def _with_redis(stack: Stack, backup_set: sets.BackupSet, include_redis: bool) -
     return include_redis and bool(backup_set.manifest.get("redis")) and stack.model.one("cache") is not None
 
 
-def restore(stack: Stack, ref: str, *, include_redis: bool = True, progress: Progress,
-            say: Callable[[str], None] = lambda _: None) -> RestoreResult:
+def restore(stack: Stack, ref: str, *, include_redis: bool = True, report: Reporter = SILENT) -> RestoreResult:
     """`stackctl restore` under the stack's lock: one command at a time changes a stack."""
     from stackctl import lock
 
     with lock.held(stack.engine, stack.name, "restore", wait=stack.settings.lock_wait):
-        return _restore(stack, ref, include_redis=include_redis, progress=progress, say=say)
+        return _restore(stack, ref, include_redis=include_redis, report=report)
 
 
 class Restoring:
     """One restore as it runs: what each step of plans.restore_steps does, and undoes."""
 
-    def __init__(self, stack: Stack, backup_set: sets.BackupSet, with_redis: bool, progress: Progress,
-                 say: Callable[[str], None]):
-        self.stack, self.set, self.with_redis, self.progress, self.say = stack, backup_set, with_redis, progress, say
+    def __init__(self, stack: Stack, backup_set: sets.BackupSet, with_redis: bool, report: Reporter):
+        self.stack, self.set, self.with_redis, self.report = stack, backup_set, with_redis, report
         self.eng = stack.engine
         self.db_service, self.cache = database_service(stack), stack.model.one("cache")
         self.db_info = running_container(stack, self.db_service)
@@ -114,11 +111,11 @@ class Restoring:
                  f"AND pid <> pg_backend_pid()")
 
     def act(self, step: Step) -> None:
-        self.say(f"{step.action} {step.target}")
-        getattr(self, "do_" + step.action.replace("-", "_"))()
+        self.report.note(f"{step.action} {step.target}")
+        DO[step.action](self)
 
     def undo(self, step: Step) -> None:
-        getattr(self, "undo_" + step.action.replace("-", "_"))()
+        UNDO[step.action](self)
 
     def do_check(self) -> None:
         check_restorable(self.stack, self.set, self.db_info)
@@ -137,7 +134,7 @@ class Restoring:
 
     def undo_stop(self) -> None:
         # The data is what it was before the restore: start without re-running migrations.
-        run_up(self.stack, None, build="never", check=False, progress=self.progress, run_oneshots=False)
+        run_up(self.stack, None, build="never", check=False, report=self.report, run_oneshots=False)
 
     def do_restore_into(self) -> None:
         self.sql(f"DROP DATABASE IF EXISTS {_q(self.fresh)}")
@@ -176,7 +173,7 @@ class Restoring:
                               self.safety.part("redis").read_bytes())
 
     def do_start(self) -> None:
-        run_up(self.stack, None, build="never", check=False, progress=self.progress)
+        run_up(self.stack, None, build="never", check=False, report=self.report)
 
     def do_drop(self) -> None:
         self.sql(f"DROP DATABASE IF EXISTS {_q(self.previous)}")
@@ -185,22 +182,28 @@ class Restoring:
         apply_retention(self.stack)
 
 
-def _restore(stack: Stack, ref: str, *, include_redis: bool = True, progress: Progress,
-             say: Callable[[str], None] = lambda _: None) -> RestoreResult:
+DO = {"check": Restoring.do_check, "safety-backup": Restoring.do_safety_backup, "stop": Restoring.do_stop,
+      "restore-into": Restoring.do_restore_into, "swap": Restoring.do_swap, "put-snapshot": Restoring.do_put_snapshot,
+      "start": Restoring.do_start, "drop": Restoring.do_drop, "prune": Restoring.do_prune}
+UNDO = {"stop": Restoring.undo_stop, "restore-into": Restoring.undo_restore_into, "swap": Restoring.undo_swap,
+        "put-snapshot": Restoring.undo_put_snapshot}
+
+
+def _restore(stack: Stack, ref: str, *, include_redis: bool = True, report: Reporter = SILENT) -> RestoreResult:
     backup_set = sets.find_set(backup_path(stack), ref)
-    run = Restoring(stack, backup_set, _with_redis(stack, backup_set, include_redis), progress, say)
+    run = Restoring(stack, backup_set, _with_redis(stack, backup_set, include_redis), report)
     plan = plans.restore_steps(backup_set.id, run.db_service, run.cache, run.users, run.with_redis)
     started = next(i for i, step in enumerate(plan) if step.action == "start") + 1
     try:
-        follow(plan[:started], run.act, undo=lambda step: (say(f"undoing {step.action} {step.target}"),
-                                                            run.undo(step)), note=say)
+        follow(plan[:started], run.act, undo=lambda step: (report.note(f"undoing {step.action} {step.target}"),
+                                                            run.undo(step)), note=report.note)
     except BaseException as exc:
         if run.safety is None or isinstance(exc, KeyboardInterrupt):
             raise  # before the safety backup nothing was touched
         reason = exc.message if isinstance(exc, StackError) else type(exc).__name__
         raise RestoreUndone(f"restore of {backup_set.id} failed and was undone: {reason}",
                             f"the data is as it was; safety backup {run.safety.id} holds it too") from None
-    follow(plan[started:], run.act, note=say)  # the restored data serves: nothing after this is undone
+    follow(plan[started:], run.act, note=report.note)  # the restored data serves: nothing after this is undone
     return RestoreResult(backup_set, run.safety, run.with_redis)
 
 

@@ -23,7 +23,7 @@ class App:
     def console(self):
         from stackctl.console import Console
 
-        return Console(json_output=self.json, quiet=self.quiet, debug=self.debug)
+        return Console(json_output=self.json, quiet=self.quiet)
 
     def project(self, env: str | None = None, host: str | None = None):
         from stackctl.project import open_project

@@ -23,8 +23,14 @@ def migrate(app: App, show_status: bool) -> None:
     if show_status:
         output.finish(app, migrations.status(stack), render.migration_status)
         return
-    echo = (lambda line: None) if app.json else (lambda line: (sys.stdout.write(line), sys.stdout.flush()))
-    output.finish(app, migrations.migrate(stack, echo), render.nothing)
+    from stackctl.cli.progress import make_progress
+
+    progress = make_progress(app.console())
+    try:
+        result = migrations.migrate(stack, progress)
+    finally:
+        progress.close()
+    output.finish(app, result, render.migrated)
 
 
 @click.group(cls=Commands, invoke_without_command=True)
@@ -45,9 +51,13 @@ def backup(ctx: click.Context, verify: bool, no_redis: bool, kind: str, dry_run:
     if dry_run:
         output.finish(app, backup_plan(stack, include_redis=not no_redis, verify=verify), render.plan)
         return
-    console = app.console()
-    result = backup_and_prune(stack, include_redis=not no_redis, verify=verify, kind=kind,
-                              say=lambda text: console.info(f"· {text}"))
+    from stackctl.cli.progress import make_progress
+
+    progress = make_progress(app.console())
+    try:
+        result = backup_and_prune(stack, include_redis=not no_redis, verify=verify, kind=kind, report=progress)
+    finally:
+        progress.close()
     output.finish(app, result, render.backup_made)
 
 
@@ -108,11 +118,9 @@ def restore(app: App, backup_id: str, yes: bool, no_redis: bool, dry_run: bool) 
         if not sys.stdin.isatty():
             raise StackError("restore replaces the stack's data and needs confirmation", "add --yes", EXIT_USAGE)
         click.confirm(f"Replace the data of stack '{stack.name}' with backup {backup_id}?", abort=True)
-    console = app.console()
-    progress = make_progress(console)
+    progress = make_progress(app.console())
     try:
-        result = run_restore(stack, backup_id, include_redis=not no_redis, progress=progress,
-                             say=lambda text: console.info(f"· {text}"))
+        result = run_restore(stack, backup_id, include_redis=not no_redis, report=progress)
     finally:
         progress.close()
     output.finish(app, result, render.restored)

@@ -37,7 +37,7 @@ def up(app: App, services: tuple[str, ...], build: bool | None, timeout: float |
     import threading
 
     from stackctl.cli.progress import make_progress
-    from stackctl.up import PreflightFailed
+    from stackctl.preflight import PreflightFailed
     from stackctl.up import up as run_up
 
     console = app.console()
@@ -46,7 +46,7 @@ def up(app: App, services: tuple[str, ...], build: bool | None, timeout: float |
     progress = make_progress(console)
     cancel = threading.Event()
     try:
-        result = run_up(stack, list(services) or None, build=mode, timeout=timeout, progress=progress,
+        result = run_up(stack, list(services) or None, build=mode, timeout=timeout, report=progress,
                         cancel=cancel, check=not skip_check)
     except PreflightFailed as exc:
         progress.close()
@@ -114,7 +114,7 @@ def restart(app: App, services: tuple[str, ...], timeout: float | None) -> None:
 
     progress = make_progress(app.console())
     try:
-        result = run_restart(app.stack(), list(services), timeout=timeout, progress=progress)
+        result = run_restart(app.stack(), list(services), timeout=timeout, report=progress)
     finally:
         progress.close()
     output.finish(app, result, render.restarted)

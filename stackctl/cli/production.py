@@ -45,11 +45,9 @@ def deploy(app: App, host: str | None, break_lock: bool, timeout: float | None, 
     if dry_run:
         output.finish(app, plan_deploy(stack), render.plan)
         return
-    console = app.console()
-    progress = make_progress(console)
+    progress = make_progress(app.console())
     try:
-        result = run_deploy(stack, progress=progress, say=lambda t: console.info(f"· {t}"), break_lock=break_lock,
-                            timeout=timeout)
+        result = run_deploy(stack, report=progress, break_lock=break_lock, timeout=timeout)
     finally:
         progress.close()
     output.finish(app, result, render.deployed)
@@ -72,11 +70,9 @@ def rollback(app: App, release: str | None, host: str | None, timeout: float | N
     if dry_run:
         output.finish(app, rollback_dry_run(stack, release), render.plan)
         return
-    console = app.console()
-    progress = make_progress(console)
+    progress = make_progress(app.console())
     try:
-        result = run_rollback(stack, release, progress=progress, say=lambda t: console.info(f"· {t}"),
-                              timeout=timeout)
+        result = run_rollback(stack, release, report=progress, timeout=timeout)
     finally:
         progress.close()
     output.finish(app, result, render.deployed)

@@ -1,11 +1,12 @@
-"""Live progress of `up` / `restart`: a rich table on a terminal, plain lines elsewhere (CI, pipes)."""
+"""The displays of stackctl.report.Reporter: a rich table redrawn on a terminal, plain lines
+elsewhere (CI, pipes), nothing with --quiet or --json."""
 
 from __future__ import annotations
 
 import threading
 import time
 
-STYLES = {"healthy": "green", "done": "green", "failed": "red", "timeout": "red", "skipped": "yellow",
+STYLES = {"ready": "green", "done": "green", "failed": "red", "timeout": "red", "skipped": "yellow",
           "starting": "cyan", "running": "cyan", "restarting": "cyan", "waiting": "dim"}
 
 
@@ -32,6 +33,13 @@ class PlainProgress:
             self._last[name] = state
         took = f" after {elapsed:.1f}s" if elapsed is not None and state not in ("waiting", "starting", "running") else ""
         self.console.info(f"  {name:<10} {state}{took}")
+
+    def note(self, text: str) -> None:
+        from rich.markup import escape
+
+        from stackctl.masking import mask
+
+        self.console.info(f"· {escape(mask(text))}")
 
     def close(self) -> None:
         pass
@@ -79,9 +87,14 @@ class LiveProgress:
             since = previous[1] if previous and state not in ("waiting",) else time.monotonic()
             if previous and previous[0] == "waiting" and state != "waiting":
                 since = time.monotonic()
-            final = elapsed if state in ("healthy", "done", "failed", "timeout", "skipped") else None
+            final = elapsed if state in ("ready", "done", "failed", "timeout", "skipped") else None
             self.rows[name] = [state, since, detail.splitlines()[0] if detail else "", final]
             self.live.update(self._render())
+
+    def note(self, text: str) -> None:
+        from stackctl.masking import mask
+
+        self.live.console.print(f"· {mask(text)}", markup=False, highlight=False)
 
     def close(self) -> None:
         with self._lock:
@@ -101,6 +114,9 @@ class QuietProgress:
         pass
 
     def service(self, name: str, state: str, detail: str = "", elapsed: float | None = None) -> None:
+        pass
+
+    def note(self, text: str) -> None:
         pass
 
     def close(self) -> None:

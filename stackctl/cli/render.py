@@ -43,13 +43,13 @@ def status_table(report):
     from rich.table import Table
 
     table = Table(title=f"stack {report.stack} ({report.env})", title_justify="left", box=None, padding=(0, 1))
-    for col in ("service", "state", "health", "uptime", "ports", "cpu", "memory"):
+    for col in ("service", "state", "container", "uptime", "ports", "cpu", "memory"):
         table.add_column(col, justify="right" if col in ("cpu", "memory", "uptime") else "left")
     for s in report.services:
         style = "green" if s.ok else "red"
         ports = ", ".join(f"{ip or '*'}:{hp}->{cp}" for cp, ip, hp in s.ports) or "-"
         cpu = "-" if s.cpu_percent is None else f"{s.cpu_percent:.1f}%"
-        table.add_row(s.name, s.state, f"[{style}]{s.health}[/]", _duration(s.uptime_seconds), ports, cpu,
+        table.add_row(s.name, f"[{style}]{s.state}[/]", s.container_state or "-", _duration(s.uptime_seconds), ports, cpu,
                       _bytes(s.memory_bytes))
     return table
 
@@ -226,3 +226,7 @@ def roles_written(console, result) -> None:
         return
     console.result(f"[green]wrote {result.path}[/]; next: stackctl check, then stackctl up" if result.written
                    else f"not written: run stackctl init --yes to write {result.path}")
+
+
+def migrated(console, result) -> None:
+    console.result(f"[green]migrations ran[/] ({result.service}, {len(result.output)} lines of output)")

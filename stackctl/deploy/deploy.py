@@ -20,20 +20,22 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable
 
+from stackctl import lock
 from stackctl import migrate as migrations
 from stackctl.backup.create import apply_retention, backup
-from stackctl import lock
+from stackctl.build import build_images
 from stackctl.deploy import plan, releases
 from stackctl.deploy.rollout import rollout
-from stackctl.proxy import RolloutFailed
 from stackctl.errors import EXIT_FAILED, EXIT_USAGE, StackError
 from stackctl.health.gate import wait_ready
 from stackctl.health.service import running_endpoints
-from stackctl.plan import closure, start_order
-from stackctl.preflight import run_checks
+from stackctl.plan import closure
+from stackctl.preflight import PreflightFailed, run_checks
+from stackctl.proxy import RolloutFailed
+from stackctl.report import Reporter
 from stackctl.stack import Stack
 from stackctl.steps import KEPT, Plan, Step, Timings, follow
-from stackctl.up import PreflightFailed, Progress, build_images, up
+from stackctl.up import up
 
 CHECK_RETRIES = 5
 CHECK_PAUSE = 1.0
@@ -67,7 +69,7 @@ def stack_for(stack: Stack, deployed: releases.Deployed) -> Stack:
     return stack.with_files(path)
 
 
-def post_checks(stack: Stack, say: Callable[[str], None]) -> list[str]:
+def post_checks(stack: Stack, report: Reporter) -> list[str]:
     """Every endpoint (through the proxy too), each retried up to CHECK_RETRIES times; what still fails."""
     failing = []
     for endpoint in running_endpoints(stack.model, stack.containers(), stack.model.names(), stack.engine):
@@ -75,7 +77,7 @@ def post_checks(stack: Stack, say: Callable[[str], None]) -> list[str]:
             result = wait_ready(endpoint.probe, 0)
             if result.ok:
                 break
-            say(f"check {endpoint.url}: {result.detail} (attempt {attempt}/{CHECK_RETRIES})")
+            report.note(f"check {endpoint.url}: {result.detail} (attempt {attempt}/{CHECK_RETRIES})")
             time.sleep(CHECK_PAUSE)
         else:
             failing.append(f"{endpoint.url}: {result.detail}")
@@ -106,24 +108,24 @@ def changed(target: Stack, service: str) -> bool:
     return not running or any(c.image_id != wanted for c in running)
 
 
-def switch_to(target: Stack, *, progress: Progress, say: Callable[[str], None], timeout: float,
+def switch_to(target: Stack, *, report: Reporter, timeout: float,
               timings: Timings, release: str) -> None:
     """Put a release in service by following plan.switch_steps."""
     follow(plan.switch_steps(target.model, release),
-           lambda step: run_switch_step(target, step, progress=progress, say=say, timeout=timeout), timings=timings)
+           lambda step: run_switch_step(target, step, report=report, timeout=timeout), timings=timings)
 
 
-def run_switch_step(target: Stack, step: Step, *, progress: Progress, say: Callable[[str], None],
+def run_switch_step(target: Stack, step: Step, *, report: Reporter,
                     timeout: float) -> str | None:
     name, model = step.target, target.model
     if not changed(target, name):
-        say(f"{name}: image unchanged, kept")
+        report.note(f"{name}: image unchanged, kept")
         return KEPT
     if step.action == "rollout":
-        rollout(target, name, timeout=timeout, progress=progress)
+        rollout(target, name, timeout=timeout, report=report)
         return
-    say(f"{name}: {step.detail}" if step.action == "replace" else f"{name}: recreating it, {step.detail}")
-    up(target, [name], build="never", check=False, progress=progress, run_oneshots=False)
+    report.note(f"{name}: {step.detail}" if step.action == "replace" else f"{name}: recreating it, {step.detail}")
+    up(target, [name], build="never", check=False, report=report, run_oneshots=False)
     proxy = model.one("proxy")
     if step.action == "recreate" and name == model.upstream and proxy:
         for container in target.engine.service_containers(target.name, proxy):
@@ -150,7 +152,7 @@ def audited(stack: Stack, entry: dict, clock: Callable[[], float] = time.monoton
     releases.audit(stack.project, stack.name, {**entry, "seconds": round(clock() - started, 1)})
 
 
-def deploy(stack: Stack, *, progress: Progress, say: Callable[[str], None], break_lock: bool = False,
+def deploy(stack: Stack, *, report: Reporter, break_lock: bool = False,
            timeout: float | None = None) -> DeployResult:
     if stack.project.env == "development":
         raise StackError("deploy runs a deployment environment, not development",
@@ -162,14 +164,14 @@ def deploy(stack: Stack, *, progress: Progress, say: Callable[[str], None], brea
     if break_lock:
         held = lock.holder(stack.engine, stack.name)
         if held is not None:
-            say(f"breaking the lock held by {held.who}@{held.host} (pid {held.pid}) since {held.since}")
+            report.note(f"breaking the lock held by {held.who}@{held.host} (pid {held.pid}) since {held.since}")
             lock.release(stack.engine, stack.name)
     entry = {"action": "deploy", "release": rid, "who": getpass.getuser(),
              "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
              "commit": releases.git_commit(stack.project.root)}
     with audited(stack, entry):
         with lock.held(stack.engine, stack.name, "deploy", rid, stack.settings.lock_wait):
-            result = _deploy(stack, rid, progress, say, timeout or stack.settings.health_timeout)
+            result = _deploy(stack, rid, report, timeout or stack.settings.health_timeout)
         entry.update(result="deployed", previous=result.previous, steps={k: round(v, 2) for k, v in result.steps})
     return result
 
@@ -182,8 +184,7 @@ class Deployment:
     new: Stack
     rid: str
     previous: releases.Deployed | None
-    progress: Progress
-    say: Callable[[str], None]
+    report: Reporter
     timeout: float
     timings: Timings
     pruned: list[str] = field(default_factory=list)
@@ -208,10 +209,10 @@ def dry_run(stack: Stack) -> Plan:
                                                   holder, stack.settings.lock_wait)))
 
 
-def _deploy(stack: Stack, rid: str, progress: Progress, say: Callable[[str], None], timeout: float) -> DeployResult:
+def _deploy(stack: Stack, rid: str, report: Reporter, timeout: float) -> DeployResult:
     started = time.monotonic()
     is_serving, previous, _ = observe(stack)  # the lock is ours now
-    d = Deployment(stack, stack_for(stack, release_images(stack, rid)), rid, previous, progress, say, timeout,
+    d = Deployment(stack, stack_for(stack, release_images(stack, rid)), rid, previous, report, timeout,
                    Timings())
     steps = plan.deploy_steps(stack.model, rid, is_serving, previous.release if previous else None)
     follow(steps, lambda step: _take(d, step), timings=d.timings)
@@ -224,38 +225,38 @@ def _take(d: Deployment, step: Step) -> str | None:
         STEPS[step.action](d)
         return None
     try:
-        return run_switch_step(d.new, step, progress=d.progress, say=d.say, timeout=d.timeout)
+        return run_switch_step(d.new, step, report=d.report, timeout=d.timeout)
     except RolloutFailed as exc:
         raise RolledBack(f"release {d.rid} rolled back before taking traffic; {d.was} still serves: "
                          f"{exc.message}", exc.hint, EXIT_FAILED, exc.details) from None
 
 
 def _check(d: Deployment) -> None:
-    d.progress.phase("checking the target")
+    d.report.phase("checking the target")
     report = run_checks(d.stack)
     if not report.ok:
         raise PreflightFailed(report)
 
 
 def _build(d: Deployment) -> None:
-    build_images(d.new, closure(d.new.model, None), "auto", d.progress)
+    build_images(d.new, closure(d.new.model, None), "auto", d.report)
 
 
 def _first_start(d: Deployment) -> None:
-    d.say("no app is serving yet: a first start")
-    up(d.new, None, build="never", check=False, progress=d.progress)
+    d.report.note("no app is serving yet: a first start")
+    up(d.new, None, build="never", check=False, report=d.report)
 
 
 def _backup(d: Deployment) -> None:
-    d.say("backing up before migrations")
+    d.report.note("backing up before migrations")
     backup(d.stack, kind="pre-deploy")
     apply_retention(d.stack)
 
 
 def _migrate(d: Deployment) -> None:
-    d.say("migrating with the new image")
+    d.report.note("migrating with the new image")
     try:
-        migrations.migrate(d.new, out=lambda line: d.say(line.rstrip()) if line.strip() else None)
+        migrations.migrate(d.new, d.report)
     except StackError as exc:
         raise StackError(f"release {d.rid} not deployed, {d.was} still serves: {exc.message}", exc.hint,
                          exc.exit_code, exc.details) from None
@@ -263,15 +264,15 @@ def _migrate(d: Deployment) -> None:
 
 def _verify(d: Deployment) -> None:
     """Through the proxy too; on failure, back to the previous release through the same switch."""
-    d.progress.phase("checking through the proxy")
-    failing = post_checks(d.new, d.say)
+    d.report.phase("checking through the proxy")
+    failing = post_checks(d.new, d.report)
     if not failing:
         return
     previous = d.previous
     if previous is None or previous.release.startswith("("):
         raise StackError(f"release {d.rid} fails its checks: {'; '.join(failing)}", "stackctl logs", EXIT_FAILED)
-    d.say(f"release {d.rid} fails its checks: rolling back to {previous.release}")
-    switch_to(stack_for(d.stack, previous), progress=d.progress, say=d.say, timeout=d.timeout, timings=d.timings,
+    d.report.note(f"release {d.rid} fails its checks: rolling back to {previous.release}")
+    switch_to(stack_for(d.stack, previous), report=d.report, timeout=d.timeout, timings=d.timings,
               release=previous.release)
     raise RolledBack(f"release {d.rid} failed its checks and was rolled back to {previous.release}: "
                      f"{'; '.join(failing)}", "stackctl logs", EXIT_FAILED)
@@ -312,7 +313,7 @@ def rollback_dry_run(stack: Stack, target: str | None) -> Plan:
     return Plan("rollback", tuple(plan.rollback_steps(stack.model, target, current.release)))
 
 
-def rollback(stack: Stack, target: str | None, *, progress: Progress, say: Callable[[str], None],
+def rollback(stack: Stack, target: str | None, *, report: Reporter,
              timeout: float | None = None) -> DeployResult:
     """Return to a release (default: the one before the current) through the same switch."""
     current, target = rollback_target(stack, target)
@@ -324,9 +325,9 @@ def rollback(stack: Stack, target: str | None, *, progress: Progress, say: Calla
     with audited(stack, entry):
         with lock.held(stack.engine, stack.name, "rollback", target, stack.settings.lock_wait):
             goal = stack_for(stack, goal_images)
-            switch_to(goal, progress=progress, say=say, timeout=timeout or stack.settings.health_timeout,
+            switch_to(goal, report=report, timeout=timeout or stack.settings.health_timeout,
                       timings=timings, release=target)
-            failing = post_checks(goal, say)
+            failing = post_checks(goal, report)
             if failing:
                 raise StackError(f"release {target} fails its checks: {'; '.join(failing)}", "stackctl logs")
             releases.write_deployed(stack.project, goal_images)

@@ -24,13 +24,14 @@ from stackctl.health.gate import wait_ready
 from stackctl.health.service import observer
 from stackctl.proxy import Proxies, RolloutFailed
 from stackctl.stack import Stack
-from stackctl.up import Progress, failure_details
+from stackctl.report import Reporter
+from stackctl.health.diagnose import failure_details
 
 STOP_GRACE = 30
 RELOAD_SETTLE = 1.0  # old nginx workers finish requests already sent to the old container
 
 
-def rollout(stack: Stack, service: str, *, timeout: float, progress: Progress,
+def rollout(stack: Stack, service: str, *, timeout: float, report: Reporter,
             cancel: threading.Event | None = None, settle: float = RELOAD_SETTLE) -> float:
     eng, spec = stack.engine, stack.model.services[service]
     old = [c for c in eng.service_containers(stack.name, service) if c.state == "running"]
@@ -38,7 +39,7 @@ def rollout(stack: Stack, service: str, *, timeout: float, progress: Progress,
     if old and proxies.pinned() != {old[-1].name}:
         proxies.pin(old[-1].name)  # the newest serving one keeps all traffic meanwhile
         time.sleep(settle)
-    progress.service(service, "starting", f"new container beside {len(old)} serving")
+    report.service(service, "starting", f"new container beside {len(old)} serving")
     stack.compose.scale_up(service, len(old) + 1)
     new = [c for c in eng.service_containers(stack.name, service) if c.id not in {o.id for o in old}]
     if not new:
@@ -46,25 +47,25 @@ def rollout(stack: Stack, service: str, *, timeout: float, progress: Progress,
     started = time.monotonic()
     for container in new:
         result = wait_ready(observer(spec, eng, container.id), timeout, cancel=cancel,
-                            on_observation=lambda o, t: progress.service(service, "starting", o.detail, t))
+                            on_observation=lambda o, t: report.service(service, "starting", o.detail, t))
         if not result.ok:
             details = failure_details(stack, service, container.id)
             for c in new:
                 _retire(eng, c.id, grace=5)
             if not old:
                 proxies.pin(None)
-            progress.service(service, "failed", result.detail, result.elapsed)
+            report.service(service, "failed", result.detail, result.elapsed)
             raise RolloutFailed(f"the new {service} did not become healthy ({result.outcome.value} after "
                                 f"{result.elapsed:.1f}s): {result.detail}", exit_code=EXIT_FAILED, details=details)
     healthy_after = time.monotonic() - started
     if proxies.containers:
-        progress.service(service, "healthy", f"switching the proxy to {new[-1].name}", healthy_after)
+        report.service(service, "ready", f"switching the proxy to {new[-1].name}", healthy_after)
         proxies.pin(new[-1].name)
         time.sleep(settle)
     for container in old:
-        progress.service(service, "draining", container.name)
+        report.service(service, "draining", container.name)
         _retire(eng, container.id, grace=STOP_GRACE)
-    progress.service(service, "healthy", f"replaced {len(old)} with {len(new)}", time.monotonic() - started)
+    report.service(service, "ready", f"replaced {len(old)} with {len(new)}", time.monotonic() - started)
     return healthy_after
 
 

@@ -7,6 +7,10 @@ Only signatures that mean one thing are listed; anything else keeps the generic 
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from stackctl.stack import Stack
 
 # (role, pattern in the last log lines, what it means and what to run)
 SIGNATURES = (
@@ -25,3 +29,18 @@ def hint(role: str, logs: str) -> str | None:
         if wanted == role and pattern.search(logs):
             return advice
     return None
+
+
+LOG_LINES = 30
+
+
+def failure_details(stack: Stack, name: str, container_id: str | None) -> str:
+    parts = []
+    if container_id:
+        info = stack.engine.inspect(container_id)
+        if info is not None and info.last_health_output:
+            output = "\n".join(info.last_health_output.splitlines()[-5:])
+            parts.append(f"last health check output of {name}:\n{output}")
+        logs = stack.engine.logs_tail(container_id, LOG_LINES).rstrip()
+        parts.append(f"last {LOG_LINES} log lines of {name}:\n{logs or '(no output)'}")
+    return "\n".join(parts)

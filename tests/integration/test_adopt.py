@@ -105,7 +105,7 @@ def test_up_brings_the_users_stack_up_in_order_and_the_proxy_serves_postgis_rows
     assert page.status_code == 200 and '<div id="root">' in page.text
     status = json.loads(geo.run("status", "--json", "--no-stats").stdout)["result"]
     assert status["healthy"] is True
-    assert {s["name"]: s["health"] for s in status["services"]}["migrate"] == "completed"
+    assert {s["name"]: s["state"] for s in status["services"]}["migrate"] == "done"
     shown = geo.run("migrate", "--status")
     assert shown.returncode == 0 and "Stops1700000000001" in shown.stdout, shown.stderr
 

@@ -9,19 +9,12 @@ from stackctl.deploy import deploy as deploy_mod
 from stackctl.deploy import releases
 from stackctl.deploy.plan import switch_steps
 from stackctl.errors import StackError
+from stackctl.report import SILENT
 from tests.unit.fakes import FakeEngine, container, fake_stack
 from tests.unit.test_deploy_plan import geo
 
 OLD = "20261122T120000Z-aaaaaaa"
 SWITCHED = [f"{s.action} {s.target}" for s in switch_steps(geo(), OLD)]  # frontend, backend, worker, proxy
-
-
-class Quiet:
-    def phase(self, text):
-        pass
-
-    def service(self, *args, **kwargs):
-        pass
 
 
 @pytest.fixture
@@ -39,13 +32,13 @@ def target(tmp_path, monkeypatch):
     monkeypatch.setattr(deploy_mod, "stack_for", lambda s, deployed: s)
     monkeypatch.setattr(deploy_mod, "run_switch_step",
                         lambda t, step, **kw: done.append(f"{step.action} {step.target}"))
-    monkeypatch.setattr(deploy_mod.migrations, "migrate", lambda s, out: done.append("migrate"))
+    monkeypatch.setattr(deploy_mod.migrations, "migrate", lambda s, report: done.append("migrate"))
     monkeypatch.setattr(deploy_mod, "post_checks", lambda s, say: [])
     return stack, engine, done
 
 
 def run(stack):
-    return deploy_mod.deploy(stack, progress=Quiet(), say=lambda text: None)
+    return deploy_mod.deploy(stack, report=SILENT)
 
 
 def last_audit(stack):
@@ -66,7 +59,7 @@ def test_a_normal_deploy_follows_its_plan_and_records_it(target):
 def test_a_failed_migration_stops_before_any_switch_and_says_what_still_serves(target, monkeypatch):
     stack, engine, done = target
 
-    def fail(s, out):
+    def fail(s, report):
         done.append("migrate")
         raise StackError("migration failed: relation \"stops\" already exists", "fix the migration")
 

@@ -59,7 +59,8 @@ def samples(tmp_path) -> dict:
     from stackctl.preflight import Check, CheckReport
     from stackctl.status import StatusReport
     from stackctl.steps import Plan, Step
-    from stackctl.up import ServiceOutcome, UpResult
+    from stackctl.service_state import ServiceOutcome
+    from stackctl.up import UpResult
 
     when = datetime(2026, 1, 1, tzinfo=timezone.utc)
     backup_set = _set(tmp_path)

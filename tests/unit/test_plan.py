@@ -83,14 +83,14 @@ def test_cold_plan_starts_everything_in_order():
 def test_warm_plan_keeps_everything():
     observed = {"db": "ready", "redis": "ready", "migrate": "done", "api": "ready", "web": "ready"}
     assert steps_text(observed) == [
-        "keep db (healthy)", "keep redis (healthy)", "keep migrate after db (completed)",
-        "keep api after db, migrate, redis (healthy)", "keep web after api (healthy)",
+        "keep db (ready)", "keep redis (ready)", "keep migrate after db (done)",
+        "keep api after db, migrate, redis (ready)", "keep web after api (ready)",
     ]
 
 
 def test_recreated_api_reruns_migrations_first():
     observed = {"db": "ready", "redis": "ready", "migrate": "done", "api": "created", "web": "ready"}
     assert steps_text(observed) == [
-        "keep db (healthy)", "keep redis (healthy)", "run migrate after db (before api)",
-        "start api after db, migrate, redis (created)", "keep web after api (healthy)",
+        "keep db (ready)", "keep redis (ready)", "run migrate after db (before api)",
+        "start api after db, migrate, redis (created)", "keep web after api (ready)",
     ]

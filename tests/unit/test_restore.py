@@ -126,7 +126,7 @@ def restoring(tmp_path, monkeypatch):
 
 def test_a_restore_swaps_the_backup_in_and_drops_the_old_data(restoring):
     stack, engine, catalog = restoring()
-    result = restore_mod.restore(stack, ID, progress=None)
+    result = restore_mod.restore(stack, ID)
     assert catalog.databases == {"shop": "backup data", "postgres": "system"}
     assert result.redis and result.safety.id == SAFETY
     assert engine.calls.index("safety backup") < engine.calls.index("compose stop api web") < engine.calls.index("up")
@@ -137,7 +137,7 @@ def test_a_restore_swaps_the_backup_in_and_drops_the_old_data(restoring):
 def test_a_restore_that_fails_at_start_puts_everything_back(restoring):
     stack, engine, catalog = restoring(fail_at_start=True)
     with pytest.raises(restore_mod.RestoreUndone, match=f"restore of {ID} failed and was undone: api did not"):
-        restore_mod.restore(stack, ID, progress=None)
+        restore_mod.restore(stack, ID)
     assert catalog.databases == {"shop": "live data", "postgres": "system"}  # the live data, under its name
     writes = [c for c in engine.calls if c.startswith("write cache-id")]
     assert len(writes) == 2  # the backup's snapshot, then the safety backup's put back
@@ -146,7 +146,7 @@ def test_a_restore_that_fails_at_start_puts_everything_back(restoring):
 
 def test_a_restore_without_a_cache_role_never_touches_redis(restoring):
     stack, engine, catalog = restoring(with_cache=False)
-    result = restore_mod.restore(stack, ID, progress=None)
+    result = restore_mod.restore(stack, ID)
     assert not result.redis and not any(c.startswith(("write", "exec cache")) for c in engine.calls)
     assert catalog.databases["shop"] == "backup data"
 
@@ -155,5 +155,5 @@ def test_a_damaged_backup_is_refused_before_anything_is_touched(restoring, tmp_p
     stack, engine, catalog = restoring()
     (tmp_path / "backups" / "shop" / ID / "postgres.dump").write_bytes(b"PGDMX")
     with pytest.raises(StackError, match=f"backup {ID} is damaged, nothing was touched"):
-        restore_mod.restore(stack, ID, progress=None)
+        restore_mod.restore(stack, ID)
     assert "safety backup" not in engine.calls and catalog.databases["shop"] == "live data"

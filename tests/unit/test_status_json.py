@@ -3,6 +3,7 @@
 from datetime import datetime, timedelta, timezone
 
 from stackctl.containers import container_from_inspect, uptime_seconds
+from stackctl.service_state import ServiceState
 from stackctl.status import ServiceStatus, StatusReport
 from stackctl.health.service import EndpointResult
 
@@ -26,10 +27,10 @@ def test_inspect_is_read_into_container_info():
     assert info.started_at + timedelta(seconds=60) == later
 
 
-def report(health="healthy", ok=True):
-    svc = ServiceStatus("db", "running", health, "healthy", False, 12.34, (("5432/tcp", "127.0.0.1", 5433),),
+def report(state=ServiceState.READY, ok=True):
+    svc = ServiceStatus("db", state, "running", "healthy", False, 12.34, (("5432/tcp", "127.0.0.1", 5433),),
                         1.5, 1024, None)
-    once = ServiceStatus("migrate", "exited", "completed", None, True, None, (), None, None, None)
+    once = ServiceStatus("migrate", ServiceState.DONE, "exited", None, True, None, (), None, None, None)
     return StatusReport("s", "development", (svc, once), (EndpointResult("db", "postgres://localhost:5433", ok),))
 
 
@@ -38,15 +39,31 @@ def test_json_contract():
     assert list(data) == ["schema", "stack", "env", "healthy", "services", "endpoints"]
     assert data["schema"] == 1 and data["healthy"] is True
     assert data["services"][0] == {
-        "name": "db", "state": "running", "health": "healthy", "docker_health": "healthy", "oneshot": False,
+        "name": "db", "state": "ready", "container_state": "running", "docker_health": "healthy", "oneshot": False,
         "ok": True, "uptime_seconds": 12.3,
         "ports": [{"container_port": "5432/tcp", "host_ip": "127.0.0.1", "host_port": 5433}],
         "cpu_percent": 1.5, "memory_bytes": 1024, "memory_limit_bytes": None,
     }
-    assert data["services"][1]["ok"] is True  # a completed one-shot is fine
+    assert data["services"][1]["ok"] is True and data["services"][1]["state"] == "done"  # a one-shot that finished
     assert data["endpoints"] == [{"name": "db", "url": "postgres://localhost:5433", "ok": True, "detail": ""}]
 
 
 def test_unhealthy_service_or_failed_endpoint_makes_stack_unhealthy():
-    assert report(health="unhealthy").healthy is False
+    assert report(state=ServiceState.UNHEALTHY).healthy is False
     assert report(ok=False).healthy is False
+
+
+def test_one_vocabulary_for_a_service_state():
+    """The words up's plan decides on are the words status reports."""
+    from dataclasses import replace
+
+    from stackctl.service_state import classify
+
+    info = container_from_inspect(INSPECT)
+    assert classify(False, info) is ServiceState.READY  # its healthcheck passes
+    assert classify(False, info, ready=False) is ServiceState.UNHEALTHY  # stackctl's probe says no
+    assert classify(False, replace(info, health="starting")) is ServiceState.STARTING
+    assert classify(True, replace(info, state="exited", exit_code=0)) is ServiceState.DONE
+    assert classify(True, replace(info, state="exited", exit_code=1)) is ServiceState.FAILED
+    assert classify(False, replace(info, state="exited", exit_code=0)) is ServiceState.STOPPED
+    assert classify(False, None) is ServiceState.ABSENT
