@@ -13,7 +13,7 @@ from typing import Any
 from stackctl.errors import StackError
 
 
-PIPE_WIDTH = 200
+PIPE_WIDTH = 10_000  # rich needs a width; a pipe gets lines as long as they are
 
 
 def _pipe_width(stream) -> int | None:

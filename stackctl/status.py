@@ -1,5 +1,5 @@
 """`stackctl status`: each service's state, health, uptime, ports, CPU and memory, plus the
-endpoint checks. The JSON form is a stable contract (tests/unit/test_status_json.py)."""
+endpoint checks. Its JSON result is a stable contract (tests/unit/test_status_json.py)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,6 @@ from stackctl.service_state import ServiceState, classify
 from stackctl.health.gate import wait_ready
 from stackctl.health.service import EndpointResult, running_endpoints
 from stackctl.stack import Stack
-
-SCHEMA_VERSION = 1
-
 
 @dataclass(frozen=True)
 class ServiceStatus:
@@ -63,7 +60,6 @@ class StatusReport:
 
     def to_dict(self) -> dict:
         return {
-            "schema": SCHEMA_VERSION,
             "stack": self.stack,
             "env": self.env,
             "healthy": self.healthy,

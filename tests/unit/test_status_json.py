@@ -1,4 +1,4 @@
-"""The `status --json` shape is a contract: scripts depend on these keys and types."""
+"""The result `status --json` carries in its envelope is a contract: scripts depend on these keys and types."""
 
 from datetime import datetime, timedelta, timezone
 
@@ -36,8 +36,8 @@ def report(state=ServiceState.READY, ok=True):
 
 def test_json_contract():
     data = report().to_dict()
-    assert list(data) == ["schema", "stack", "env", "healthy", "services", "endpoints"]
-    assert data["schema"] == 1 and data["healthy"] is True
+    assert list(data) == ["stack", "env", "healthy", "services", "endpoints"]
+    assert data["healthy"] is True
     assert data["services"][0] == {
         "name": "db", "state": "ready", "container_state": "running", "docker_health": "healthy", "oneshot": False,
         "ok": True, "uptime_seconds": 12.3,
