@@ -144,6 +144,11 @@ class Backing:
     def do_prune(self) -> None:
         self.pruned = apply_retention(self.stack)
 
+    def discard(self, _step: Step) -> None:
+        """Every step's undo: the partial folder goes, so nothing half-written is ever listed."""
+        if self.partial is not None and self.made is None:
+            shutil.rmtree(self.partial, ignore_errors=True)
+
 
 DO = {"dump": Backing.do_dump, "snapshot": Backing.do_snapshot, "record": Backing.do_record,
       "restore-test": Backing.do_restore_test, "seal": Backing.do_seal, "prune": Backing.do_prune}
@@ -156,17 +161,16 @@ def _backup(stack: Stack, *, include_redis: bool = True, verify: bool = False, k
     run.pruned = []
     try:
         run.open()
-        follow(steps, run.act)
+        follow(steps, run.act, undo=run.discard, note=report.note)
     except OSError as exc:
-        if run.made is None and run.partial is not None:
-            shutil.rmtree(run.partial, ignore_errors=True)
+        if run.made is not None:
+            raise
         raise disk_error(exc, run.folder) from None
-    except BaseException as exc:
-        if run.made is None and run.partial is not None:
-            shutil.rmtree(run.partial, ignore_errors=True)
-        if isinstance(exc, StackError) and run.made is None:
-            exc.message = f"backup failed, nothing was recorded: {exc.message}"
-        raise
+    except StackError as exc:
+        if run.made is not None:
+            raise  # the set is sealed; what failed came after it (retention)
+        raise StackError(f"backup failed, nothing was recorded: {exc.message}", exc.hint, exc.exit_code,
+                         exc.details) from None
     return run.made, run.pruned
 
 

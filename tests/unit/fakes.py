@@ -89,7 +89,9 @@ class FakeEngine:
 
     def exec_to_file(self, container: str, cmd: list[str], sink, env: dict | None = None) -> ExecResult:
         self.calls.append(f"exec {container} {' '.join(cmd)} > file")
-        return ExecResult(0, "", "")
+        result = self.exec_handler(container, cmd, env)
+        sink.write(result.stdout.encode())
+        return ExecResult(result.exit_code, "", result.stderr)
 
     def read_file(self, container: str, path: str, sink) -> None:
         sink.write(self.files.get((container, path), b""))
@@ -116,13 +118,36 @@ class FakeEngine:
         return self.exec_handler(None, ["docker", *args], None)
 
     def cli_pipe(self, args: list[str]):
-        raise NotImplementedError("streams are integration-tested")
+        self.calls.append(f"docker {' '.join(args[:3])} <pipe>")
+        return FakePipe(self.exec_handler(None, ["docker", *args], None))
 
     def _state(self, container: str, state: str) -> bool:
         if container not in self.containers:
             return False
         self.containers[container] = replace(self.containers[container], state=state)
         return True
+
+
+class FakePipe:
+    """A process fed through .stdin that answers with a given result (a pg_restore full read)."""
+
+    def __init__(self, result: ExecResult):
+        import io
+
+        self.result, self.stdin, self.returncode = result, io.BytesIO(), None
+
+    def communicate(self):
+        self.returncode = self.result.exit_code
+        return self.result.stdout.encode(), self.result.stderr.encode()
+
+    def poll(self):
+        return self.returncode
+
+    def kill(self):
+        self.returncode = -9
+
+    def wait(self):
+        return self.returncode
 
 
 class FakeCompose:
