@@ -54,6 +54,7 @@ class Compose:
         from stackctl import tls
 
         self.project = project
+        self._environment: dict[str, str] | None = None
         # The engine's address and the TLS pair's paths (the reference stack's production
         # overlay names them); everything else compose reads from the env files.
         self.env = {**engine_env(project.host), **(tls.compose_env(project, settings) if project.production else {})}
@@ -76,9 +77,11 @@ class Compose:
     def build_command(self, services: list[str]) -> ComposeCommand:
         return self.command("build", *services, env={"BUILDKIT_PROGRESS": "plain"})
 
-    def create_command(self, services: list[str]) -> ComposeCommand:
-        """Converge containers to the model without starting them (recreates changed ones)."""
-        return self.command("up", "--no-start", "--no-build", "--pull", "missing", *services)
+    def create_command(self, services: list[str], recreate: bool = False) -> ComposeCommand:
+        """Converge containers to the model without starting them (recreates changed ones;
+        `recreate`: these services' containers anew, whatever compose thinks)."""
+        forced = ("--force-recreate", "--no-deps") if recreate else ()
+        return self.command("up", "--no-start", "--no-build", "--pull", "missing", *forced, *services)
 
     def run_command(self, service: str, argv: list[str]) -> ComposeCommand:
         """A one-off container of the service (its image, environment, network)."""
@@ -118,7 +121,12 @@ class Compose:
     def environment(self) -> dict[str, str]:
         """The environment compose interpolates with, as compose itself parsed the env files
         (`config --environment`): quotes, `$$` and `${VAR:-x}` exactly as by hand. Values come
-        back on stdout, never through argv."""
+        back on stdout, never through argv. Read once per command."""
+        if self._environment is None:
+            self._environment = self._read_environment()
+        return self._environment
+
+    def _read_environment(self) -> dict[str, str]:
         values: dict[str, str] = {}
         last = None
         for line in _run(self.environment_command(), "config --environment").splitlines():
@@ -134,8 +142,8 @@ class Compose:
         for line in _stream(self.build_command(services), "build"):
             yield line.rstrip()
 
-    def create(self, services: list[str]) -> None:
-        _run(self.create_command(services), "up --no-start")
+    def create(self, services: list[str], recreate: bool = False) -> None:
+        _run(self.create_command(services, recreate), "up --no-start")
 
     def run(self, service: str, argv: list[str]) -> Iterator[str]:
         return _stream(self.run_command(service, argv), f"run {service}")

@@ -29,6 +29,9 @@ class ServiceSpec:
     build_context: str = ""
     dockerfile: str = "Dockerfile"
     build_args_hash: str = ""
+    # Where the files compose copies in at start come from (secrets, configs): "env:VAR" or
+    # "file:/abs/path"; a change there needs a new container (stackctl.injected)
+    file_sources: tuple[str, ...] = ()
 
     @property
     def needs(self) -> tuple[str, ...]:
@@ -72,9 +75,25 @@ def model_to_json(model: StackModel) -> dict:
 def model_from_json(data: dict) -> StackModel:
     services = {name: ServiceSpec(**{**raw, "depends_on": tuple(tuple(d) for d in raw["depends_on"]),
                                      "checks": tuple(raw["checks"]),
+                                     "file_sources": tuple(raw.get("file_sources") or ()),
                                      "published": tuple(tuple(p) for p in raw["published"])})
                 for name, raw in data["services"].items()}
     return StackModel(services, data["name"], data["upstream"], data["switch"], data["migrate_status"])
+
+
+def _file_sources(config: dict, raw: dict) -> tuple[str, ...]:
+    found = []
+    for kind in ("secrets", "configs"):
+        for ref in raw.get(kind) or []:
+            name = ref.get("source") if isinstance(ref, dict) else ref
+            top = (config.get(kind) or {}).get(name) or {}
+            if top.get("environment"):
+                found.append(f"env:{top['environment']}")
+            elif top.get("file"):
+                found.append(f"file:{top['file']}")
+            elif top.get("content") is not None:
+                found.append(f"content:{_digest({'c': top['content']})}")
+    return tuple(sorted(set(found)))
 
 
 def _published(raw: dict) -> tuple[tuple[str, int], ...]:
@@ -126,6 +145,7 @@ def parse_model(config: dict, roles) -> StackModel:
             build_context=str(build.get("context", "")) if build else "",
             dockerfile=str(build.get("dockerfile", "Dockerfile")) if build else "Dockerfile",
             build_args_hash=_digest(build.get("args") or {}) if build else "",
+            file_sources=_file_sources(config, raw),
         )
     for spec in services.values():
         for dep in spec.needs:

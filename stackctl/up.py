@@ -10,6 +10,7 @@ import threading
 import time
 from dataclasses import dataclass
 
+from stackctl import injected
 from stackctl.build import build_images
 from stackctl.containers import ContainerInfo
 from stackctl.errors import EXIT_FAILED, StackError
@@ -170,8 +171,13 @@ def converge(stack: Stack, targets: list[str], run_oneshots: bool, executor: Exe
     outcomes: list[ServiceOutcome] = []
     for index, phase in enumerate(phases):
         report.phase("creating containers")
+        stale = injected.changed(stack, phase, containers)
+        if stale:
+            report.note(f"{', '.join(stale)}: secrets or configs changed since the container was made: recreating")
+            stack.compose.create(stale, recreate=True)
         stack.compose.create(phase)
         current = stack.containers()
+        injected.record(stack, phase, current)
         observed = {**observe(stack, targets if index == 0 else phase, current), **known}
         phase_steps = [s for s in up_steps(model, targets, observed, run_oneshots) if s.service in phase]
         report.phase("starting services")

@@ -102,6 +102,25 @@ def test_security_headers_everywhere_and_a_429_says_when_to_come_back(stack):
     assert 429 in codes
 
 
+def test_a_changed_production_secret_reaches_its_containers_on_the_next_up(prod_stack):
+    """compose copies secrets in at start and does not notice a new value: stackctl recreates."""
+    import re
+    import secrets as tokens
+
+    first = prod_stack.run("--env", "production", "up")
+    assert first.returncode == 0, first.stderr
+    env_file = prod_stack.project_dir / ".env.production"
+    new = tokens.token_hex(16)
+    env_file.write_text(re.sub(r"REDIS_PASSWORD=\w+", f"REDIS_PASSWORD={new}", env_file.read_text()))
+    again = prod_stack.run("--env", "production", "up")
+    assert again.returncode == 0, again.stderr
+    assert "secrets or configs changed since the container was made: recreating" in again.stderr
+    port = int(prod_stack.env["REDIS_PORT"])
+    assert redis.Redis(host="127.0.0.1", port=port, password=new).ping() is True
+    health = httpx.get(f"https://127.0.0.1:{prod_stack.env['HTTPS_PORT']}/api/health", verify=False, timeout=10)
+    assert health.status_code == 200 and health.json() == {"status": "ok"}  # the API reads the new one too
+
+
 def test_production_tls_offers_no_cbc_suite_and_nothing_below_tls_1_2(prod_stack):
     import socket
     import ssl
