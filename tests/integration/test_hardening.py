@@ -102,6 +102,24 @@ def test_security_headers_everywhere_and_a_429_says_when_to_come_back(stack):
     assert 429 in codes
 
 
+def test_behind_a_trusted_proxy_each_client_gets_its_own_rate_limit(prod_stack):
+    """API_RATE_LIMIT and TRUSTED_PROXIES: the limit keys on the client X-Forwarded-For names, so
+    one busy client does not throttle the others (without the setting every client behind the
+    Docker gateway shared one bucket)."""
+    env_file = prod_stack.project_dir / ".env.production"
+    env_file.write_text(env_file.read_text() + "API_RATE_LIMIT=5\nTRUSTED_PROXIES=10.0.0.0/8,172.16.0.0/12,"
+                        "192.168.0.0/16,127.0.0.1\n")
+    up = prod_stack.run("--env", "production", "up")
+    assert up.returncode == 0, up.stderr
+    url = f"https://127.0.0.1:{prod_stack.env['HTTPS_PORT']}/api/health"
+    with httpx.Client(timeout=10, verify=False) as client:
+        busy = [client.get(url, headers={"X-Forwarded-For": "203.0.113.7"}).status_code for _ in range(130)]
+        other = client.get(url, headers={"X-Forwarded-For": "198.51.100.9"}).status_code
+        still = [client.get(url, headers={"X-Forwarded-For": "203.0.113.7"}).status_code for _ in range(20)]
+    assert 429 in busy and busy[:100].count(200) == 100  # the burst, then the limit
+    assert other == 200 and 429 in still  # the other client is served while the busy one stays limited
+
+
 def test_a_changed_production_secret_reaches_its_containers_on_the_next_up(prod_stack):
     """compose copies secrets in at start and does not notice a new value: stackctl recreates."""
     import re

@@ -8,4 +8,21 @@ case "${HTTPS_PORT:-443}" in
   *[!0-9]*) echo "HTTPS_PORT=$HTTPS_PORT is not a port number" >&2; exit 2 ;;
   *) printf 'set $https_port_suffix ":%s";\n' "$HTTPS_PORT" > /tmp/stackctl-nginx/https-port.inc ;;
 esac
+# The rate limit is per client address: the peer's, or behind a load balancer or CDN listed in
+# TRUSTED_PROXIES (addresses or CIDRs, space or comma separated) the one its X-Forwarded-For names.
+case "${API_RATE_LIMIT:-50}" in
+  ''|*[!0-9]*|0) echo "API_RATE_LIMIT=$API_RATE_LIMIT is not a number of requests per second" >&2; exit 2 ;;
+esac
+{
+  printf 'limit_req_zone $binary_remote_addr zone=api:10m rate=%sr/s;\n' "${API_RATE_LIMIT:-50}"
+  for proxy in $(echo "${TRUSTED_PROXIES:-}" | tr ',' ' '); do
+    case "$proxy" in
+      *[!0-9a-fA-F.:/]*) echo "TRUSTED_PROXIES: $proxy is not an address or CIDR" >&2; exit 2 ;;
+    esac
+    printf 'set_real_ip_from %s;\n' "$proxy"
+  done
+  if [ -n "${TRUSTED_PROXIES:-}" ]; then
+    printf 'real_ip_header X-Forwarded-For;\nreal_ip_recursive on;\n'
+  fi
+} > /tmp/stackctl-nginx/limits.inc
 exec nginx "$@"
