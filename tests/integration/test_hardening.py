@@ -170,6 +170,22 @@ def test_production_tls_offers_no_cbc_suite_and_nothing_below_tls_1_2(prod_stack
 
     redirect = httpx.get(f"http://127.0.0.1:{prod_stack.env['HTTP_PORT']}/stops?near=1", timeout=10)
     assert redirect.status_code == 301
+
+    # Capabilities: none but what a service names (cap_drop: ALL); what serves holds none.
+    for service in ("db", "redis", "api", "web"):
+        name = f"{prod_stack.name}-{service}-1"
+        dropped = subprocess.run(["docker", "inspect", "-f", "{{json .HostConfig.CapDrop}}", name],
+                                 capture_output=True, text=True, check=True).stdout.strip()
+        assert dropped == '["ALL"]', (service, dropped)
+    for service in ("db", "redis", "api"):
+        assert effective_caps(f"{prod_stack.name}-{service}-1", "1") == 0, service  # past the entrypoint
+    web = f"{prod_stack.name}-web-1"
+    workers = subprocess.run(["docker", "exec", web, "sh", "-c", "for p in /proc/[0-9]*; do "
+                              "grep -q 'worker process' $p/cmdline 2>/dev/null && basename $p; done"],
+                             capture_output=True, text=True).stdout.split()
+    assert workers and all(effective_caps(web, pid) == 0 for pid in workers)
+    chown, setgid, setuid, net_bind_service = 0, 6, 7, 10  # linux/capability.h
+    assert effective_caps(web, "1") == sum(1 << c for c in (chown, setgid, setuid, net_bind_service))
     assert redirect.headers["location"] == f"https://127.0.0.1:{port}/stops?near=1"  # the port kept
     followed = httpx.get(redirect.headers["location"], verify=False, timeout=10)
     assert followed.status_code == 200
@@ -218,3 +234,9 @@ def test_stackctl_reads_the_env_file_exactly_as_compose_does(scratch_project):
         os.environ.clear()
         os.environ.update(os_environ)
     assert {k: values.get(k) for k in TRICKY} == {k: want for k, (_, want) in TRICKY.items()}
+
+
+def effective_caps(container: str, pid: str) -> int:
+    status = subprocess.run(["docker", "exec", container, "cat", f"/proc/{pid}/status"], capture_output=True,
+                            text=True, check=True).stdout
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("CapEff:")), 16)
