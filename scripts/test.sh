@@ -5,4 +5,9 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 bash scripts/setup.sh
+# testssl.sh checks production TLS in the integration tests (Debian's archive has it).
+if ! command -v testssl >/dev/null && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+  echo "[test] installing testssl.sh"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends testssl.sh >/dev/null
+fi
 exec .venv/bin/python -m pytest "$@"

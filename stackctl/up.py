@@ -210,9 +210,9 @@ def _up(stack: Stack, services: list[str] | None, *, build: str = "auto", timeou
     stack.model  # bad compose files or variables: one line, before anything else
     if check:
         report.phase("checking the machine")
-        report = run_checks(stack)
-        if not report.ok:
-            raise PreflightFailed(report)
+        checked = run_checks(stack)
+        if not checked.ok:
+            raise PreflightFailed(checked)
     report.phase("reading the compose model")
     targets = closure(stack.model, services)
     built = build_images(stack, targets, build, report)

@@ -233,9 +233,9 @@ def _take(d: Deployment, step: Step) -> str | None:
 
 def _check(d: Deployment) -> None:
     d.report.phase("checking the target")
-    report = run_checks(d.stack)
-    if not report.ok:
-        raise PreflightFailed(report)
+    checked = run_checks(d.stack)
+    if not checked.ok:
+        raise PreflightFailed(checked)
 
 
 def _build(d: Deployment) -> None:

@@ -171,6 +171,19 @@ def test_production_tls_offers_no_cbc_suite_and_nothing_below_tls_1_2(prod_stack
     redirect = httpx.get(f"http://127.0.0.1:{prod_stack.env['HTTP_PORT']}/stops?near=1", timeout=10)
     assert redirect.status_code == 301
 
+    # testssl.sh, a client nobody here wrote: no protocol below TLS 1.2, no CBC (LUCKY13), the
+    # server's own cipher order, HTTP/2 offered.
+    found = testssl(port, prod_stack.project_dir / "testssl.json")
+    assert {k: found[k] for k in ("SSLv2", "SSLv3", "TLS1", "TLS1_1")} == dict.fromkeys(
+        ("SSLv2", "SSLv3", "TLS1", "TLS1_1"), "not offered")
+    assert found["TLS1_2"].startswith("offered") and found["TLS1_3"].startswith("offered")
+    for weak in ("NULL", "aNULL", "EXPORT", "LOW", "3DES_IDEA", "AVERAGE"):  # AVERAGE: the CBC suites
+        assert found[f"cipherlist_{weak}"] == "not offered", weak
+    assert all("GCM" in c or "CHACHA20" in c for c in found["cipherorder_TLSv1_2"].split()), found
+    assert found["LUCKY13"].startswith("not vulnerable"), found["LUCKY13"]
+    assert found["cipher_order"].startswith("server"), found["cipher_order"]
+    assert found["ALPN_HTTP2"] == "h2", found["ALPN_HTTP2"]
+
     # Capabilities: none but what a service names (cap_drop: ALL); what serves holds none.
     for service in ("db", "redis", "api", "web"):
         name = f"{prod_stack.name}-{service}-1"
@@ -181,7 +194,8 @@ def test_production_tls_offers_no_cbc_suite_and_nothing_below_tls_1_2(prod_stack
         assert effective_caps(f"{prod_stack.name}-{service}-1", "1") == 0, service  # past the entrypoint
     web = f"{prod_stack.name}-web-1"
     workers = subprocess.run(["docker", "exec", web, "sh", "-c", "for p in /proc/[0-9]*; do "
-                              "grep -q 'worker process' $p/cmdline 2>/dev/null && basename $p; done"],
+                              "case \"$(tr '\\0' ' ' < $p/cmdline 2>/dev/null)\" in "
+                              "'nginx: worker process'*) echo ${p#/proc/};; esac; done"],
                              capture_output=True, text=True).stdout.split()
     assert workers and all(effective_caps(web, pid) == 0 for pid in workers)
     chown, setgid, setuid, net_bind_service = 0, 6, 7, 10  # linux/capability.h
@@ -240,3 +254,16 @@ def effective_caps(container: str, pid: str) -> int:
     status = subprocess.run(["docker", "exec", container, "cat", f"/proc/{pid}/status"], capture_output=True,
                             text=True, check=True).stdout
     return int(next(line.split()[1] for line in status.splitlines() if line.startswith("CapEff:")), 16)
+
+
+def testssl(port: int, report) -> dict[str, str]:
+    """testssl.sh's findings by id (protocols, standard cipher categories, server order, LUCKY13)."""
+    import json
+    import shutil
+
+    binary = shutil.which("testssl") or shutil.which("testssl.sh")
+    assert binary, "testssl.sh is not installed: scripts/test.sh installs it"
+    subprocess.run([binary, "--quiet", "--color", "0", "--warnings", "off", "--openssl-timeout", "10",
+                    "--jsonfile", str(report), "-p", "-s", "-P", "-L", f"127.0.0.1:{port}"],
+                   capture_output=True, text=True, timeout=600)
+    return {item["id"]: item["finding"] for item in json.loads(report.read_text())}
