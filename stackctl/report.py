@@ -27,5 +27,8 @@ class Silent:
     def note(self, text: str) -> None:
         pass
 
+    def close(self) -> None:
+        pass
+
 
 SILENT = Silent()

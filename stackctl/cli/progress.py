@@ -105,19 +105,7 @@ class LiveProgress:
 
 def make_progress(console):
     if console.quiet or console.json_output:
-        return QuietProgress()
+        from stackctl.report import Silent
+
+        return Silent()
     return LiveProgress(console) if console.interactive else PlainProgress(console)
-
-
-class QuietProgress:
-    def phase(self, text: str) -> None:
-        pass
-
-    def service(self, name: str, state: str, detail: str = "", elapsed: float | None = None) -> None:
-        pass
-
-    def note(self, text: str) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
