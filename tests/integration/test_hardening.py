@@ -267,3 +267,31 @@ def testssl(port: int, report) -> dict[str, str]:
                     "--jsonfile", str(report), "-p", "-s", "-P", "-L", f"127.0.0.1:{port}"],
                    capture_output=True, text=True, timeout=600)
     return {item["id"]: item["finding"] for item in json.loads(report.read_text())}
+
+
+def nginx_image() -> str:
+    images = Path(__file__).resolve().parents[2] / ".stackctl" / "images.env"
+    for line in images.read_text().splitlines() if images.is_file() else []:
+        if line.startswith("NGINX_IMAGE="):
+            return line.split("=", 1)[1]
+    return "nginx:1.27-bookworm"
+
+
+@pytest.mark.parametrize("mode", ["development", "production"])
+def test_nginx_accepts_the_shipped_configuration(mode, tmp_path):
+    """`nginx -t` (nginx's own parser) on the config the web image ships, as each mode starts it."""
+    from stackctl.tls import self_signed
+
+    root = Path(__file__).resolve().parents[2] / "images" / "frontend" / "nginx"
+    self_signed(tmp_path / "tls.crt", tmp_path / "tls.key", ["localhost"], 1)
+    (tmp_path / "tls.key").chmod(0o644)  # read by nginx's master in the container
+    mounts = ["-v", f"{root}:/etc/nginx/stackctl:ro", "-v", f"{root / 'default.conf'}:/etc/nginx/conf.d/default.conf:ro",
+              "-v", f"{tmp_path / 'tls.crt'}:/run/secrets/tls_cert:ro", "-v", f"{tmp_path / 'tls.key'}:/run/secrets/tls_key:ro"]
+    if mode == "development":
+        command = ["nginx", "-t"]
+    else:
+        command = ["sh", "/etc/nginx/stackctl/start-production.sh", "-t", "-c", "/etc/nginx/stackctl/production.conf"]
+    out = subprocess.run(["docker", "run", "--rm", "--network", "none", "-e", "HTTPS_PORT=18443",
+                          "-e", "API_RATE_LIMIT=50", "-e", "TRUSTED_PROXIES=10.0.0.0/8", *mounts, "--entrypoint",
+                          command[0], nginx_image(), *command[1:]], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and "test is successful" in out.stderr, out.stderr
