@@ -133,3 +133,13 @@ def build_images(stack: Stack, services: list[str], mode: str, report: Reporter)
         if image_id:
             state.record(target.image, hashes[target.image], image_id)
     return names
+
+
+def build_now(stack: Stack, services: list[str], report: Reporter):
+    """`stackctl build`: the named services' images (every built one by default), rebuilt."""
+    from stackctl.lifecycle import Changed
+    from stackctl.plan import check_known
+
+    check_known(stack.model, services)
+    wanted = services or [n for n, spec in stack.model.services.items() if spec.build]
+    return Changed("built", tuple(build_images(stack, wanted, "always", report)))

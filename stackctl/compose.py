@@ -10,6 +10,7 @@ paths. Secrets never reach argv. The only module that starts compose.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Iterator
 
@@ -102,6 +103,16 @@ class Compose:
                             *(("--follow",) if follow else ()), *(("--timestamps",) if timestamps else ()),
                             *(("--since", since) if since else ()), *services)
 
+    def exec_command(self, service: str, argv: list[str], *, tty: bool,
+                     secret_env: dict[str, str] | None = None) -> ComposeCommand:
+        """`exec` into a running service. A secret goes in as `-e NAME` with its value in the
+        env of the docker CLI process: never in argv, so never in `ps`."""
+        names = [a for name in sorted(secret_env or {}) for a in ("-e", name)]
+        return self.command("exec", *(() if tty else ("-T",)), *names, service, *argv, env=secret_env)
+
+    def pull_command(self, services: list[str]) -> ComposeCommand:
+        return self.command("pull", "--ignore-buildable", *services)
+
     def scale_command(self, service: str, count: int) -> ComposeCommand:
         """New containers of the current image beside the running ones, left as they are."""
         return self.command("up", "--detach", "--no-deps", "--no-recreate", "--no-build", "--scale",
@@ -164,6 +175,25 @@ class Compose:
 
     def scale_up(self, service: str, count: int) -> None:
         _run(self.scale_command(service, count), "up --scale")
+
+    def pull(self, services: list[str]) -> None:
+        _run(self.pull_command(services), "pull")
+
+    def exec(self, service: str, argv: list[str], *, tty: bool, secret_env: dict[str, str] | None = None,
+             capture: bool = False) -> tuple[int, str]:
+        """Run it attached to this terminal (or, with capture, collecting its output): its exit code."""
+        import subprocess
+
+        command = self.exec_command(service, argv, tty=tty, secret_env=secret_env)
+        env = {**os.environ, **command.env}
+        try:
+            if capture:
+                done = subprocess.run(list(command.argv), env=env, stdin=subprocess.DEVNULL, capture_output=True,
+                                      text=True)
+                return done.returncode, done.stdout + done.stderr
+            return subprocess.run(list(command.argv), env=env).returncode, ""
+        except OSError as exc:
+            raise translate(exc, f"docker compose exec {service}") from None
 
 
 def _run(command: ComposeCommand, action: str) -> str:

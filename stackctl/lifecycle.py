@@ -108,4 +108,47 @@ def _down(stack: Stack, *, volumes: bool) -> None:
     stack.compose.down(volumes=volumes)
 
 
-__all__ = ["logs", "restart", "down", "validate_services", "LOG_LINES", "LogLines", "Restarted", "Down"]
+@dataclass(frozen=True)
+class Changed:
+    """What stop, start and pull did, to which services."""
+
+    action: str
+    services: tuple[str, ...]
+
+    def to_dict(self) -> dict:
+        return {"action": self.action, "services": list(self.services)}
+
+
+def stop(stack: Stack, services: list[str]) -> Changed:
+    """Stop services (all by default), dependents first; their containers and data stay."""
+    from stackctl import lock
+
+    validate_services(stack, services)
+    names = list(reversed(start_order(stack.model, services or stack.model.names())))
+    with lock.held(stack.engine, stack.name, "stop", wait=stack.settings.lock_wait):
+        stack.compose.stop(names)
+    return Changed("stopped", tuple(names))
+
+
+def start(stack: Stack, services: list[str], *, timeout: float | None, report: Reporter) -> Changed:
+    """Start stopped services through `up` (dependencies first, each gated on health): nothing is
+    built and migrations are not run again (`up` does both)."""
+    from stackctl.up import up
+
+    validate_services(stack, services)
+    result = up(stack, services or None, build="never", timeout=timeout, report=report, check=False,
+                run_oneshots=False)
+    return Changed("started", tuple(s.service for s in result.services))
+
+
+def pull(stack: Stack, services: list[str]) -> Changed:
+    """Pull the images of the services stackctl does not build (all by default)."""
+    validate_services(stack, services)
+    names = [n for n in (services or stack.model.names()) if not stack.model.services[n].build]
+    if names:
+        stack.compose.pull(names)
+    return Changed("pulled", tuple(names))
+
+
+__all__ = ["logs", "restart", "down", "validate_services", "LOG_LINES", "LogLines", "Restarted", "Down", "Changed", "stop",
+           "start", "pull"]

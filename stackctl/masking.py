@@ -35,3 +35,12 @@ def mask(text: str) -> str:
     for value in sorted(_known, key=len, reverse=True):  # the longest first: one may contain another
         text = text.replace(value, MASK)
     return text
+
+
+def mask_data(data):
+    """The same for a structure (the compose model): every string in it masked."""
+    if isinstance(data, dict):
+        return {key: mask_data(value) for key, value in data.items()}
+    if isinstance(data, list):
+        return [mask_data(value) for value in data]
+    return mask(data) if isinstance(data, str) else data

@@ -1,6 +1,6 @@
 """The command line: parse and validate, call one core function, render its result. Nothing else.
 
-The verbs live in one module per group (lifecycle, data, production, adopt) and are added to
+The verbs live in one module per group (lifecycle, access, data, production, adopt) and are added to
 the group here, explicitly; importing a module registers nothing. Heavy libraries are imported
 inside the commands that need them, so --help stays fast.
 """
@@ -41,9 +41,9 @@ def cli(ctx: click.Context, env: str, files: tuple[str, ...], project_name: str 
 
 
 def register(group: click.Group) -> click.Group:
-    from stackctl.cli import adopt, data, lifecycle, production
+    from stackctl.cli import access, adopt, data, lifecycle, production
 
-    for command in (*lifecycle.COMMANDS, *data.COMMANDS, *production.COMMANDS, *adopt.COMMANDS):
+    for command in (*lifecycle.COMMANDS, *access.COMMANDS, *data.COMMANDS, *production.COMMANDS, *adopt.COMMANDS):
         group.add_command(command)
     return group
 

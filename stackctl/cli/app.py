@@ -69,3 +69,17 @@ def json_option(fn):
     """--json on every command: its result, or its error, as one envelope on stdout."""
     return click.option("--json", "json_output", is_flag=True, expose_value=False, callback=_set_json,
                         is_eager=True, help="The result (or the error) as one JSON envelope (schema 1).")(fn)
+
+
+def complete_services(ctx: click.Context, _param, incomplete: str) -> list[str]:
+    """Shell completion of service names, from the compose model (cached) of the project here."""
+    try:
+        from stackctl.project import open_project
+        from stackctl.stack import Stack
+
+        root = ctx.find_root().params
+        project = open_project(root.get("project_dir"), root.get("env") or "development", root.get("files") or (),
+                               root.get("project_name"), root.get("profiles") or ())
+        return [name for name in Stack(project).model.names() if name.startswith(incomplete)]
+    except Exception:  # noqa: BLE001  (completion never prints an error into the user's prompt)
+        return []

@@ -7,7 +7,7 @@ import sys
 import click
 
 from stackctl.cli import output, render
-from stackctl.cli.app import App, json_option, pass_app
+from stackctl.cli.app import App, complete_services, json_option, pass_app
 from stackctl.errors import EXIT_UNHEALTHY, EXIT_USAGE, StackError
 
 
@@ -25,7 +25,7 @@ def check(app: App) -> None:
 
 
 @click.command()
-@click.argument("services", nargs=-1)
+@click.argument("services", nargs=-1, shell_complete=complete_services)
 @click.option("--build/--no-build", "build", default=None,
               help="Always rebuild images / never build. Default: build when sources changed.")
 @click.option("--timeout", type=click.FloatRange(min=1), help="Seconds each service may take to get healthy.")
@@ -76,7 +76,7 @@ def status(app: App, no_stats: bool) -> None:
 
 
 @click.command()
-@click.argument("services", nargs=-1)
+@click.argument("services", nargs=-1, shell_complete=complete_services)
 @click.option("-f", "--follow", is_flag=True, help="Keep streaming new lines.")
 @click.option("-n", "--tail", type=int, help="Lines from the end of each service's log.")
 @click.option("--since", help="Since a time (2026-01-02T13:23:37Z) or a duration (42m).")
@@ -103,7 +103,7 @@ def logs(app: App, services: tuple[str, ...], follow: bool, tail: int | None, si
 
 
 @click.command()
-@click.argument("services", nargs=-1)
+@click.argument("services", nargs=-1, shell_complete=complete_services)
 @click.option("--timeout", type=click.FloatRange(min=1), help="Seconds each service may take to get healthy.")
 @json_option
 @pass_app
@@ -138,4 +138,71 @@ def down(app: App, volumes: bool, yes: bool) -> None:
     output.finish(app, run_down(stack, volumes=volumes), render.down)
 
 
-COMMANDS = (check, up, status, logs, restart, down)
+@click.command()
+@json_option
+@pass_app
+def ps(app: App) -> None:
+    """Each service's container and state as the engine knows it (fast: no probes, no stats)."""
+    from stackctl.status import ps as run_ps
+
+    output.finish(app, run_ps(app.stack()), render.listing)
+
+
+@click.command()
+@click.argument("services", nargs=-1, shell_complete=complete_services)
+@json_option
+@pass_app
+def stop(app: App, services: tuple[str, ...]) -> None:
+    """Stop services (all by default); containers and data stay. stackctl start brings them back."""
+    from stackctl.lifecycle import stop as run_stop
+
+    output.finish(app, run_stop(app.stack(), list(services)), render.changed)
+
+
+@click.command()
+@click.argument("services", nargs=-1, shell_complete=complete_services)
+@click.option("--timeout", type=click.FloatRange(min=1), help="Seconds each service may take to get healthy.")
+@json_option
+@pass_app
+def start(app: App, services: tuple[str, ...], timeout: float | None) -> None:
+    """Start stopped services in dependency order, each gated on health (no build, no migrations)."""
+    from stackctl.cli.progress import make_progress
+    from stackctl.lifecycle import start as run_start
+
+    progress = make_progress(app.console())
+    try:
+        result = run_start(app.stack(), list(services), timeout=timeout, report=progress)
+    finally:
+        progress.close()
+    output.finish(app, result, render.changed)
+
+
+@click.command()
+@click.argument("services", nargs=-1, shell_complete=complete_services)
+@json_option
+@pass_app
+def pull(app: App, services: tuple[str, ...]) -> None:
+    """Pull the images of the services stackctl does not build (all by default)."""
+    from stackctl.lifecycle import pull as run_pull
+
+    output.finish(app, run_pull(app.stack(), list(services)), render.changed)
+
+
+@click.command()
+@click.argument("services", nargs=-1, shell_complete=complete_services)
+@json_option
+@pass_app
+def build(app: App, services: tuple[str, ...]) -> None:
+    """Build the images of SERVICES (all that build by default), whether or not their sources changed."""
+    from stackctl.build import build_now
+    from stackctl.cli.progress import make_progress
+
+    progress = make_progress(app.console())
+    try:
+        result = build_now(app.stack(), list(services), report=progress)
+    finally:
+        progress.close()
+    output.finish(app, result, render.changed)
+
+
+COMMANDS = (check, up, status, ps, logs, restart, stop, start, down, pull, build)

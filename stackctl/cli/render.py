@@ -230,3 +230,27 @@ def roles_written(console, result) -> None:
 
 def migrated(console, result) -> None:
     console.result(f"[green]migrations ran[/] ({result.service}, {len(result.output)} lines of output)")
+
+
+def listing(console, result) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"stack {result.stack}", title_justify="left", box=None, padding=(0, 1))
+    for col in ("service", "state", "container", "ports"):
+        table.add_column(col)
+    for s in result.services:
+        ports = ", ".join(f"{ip or '*'}:{hp}->{cp}" for cp, ip, hp in s.ports) or "-"
+        style = "green" if s.state.ok else "red" if s.container else "dim"
+        table.add_row(s.name, f"[{style}]{s.state}[/]", s.container or "-", ports)
+    console.result(table)
+
+
+def changed(console, result) -> None:
+    console.result(f"{result.action} {', '.join(result.services)}" if result.services
+                   else f"nothing {result.action}")
+
+
+def compose_model(console, result) -> None:
+    import yaml
+
+    console.out.print(yaml.safe_dump(result.config, sort_keys=False), markup=False, highlight=False, end="")

@@ -80,3 +80,11 @@ def test_down_volumes_without_yes_refuses_when_not_interactive(tmp_path):
                          capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60)
     assert out.returncode == 2
     assert "needs confirmation" in out.stderr and "--yes" in out.stderr
+
+
+def test_service_names_complete_in_the_shell(tmp_path):
+    (tmp_path / "compose.yaml").write_text("services:\n  api: {image: python}\n  db: {image: postgres}\n"
+                                           "  admin: {image: python}\n")
+    out = stackctl(cwd=tmp_path, env={"STACKCTL_PROJECT_DIR": "", "COMP_WORDS": "stackctl logs a", "COMP_CWORD": "2",
+                                      "_STACKCTL_COMPLETE": "bash_complete"})
+    assert sorted(out.stdout.split()) == ["plain,admin", "plain,api"]

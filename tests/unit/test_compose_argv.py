@@ -95,3 +95,16 @@ def test_a_bad_engine_address_is_refused_before_anything_runs(project):
 
     with pytest.raises(ConfigError, match="engine address"):
         open_project(None, "development", host="app1:2375")
+
+
+def test_exec_puts_a_secret_in_the_env_of_the_docker_cli_never_in_argv(project):
+    from stackctl.compose import Compose
+
+    (project / ".env").write_text("")
+    p = open_project(None, "development", name="shop")
+    compose = Compose(p, load_settings(p))
+    command = compose.exec_command("cache", ["redis-cli", "--no-auth-warning", "PING"], tty=False,
+                                   secret_env={"REDISCLI_AUTH": "s3cret-redis-password"})
+    assert command.argv[-7:] == ("-T", "-e", "REDISCLI_AUTH", "cache", "redis-cli", "--no-auth-warning", "PING")
+    assert "s3cret-redis-password" not in " ".join(command.argv)
+    assert command.env["REDISCLI_AUTH"] == "s3cret-redis-password"

@@ -18,7 +18,8 @@ import pytest
 from stackctl.cli import cli
 from stackctl.cli.output import envelope
 
-ARGS = {"backups verify": ["20260101T000000Z"], "restore": ["20260101T000000Z", "--yes"]}
+ARGS = {"backups verify": ["20260101T000000Z"], "restore": ["20260101T000000Z", "--yes"], "exec": ["api", "true"],
+        "psql": ["-c", "SELECT 1"], "redis-cli": ["PING"]}
 
 
 def leaf_commands(group: click.Group, prefix=()) -> list[str]:
@@ -54,7 +55,10 @@ def samples(tmp_path) -> dict:
     from stackctl import results
     from stackctl.deploy.deploy import DeployResult
     from stackctl.backup.restore import RestoreResult
-    from stackctl.lifecycle import Down, LogLines, Restarted
+    from stackctl.access import ComposeModel, Exited
+    from stackctl.lifecycle import Changed, Down, LogLines, Restarted
+    from stackctl.service_state import ServiceState
+    from stackctl.status import Listed, Listing
     from stackctl.migrate import Migration
     from stackctl.preflight import Check, CheckReport
     from stackctl.status import StatusReport
@@ -72,6 +76,15 @@ def samples(tmp_path) -> dict:
         "logs": LogLines(("api | ready",)),
         "restart": Restarted((outcome,)),
         "down": Down("shop", False),
+        "ps": Listing("shop", (Listed("api", "shop-api-1", ServiceState.READY, "running", ()),)),
+        "stop": Changed("stopped", ("api",)),
+        "start": Changed("started", ("api",)),
+        "pull": Changed("pulled", ("db",)),
+        "build": Changed("built", ("api",)),
+        "exec": Exited("api", 0, "hello"),
+        "psql": Exited("db", 0, "1"),
+        "redis-cli": Exited("cache", 0, "PONG"),
+        "config": ComposeModel({"services": {"api": {"image": "shop/api"}}}),
         "migrate": results.Migrated("migrate", ("applied 1",)),
         "backup": results.BackupMade(backup_set, False, ()),
         "backup schedule": results.ScheduleChange(True, "03:15", (Path("/etc/cron.d/x"),), when),
@@ -108,7 +121,7 @@ def test_a_result_is_one_envelope(command, tmp_path):
 @pytest.mark.parametrize("command", COMMANDS)
 def test_an_error_is_one_envelope_and_exit_2(command, tmp_path):
     env = {**os.environ, "STACKCTL_PROJECT_DIR": "", "COMPOSE_FILE": "", "NO_COLOR": "1"}
-    out = subprocess.run([sys.executable, "-m", "stackctl", *command.split(), *ARGS.get(command, []), "--json"],
+    out = subprocess.run([sys.executable, "-m", "stackctl", *command.split(), "--json", *ARGS.get(command, [])],
                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
     assert out.returncode == 2, out.stderr
     payload = json.loads(out.stdout)  # exactly one JSON document on stdout

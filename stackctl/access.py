@@ -1,0 +1,82 @@
+"""Getting into the stack: a shell or a command in a service, psql and redis-cli with the stack's
+own credentials (never in argv), and the merged compose model as stackctl runs it, secrets masked.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+
+from stackctl.errors import EXIT_USAGE, StackError
+from stackctl.health import credentials
+from stackctl.plan import check_known
+from stackctl.stack import Stack
+
+
+@dataclass(frozen=True)
+class Exited:
+    service: str
+    exit_code: int
+    output: str | None = None  # collected when not attached to a terminal (--json)
+
+    def to_dict(self) -> dict:
+        return {"service": self.service, "exit_code": self.exit_code, "output": self.output}
+
+
+@dataclass(frozen=True)
+class ComposeModel:
+    config: dict  # secret values already masked
+
+    def to_dict(self) -> dict:
+        return {"config": self.config}
+
+
+def _running(stack: Stack, service: str):
+    check_known(stack.model, [service])
+    info = stack.containers().get(service)
+    if info is None or info.state != "running":
+        raise StackError(f"{service} is not running", f"start it: stackctl up {service}", EXIT_USAGE)
+    return info
+
+
+def _attached() -> bool:
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+def run_in(stack: Stack, service: str, argv: list[str], *, capture: bool = False,
+           secret_env: dict[str, str] | None = None) -> Exited:
+    """`stackctl exec SERVICE [CMD...]`: CMD (default a shell) in the service's running container."""
+    _running(stack, service)
+    argv = argv or ["sh", "-c", "command -v bash >/dev/null && exec bash || exec sh"]
+    code, output = stack.compose.exec(service, argv, tty=_attached() and not capture, secret_env=secret_env,
+                                      capture=capture)
+    return Exited(service, code, output if capture else None)
+
+
+def psql(stack: Stack, args: list[str], *, capture: bool = False) -> Exited:
+    """psql in the database container over its local socket, as the database's own user."""
+    service = stack.role("database", "a Postgres service to open psql in")
+    creds = credentials.postgres(stack.engine, _running(stack, service))
+    return run_in(stack, service, ["psql", "-U", creds.user, "-d", creds.database, *args], capture=capture)
+
+
+def redis_cli(stack: Stack, args: list[str], *, capture: bool = False) -> Exited:
+    """redis-cli in the cache container; its password reaches it as REDISCLI_AUTH, never argv."""
+    service = stack.role("cache", "a Redis service to open redis-cli in")
+    password = credentials.redis_password(stack.engine, _running(stack, service))
+    return run_in(stack, service, ["redis-cli", "--no-auth-warning", *args], capture=capture,
+                  secret_env={"REDISCLI_AUTH": password} if password else None)
+
+
+def compose_model(stack: Stack) -> ComposeModel:
+    """`stackctl config`: what compose will run, with every known secret value masked."""
+    from stackctl import masking
+    from stackctl.settings import SECRET_NAME
+
+    config = stack.config
+    # Values the compose files themselves default (`${REDIS_PASSWORD:-dev-...}`) are in no env
+    # file: every environment entry whose name says secret is a secret wherever it appears.
+    masking.register(value for spec in (config.get("services") or {}).values()
+                     for name, value in (spec.get("environment") or {}).items()
+                     if isinstance(value, str) and SECRET_NAME.search(name))
+    return ComposeModel(masking.mask_data(config))

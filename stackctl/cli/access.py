@@ -1,0 +1,65 @@
+"""Getting into the stack: exec, psql, redis-cli, config."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from stackctl.cli import output, render
+from stackctl.cli.app import App, complete_services, json_option, pass_app
+
+PASS_THROUGH = {"ignore_unknown_options": True, "allow_interspersed_args": False}
+
+
+def _finish(app: App, result) -> None:
+    output.finish(app, result, render.nothing)
+    if result.exit_code:
+        sys.exit(result.exit_code)
+
+
+@click.command("exec", context_settings=PASS_THROUGH)
+@click.argument("service", shell_complete=complete_services)
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
+@json_option
+@pass_app
+def exec_(app: App, service: str, command: tuple[str, ...]) -> None:
+    """Run COMMAND (default: a shell) in SERVICE's running container; exits with its code."""
+    from stackctl.access import run_in
+
+    _finish(app, run_in(app.stack(), service, list(command), capture=app.json))
+
+
+@click.command(context_settings=PASS_THROUGH)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@json_option
+@pass_app
+def psql(app: App, args: tuple[str, ...]) -> None:
+    """psql in the database service as its own user (e.g. stackctl psql -c 'SELECT 1')."""
+    from stackctl.access import psql as run_psql
+
+    _finish(app, run_psql(app.stack(), list(args), capture=app.json))
+
+
+@click.command("redis-cli", context_settings=PASS_THROUGH)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@json_option
+@pass_app
+def redis_cli(app: App, args: tuple[str, ...]) -> None:
+    """redis-cli in the cache service, authenticated (the password never in argv)."""
+    from stackctl.access import redis_cli as run_redis_cli
+
+    _finish(app, run_redis_cli(app.stack(), list(args), capture=app.json))
+
+
+@click.command()
+@json_option
+@pass_app
+def config(app: App) -> None:
+    """The merged compose model stackctl runs (your files, the overlay, the env), secrets masked."""
+    from stackctl.access import compose_model
+
+    output.finish(app, compose_model(app.stack()), render.compose_model)
+
+
+COMMANDS = (exec_, psql, redis_cli, config)
