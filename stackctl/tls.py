@@ -100,3 +100,14 @@ def make_self_signed(stack, hosts: list[str], days: int, force: bool):
     if (cert_path.exists() or key_path.exists()) and not force:
         raise StackError(f"{cert_path} or {key_path} already exists", "add --force to replace them", EXIT_USAGE)
     return CertMade(cert_path, key_path, self_signed(cert_path, key_path, hosts or ["localhost", "127.0.0.1"], days))
+
+
+def expiry(project: Project, settings: Settings) -> datetime | None:
+    """When the configured certificate stops being valid (None: there is none to read)."""
+    from cryptography import x509
+
+    cert_path, _ = paths(project, settings)
+    try:
+        return x509.load_pem_x509_certificate(cert_path.read_bytes()).not_valid_after_utc
+    except (OSError, ValueError):
+        return None

@@ -205,4 +205,17 @@ def build(app: App, services: tuple[str, ...]) -> None:
     output.finish(app, result, render.changed)
 
 
-COMMANDS = (check, up, status, ps, logs, restart, stop, start, down, pull, build)
+@click.command()
+@json_option
+@pass_app
+def doctor(app: App) -> None:
+    """Find what is wrong and how to fix it: most likely cause first, with its evidence. Exit 3 if anything is."""
+    from stackctl.doctor import diagnose
+
+    result = diagnose(app.stack())
+    output.finish(app, result, render.diagnosis, ok=result.ok)
+    if not result.ok:
+        sys.exit(EXIT_UNHEALTHY)
+
+
+COMMANDS = (check, up, status, doctor, ps, logs, restart, stop, start, down, pull, build)

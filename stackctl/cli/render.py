@@ -254,3 +254,16 @@ def compose_model(console, result) -> None:
     import yaml
 
     console.out.print(yaml.safe_dump(result.config, sort_keys=False), markup=False, highlight=False, end="")
+
+
+def diagnosis(console, result) -> None:
+    from rich.markup import escape
+
+    if result.ok:
+        console.result(f"[green]stack {result.stack}: no problem found[/]")
+        return
+    for number, f in enumerate(result.findings, 1):
+        console.result(f"[bold red]{number}. {escape(f.subject)}[/] {escape(f.what)}")
+        for line in f.evidence:
+            console.result(f"     [dim]{escape(line)}[/]")
+        console.result(f"     [yellow]fix:[/] {escape(f.fix)}")

@@ -56,6 +56,7 @@ def samples(tmp_path) -> dict:
     from stackctl.deploy.deploy import DeployResult
     from stackctl.backup.restore import RestoreResult
     from stackctl.access import ComposeModel, Exited
+    from stackctl.doctor import Diagnosis, Finding
     from stackctl.lifecycle import Changed, Down, LogLines, Restarted
     from stackctl.service_state import ServiceState
     from stackctl.status import Listed, Listing
@@ -76,6 +77,8 @@ def samples(tmp_path) -> dict:
         "logs": LogLines(("api | ready",)),
         "restart": Restarted((outcome,)),
         "down": Down("shop", False),
+        "doctor": Diagnosis("shop", (Finding(3, "api", "cannot log in to the database", ("FATAL: password",),
+                                             "same password"),)),
         "ps": Listing("shop", (Listed("api", "shop-api-1", ServiceState.READY, "running", ()),)),
         "stop": Changed("stopped", ("api",)),
         "start": Changed("started", ("api",)),
