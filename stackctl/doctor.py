@@ -137,7 +137,8 @@ def _proxy(stack: Stack, containers, findings: list[Finding], engine) -> list[Fi
             cause = (f"because {upstream} {behind.what}" if behind else
                      "the app behind it is down or too slow to answer")
             found.append(Finding(7, proxy, f"answers {code.group(1)} on {endpoint.url}: {cause}",
-                                 (result.detail,), f"see the {upstream} finding" if behind else
+                                 (re.sub(r":\s*<.*$", "", result.detail.splitlines()[0]),),
+                                 f"see the {upstream} finding" if behind else
                                  f"stackctl logs {upstream or proxy}"))
     return found
 
