@@ -63,16 +63,54 @@ def up(app: App, services: tuple[str, ...], build: bool | None, timeout: float |
 
 @click.command()
 @click.option("--no-stats", is_flag=True, help="Skip CPU/memory sampling (faster).")
+@click.option("-w", "--watch", is_flag=True, help="Redraw every --interval seconds until Ctrl-C.")
+@click.option("--interval", type=click.FloatRange(min=0.5), default=2.0, show_default=True,
+              help="Seconds between two looks with --watch.")
 @json_option
 @pass_app
-def status(app: App, no_stats: bool) -> None:
+def status(app: App, no_stats: bool, watch: bool, interval: float) -> None:
     """Per service state, health, uptime, ports, CPU and memory; endpoint checks. Exit 3 if unhealthy."""
     from stackctl.status import status as run_status
 
-    report = run_status(app.stack(), stats=not no_stats)
+    stack = app.stack()
+    if watch:
+        if app.json:
+            raise StackError("--json gives one result and --watch never ends", "drop one of them", EXIT_USAGE)
+        _watch(app, lambda: run_status(stack, stats=not no_stats), interval)
+        return
+    report = run_status(stack, stats=not no_stats)
     output.finish(app, report, render.status_report, ok=report.healthy)
     if not report.healthy:
         sys.exit(EXIT_UNHEALTHY)
+
+
+def _watch(app: App, look, interval: float) -> None:
+    """A table redrawn in place on a terminal (a new one each time elsewhere), until Ctrl-C."""
+    import time
+    from datetime import datetime
+
+    from rich.console import Group
+    from rich.live import Live
+    from rich.text import Text
+
+    console = app.console()
+
+    def frame():
+        report = look()
+        head = Text(f"{datetime.now():%H:%M:%S}  every {interval:g}s, Ctrl-C to stop", style="dim")
+        return Group(head, render.status_table(report), render.endpoint_table(report.endpoints))
+
+    try:
+        if not console.out.is_terminal:
+            while True:
+                console.result(frame())
+                time.sleep(interval)
+        with Live(frame(), console=console.out, auto_refresh=False) as live:
+            while True:
+                time.sleep(interval)
+                live.update(frame(), refresh=True)
+    except KeyboardInterrupt:
+        return
 
 
 @click.command()

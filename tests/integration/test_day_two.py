@@ -2,6 +2,8 @@
 on the real stack."""
 
 import json
+import signal
+import time
 
 import httpx
 
@@ -40,6 +42,13 @@ def test_the_everyday_commands_on_a_running_stack(stack):
     started = stack.run("start", "api")
     assert started.returncode == 0, started.stderr
     assert httpx.get(stack.url("/api/health"), timeout=10).json()["status"] == "ok"
+
+    watching = stack.popen("status", "--watch", "--interval", "1", "--no-stats")
+    time.sleep(4)
+    watching.send_signal(signal.SIGINT)
+    shown, _ = watching.communicate(timeout=30)
+    assert watching.returncode == 0, shown
+    assert shown.count("every 1s, Ctrl-C to stop") >= 2 and shown.count("api ") >= 2, shown  # redrawn
 
     missing = stack.run("exec", "nosuch", "true")
     assert missing.returncode == 2 and "unknown service 'nosuch'" in missing.stderr
