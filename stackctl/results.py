@@ -38,10 +38,12 @@ class BackupMade:
     backup: Any  # stackctl.backup.sets.BackupSet
     verified: bool
     pruned: tuple[str, ...]
+    pushed: Any = None  # stackctl.backup.remote.Pushed, with --push
 
     def to_dict(self) -> dict:
         m = self.backup.manifest
         return {**self.backup.to_dict(), "restore_tested": self.verified, "pruned": list(self.pruned),
+                "pushed": self.pushed.to_dict() if self.pushed else None,
                 "postgres": {"server_version": m["postgres"]["server_version"],
                              "tables": len(m["postgres"]["tables"]), "rows": sum(m["postgres"]["tables"].values())},
                 "redis": {"version": m["redis"]["version"], "keys": m["redis"]["keys"]} if m.get("redis") else None}

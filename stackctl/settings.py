@@ -13,7 +13,7 @@ import os
 import re
 from typing import Annotated
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from stackctl.errors import ConfigError
@@ -50,10 +50,23 @@ class Settings(BaseSettings):
     backup_keep_count: int = Field(0, ge=0)
     backup_compression: int = Field(6, ge=0, le=9)
     backup_schedule_at: str = Field("03:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+    # Off-site copies (`backup --push`, `backups push`): an SFTP folder, ssh keys only.
+    backup_remote: str = ""
 
     # Production TLS pair (relative to the project): `certs self-signed` writes it, `check` reads it.
     tls_cert_file: str = Field("certs/tls.crt", min_length=1)
     tls_key_file: str = Field("certs/tls.key", min_length=1)
+
+
+    @field_validator("backup_remote")
+    @classmethod
+    def _sftp_folder(cls, value: str) -> str:
+        if value and not re.fullmatch(r"sftp://[^/:@\s]+(@[^/:\s]+)?(:[0-9]+)?/\S+", value):
+            raise ValueError("use sftp://user@host[:port]/folder, and an ssh key rather than a password in it")
+        return value
+
+
+NOT_SHOWN = {"backup_remote"}  # its value may carry a password: an error never repeats it
 
 
 def load_settings(project: Project) -> Settings:
@@ -70,7 +83,7 @@ def _describe(exc: ValidationError, project: Project) -> str:
         var = PREFIX + str(err["loc"][0]).upper() if err["loc"] else "settings"
         where = "the environment" if os.environ.get(var) else project.env_file.name
         value = err.get("input")
-        shown = f"={value!r}" if isinstance(value, (str, int)) else ""
+        shown = f"={value!r}" if isinstance(value, (str, int)) and err["loc"][0] not in NOT_SHOWN else ""
         reason = err["msg"].removeprefix("Value error, ")
         parts.append(f"{var}{shown} in {where}: {reason}")
     return "invalid settings: " + "; ".join(parts)

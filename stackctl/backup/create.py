@@ -182,14 +182,21 @@ def backup_plan(stack: Stack, *, include_redis: bool = True, verify: bool = Fals
 
 
 def backup_and_prune(stack: Stack, *, include_redis: bool = True, verify: bool = False, kind: str = "manual",
-                     report: Reporter = SILENT) -> BackupMade:
-    """`stackctl backup`: a set, then the retention rules applied."""
+                     report: Reporter = SILENT, push: bool = False) -> BackupMade:
+    """`stackctl backup`: a set, then the retention rules applied (and, with push, a checked
+    copy off-site)."""
     from stackctl import lock
 
     with lock.held(stack.engine, stack.name, "backup", wait=stack.settings.lock_wait):
         made, pruned = _backup(stack, include_redis=include_redis, verify=verify, kind=kind, report=report,
                                prune=True)
-    return BackupMade(made, verify, tuple(p.id for p in pruned))
+    pushed = None
+    if push:
+        from stackctl.backup.remote import push as push_off_site
+
+        report.note(f"copying {made.id} off-site and reading it back there")
+        pushed = push_off_site(stack, made)
+    return BackupMade(made, verify, tuple(p.id for p in pruned), pushed)
 
 
 def listing(stack: Stack) -> BackupList:

@@ -38,9 +38,10 @@ def migrate(app: App, show_status: bool) -> None:
 @click.option("--no-redis", is_flag=True, help="Postgres only.")
 @click.option("--kind", type=click.Choice(["manual", "scheduled"]), default="manual", hidden=True)
 @click.option("--dry-run", is_flag=True, help="Print the steps the backup would take now, and take none.")
+@click.option("--push", is_flag=True, help="Then copy it off-site (STACKCTL_BACKUP_REMOTE), checked there.")
 @json_option
 @click.pass_context
-def backup(ctx: click.Context, verify: bool, no_redis: bool, kind: str, dry_run: bool) -> None:
+def backup(ctx: click.Context, verify: bool, no_redis: bool, kind: str, dry_run: bool, push: bool) -> None:
     """Back up Postgres and Redis into one checked, timestamped set."""
     if ctx.invoked_subcommand is not None:
         return
@@ -55,7 +56,8 @@ def backup(ctx: click.Context, verify: bool, no_redis: bool, kind: str, dry_run:
 
     progress = make_progress(app.console())
     try:
-        result = backup_and_prune(stack, include_redis=not no_redis, verify=verify, kind=kind, report=progress)
+        result = backup_and_prune(stack, include_redis=not no_redis, verify=verify, kind=kind, report=progress,
+                                  push=push)
     finally:
         progress.close()
     output.finish(app, result, render.backup_made)
@@ -74,16 +76,36 @@ def backup_schedule(app: App, at: str | None, remove: bool) -> None:
 
 
 @click.group(cls=Commands, invoke_without_command=True)
+@click.option("--remote", is_flag=True, help="The sets off-site (STACKCTL_BACKUP_REMOTE) instead.")
 @json_option
 @click.pass_context
-def backups(ctx: click.Context) -> None:
+def backups(ctx: click.Context, remote: bool) -> None:
     """List backup sets (time, size, verified?, age)."""
     if ctx.invoked_subcommand is not None:
         return
+    app: App = ctx.obj
+    if remote:
+        from stackctl.backup.remote import listing as remote_listing
+
+        output.finish(app, remote_listing(app.stack()), render.remote_list)
+        return
     from stackctl.backup.create import listing
 
-    app: App = ctx.obj
     output.finish(app, listing(app.stack()), render.backup_list)
+
+
+@click.command("push")
+@click.argument("backup_id")
+@json_option
+@pass_app
+def backups_push(app: App, backup_id: str) -> None:
+    """Copy a set off-site (STACKCTL_BACKUP_REMOTE), read it back there, then apply retention there."""
+    from stackctl.backup import sets
+    from stackctl.backup.create import backup_path
+    from stackctl.backup.remote import push
+
+    stack = app.stack()
+    output.finish(app, push(stack, sets.find_set(backup_path(stack), backup_id)), render.pushed)
 
 
 @click.command("verify")
@@ -102,15 +124,21 @@ def backups_verify(app: App, backup_id: str) -> None:
 @click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--no-redis", is_flag=True, help="Restore Postgres only.")
 @click.option("--dry-run", is_flag=True, help="Print the steps the restore would take now, and take none.")
+@click.option("--from-remote", is_flag=True, help="Fetch the set from off-site first (checked before use).")
 @json_option
 @pass_app
-def restore(app: App, backup_id: str, yes: bool, no_redis: bool, dry_run: bool) -> None:
+def restore(app: App, backup_id: str, yes: bool, no_redis: bool, dry_run: bool, from_remote: bool) -> None:
     """Restore a backup (ID or path); on any failure the data is left as it was."""
     from stackctl.backup.restore import restore as run_restore
     from stackctl.backup.restore import restore_plan
     from stackctl.cli.progress import make_progress
 
     stack = app.stack()
+    if from_remote:
+        from stackctl.backup.create import backup_path
+        from stackctl.backup.remote import fetch
+
+        backup_id = fetch(stack, backup_id, backup_path(stack)).id
     if dry_run:
         output.finish(app, restore_plan(stack, backup_id, include_redis=not no_redis), render.plan)
         return
@@ -128,4 +156,5 @@ def restore(app: App, backup_id: str, yes: bool, no_redis: bool, dry_run: bool) 
 
 backup.add_command(backup_schedule)
 backups.add_command(backups_verify)
+backups.add_command(backups_push)
 COMMANDS = (migrate, backup, backups, restore)

@@ -138,6 +138,8 @@ def backup_made(console, result) -> None:
                    (f"; redis {m['redis']['version']}: {m['redis']['keys']} keys" if m.get("redis") else ""))
     if result.pruned:
         console.result(f"  retention removed {len(result.pruned)}: {', '.join(result.pruned)}")
+    if result.pushed:
+        pushed(console, result.pushed)
 
 
 def schedule_change(console, result) -> None:
@@ -267,3 +269,22 @@ def diagnosis(console, result) -> None:
         for line in f.evidence:
             console.result(f"     [dim]{escape(line)}[/]")
         console.result(f"     [yellow]fix:[/] {escape(f.fix)}")
+
+
+def pushed(console, result) -> None:
+    console.result(f"[green]copied off-site[/] to {result.remote}, checksums match there"
+                   + (f"; retention there removed {', '.join(result.pruned)}" if result.pruned else ""))
+
+
+def remote_list(console, result) -> None:
+    from rich.table import Table
+
+    if not result.backups:
+        console.result(f"no backups in {result.remote}")
+        return
+    table = Table(title=str(result.remote), title_justify="left", box=None, padding=(0, 1))
+    for col in ("id", "kind", "size", "created"):
+        table.add_column(col, justify="right" if col == "size" else "left")
+    for b in result.backups:
+        table.add_row(b["id"], b["kind"], f"{b['bytes'] / 1e6:.1f} MB", b["created_at"] or "")
+    console.result(table)

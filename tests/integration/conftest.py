@@ -132,6 +132,15 @@ def stack():
 
 
 @pytest.fixture
+def data_stack(stack, tmp_path):
+    """The repository's stack up, its backups in a folder of the test's own."""
+    stack.env["STACKCTL_BACKUP_DIR"] = str(tmp_path / "backups")
+    up = stack.run("up")
+    assert up.returncode == 0, up.stderr
+    return stack
+
+
+@pytest.fixture
 def prod_stack(tmp_path):
     """A production project of its own: real secrets, a self-signed certificate, and a copy of
     the images (tests change the API's source to make new releases)."""

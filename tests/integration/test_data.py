@@ -8,7 +8,6 @@ from pathlib import Path
 
 import httpx
 import psycopg
-import pytest
 import redis
 
 # The reference stack's development passwords (compose/compose.yaml defaults).
@@ -26,14 +25,6 @@ def sql(stack, query, params=None, dbname="stackctl"):
 
 def kv(stack):
     return redis.Redis(host="127.0.0.1", port=int(stack.env["REDIS_PORT"]), password=DEV_SECRETS["redis_password"])
-
-
-@pytest.fixture
-def data_stack(stack, tmp_path):
-    stack.env["STACKCTL_BACKUP_DIR"] = str(tmp_path / "backups")
-    up = stack.run("up")
-    assert up.returncode == 0, up.stderr
-    return stack
 
 
 def backup_dir(stack) -> Path:

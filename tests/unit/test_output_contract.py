@@ -18,7 +18,7 @@ import pytest
 from stackctl.cli import cli
 from stackctl.cli.output import envelope
 
-ARGS = {"backups verify": ["20260101T000000Z"], "restore": ["20260101T000000Z", "--yes"], "exec": ["api", "true"],
+ARGS = {"backups verify": ["20260101T000000Z"], "backups push": ["20260101T000000Z"], "restore": ["20260101T000000Z", "--yes"], "exec": ["api", "true"],
         "psql": ["-c", "SELECT 1"], "redis-cli": ["PING"]}
 
 
@@ -56,6 +56,7 @@ def samples(tmp_path) -> dict:
     from stackctl.deploy.deploy import DeployResult
     from stackctl.backup.restore import RestoreResult
     from stackctl.access import ComposeModel, Exited
+    from stackctl.backup.remote import Pushed
     from stackctl.doctor import Diagnosis, Finding
     from stackctl.lifecycle import Changed, Down, LogLines, Restarted
     from stackctl.service_state import ServiceState
@@ -93,6 +94,7 @@ def samples(tmp_path) -> dict:
         "backup schedule": results.ScheduleChange(True, "03:15", (Path("/etc/cron.d/x"),), when),
         "backups": results.BackupList(tmp_path, (backup_set,), ()),
         "backups verify": results.Verified(backup_set.id, 1, 3),
+        "backups push": Pushed(backup_set.id, "sftp://ops@backup1/srv/shop/" + backup_set.id, 10, ()),
         "restore": RestoreResult(backup_set, backup_set, True),
         "certs self-signed": results.CertMade(Path("c.pem"), Path("k.pem"), when),
         "deploy": DeployResult("deploy", "20260101-000000", None, 40.0, (("check", 1.0),), ()),
