@@ -53,6 +53,17 @@ class Settings(BaseSettings):
     # Off-site copies (`backup --push`, `backups push`): an SFTP folder, ssh keys only.
     backup_remote: str = ""
 
+    # `stackctl watch`: how often it looks, where alerts go, and the thresholds.
+    watch_interval: Seconds = 30
+    watch_resource_interval: Seconds = 60
+    alert_webhook: str = Field("", pattern=r"^(https?://\S+)?$")
+    alert_smtp: str = Field("", pattern=r"^(smtp(\+starttls)?://([^:@/\s]+@)?[^:@/\s]+(:[0-9]+)?/?)?$")
+    alert_smtp_password: str = ""
+    alert_email_to: str = ""
+    alert_email_from: str = ""
+    alert_memory_percent: int = Field(90, ge=1, le=100)
+    alert_disk_percent: int = Field(90, ge=1, le=100)
+
     # Production TLS pair (relative to the project): `certs self-signed` writes it, `check` reads it.
     tls_cert_file: str = Field("certs/tls.crt", min_length=1)
     tls_key_file: str = Field("certs/tls.key", min_length=1)
@@ -66,7 +77,7 @@ class Settings(BaseSettings):
         return value
 
 
-NOT_SHOWN = {"backup_remote"}  # its value may carry a password: an error never repeats it
+NOT_SHOWN = {"backup_remote", "alert_smtp_password", "alert_webhook"}  # its value may carry a password: an error never repeats it
 
 
 def load_settings(project: Project) -> Settings:

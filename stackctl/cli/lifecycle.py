@@ -256,4 +256,36 @@ def doctor(app: App) -> None:
         sys.exit(EXIT_UNHEALTHY)
 
 
-COMMANDS = (check, up, status, doctor, ps, logs, restart, stop, start, down, pull, build)
+@click.command("watch")
+@click.option("--interval", type=click.FloatRange(min=0.5), help="Seconds between health looks "
+              "(default STACKCTL_WATCH_INTERVAL, 30).")
+@click.option("--once", is_flag=True, help="Look once, alert, and exit (3 if anything is wrong): for cron.")
+@json_option
+@pass_app
+def watch_(app: App, interval: float | None, once: bool) -> None:
+    """Watch health, memory, disk and scheduled backups; alert once when something breaks, once when it recovers."""
+    from stackctl.cli.progress import make_progress
+    from stackctl.watch import watch as run_watch
+
+    if app.json and not once:
+        raise StackError("--json gives one result and watch never ends", "add --once", EXIT_USAGE)
+    stack = app.stack()
+    s = stack.settings
+    if not (s.alert_webhook or (s.alert_smtp and s.alert_email_to)):
+        app.console().info("· no alert destination is set (STACKCTL_ALERT_WEBHOOK, STACKCTL_ALERT_SMTP): "
+                           "alerts are only printed")
+    progress = make_progress(app.console())
+    try:
+        incidents = run_watch(stack, interval=interval or s.watch_interval,
+                              resource_interval=s.watch_resource_interval, rounds=1 if once else None,
+                              report=progress)
+    except KeyboardInterrupt:
+        return
+    finally:
+        progress.close()
+    output.finish(app, incidents, render.nothing, ok=not incidents.open)
+    if incidents.open:
+        sys.exit(EXIT_UNHEALTHY)
+
+
+COMMANDS = (check, up, status, doctor, watch_, ps, logs, restart, stop, start, down, pull, build)

@@ -19,7 +19,7 @@ from stackctl.cli import cli
 from stackctl.cli.output import envelope
 
 ARGS = {"backups verify": ["20260101T000000Z"], "backups push": ["20260101T000000Z"], "restore": ["20260101T000000Z", "--yes"], "exec": ["api", "true"],
-        "psql": ["-c", "SELECT 1"], "redis-cli": ["PING"]}
+        "psql": ["-c", "SELECT 1"], "redis-cli": ["PING"], "watch": ["--once"]}
 
 
 def leaf_commands(group: click.Group, prefix=()) -> list[str]:
@@ -58,6 +58,7 @@ def samples(tmp_path) -> dict:
     from stackctl.access import ComposeModel, Exited
     from stackctl.backup.remote import Pushed
     from stackctl.doctor import Diagnosis, Finding
+    from stackctl.watch import Incidents
     from stackctl.lifecycle import Changed, Down, LogLines, Restarted
     from stackctl.service_state import ServiceState
     from stackctl.status import Listed, Listing
@@ -80,6 +81,7 @@ def samples(tmp_path) -> dict:
         "down": Down("shop", False),
         "doctor": Diagnosis("shop", (Finding(3, "api", "cannot log in to the database", ("FATAL: password",),
                                              "same password"),)),
+        "watch": Incidents({"service api": "api is stopped"}),
         "ps": Listing("shop", (Listed("api", "shop-api-1", ServiceState.READY, "running", ()),)),
         "stop": Changed("stopped", ("api",)),
         "start": Changed("started", ("api",)),

@@ -1,0 +1,156 @@
+"""`stackctl watch`: the monitoring flow, unattended. Every interval it looks at each service's
+health (stackctl's own probes), and every resource interval at memory and disk; it posts one
+alert when something goes wrong and one when it recovers, never a flood: an incident is open
+from its first alert to its recovery, and nothing is said about it in between.
+
+Where alerts go: a webhook (STACKCTL_ALERT_WEBHOOK, Slack-compatible `{"text": ...}` JSON) and/or
+email (STACKCTL_ALERT_SMTP=smtp://user@host:port, STACKCTL_ALERT_EMAIL_TO, the password in
+STACKCTL_ALERT_SMTP_PASSWORD: never in argv or a URL).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+from stackctl.report import SILENT, Reporter
+from stackctl.stack import Stack
+
+
+@dataclass(frozen=True)
+class Problem:
+    key: str  # what the incident is about: "service api", "memory db", "disk", "backup"
+    text: str
+
+
+@dataclass
+class Incidents:
+    """Open incidents by key: an alert opens one, a recovery closes it; repeats say nothing."""
+
+    open: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {"open": [{"about": key, "what": text} for key, text in self.open.items()]}
+
+    def update(self, problems: list[Problem], scope: str) -> list[tuple[str, str]]:
+        """(kind, text) to send: "down" for each new problem, "recovered" for each one gone
+        among the keys this look covered (`scope` is a key prefix: health looks do not close
+        resource incidents)."""
+        messages = []
+        now = {p.key: p.text for p in problems}
+        for key, text in now.items():
+            if key not in self.open:
+                self.open[key] = text
+                messages.append(("down", text))
+        for key in [k for k in self.open if k.startswith(scope) and k not in now]:
+            messages.append(("recovered", f"{key} recovered (was: {self.open.pop(key)})"))
+        return messages
+
+
+def health_problems(stack: Stack) -> list[Problem]:
+    from stackctl.status import status
+
+    report = status(stack, stats=False)
+    found = [Problem(f"service {s.name}", f"{s.name} is {s.state}") for s in report.services if not s.ok]
+    failing = {s.name for s in report.services if not s.ok}
+    found += [Problem(f"service {e.name}", f"{e.name} fails its check at {e.url}: {e.detail}")
+              for e in report.endpoints if not e.ok and e.name.split(" ")[0] not in failing]
+    return found
+
+
+def resource_problems(stack: Stack, memory_percent: int, disk_percent: int) -> list[Problem]:
+    import shutil
+
+    from stackctl import stats
+
+    found = []
+    containers = stack.containers()
+    running = {n: (c.id, c.pid) for n, c in containers.items() if c.state == "running"}
+    for name, usage in stats.sample(stack.engine, running).items():
+        if usage.memory_bytes and usage.memory_limit_bytes and usage.memory_limit_bytes < (1 << 50):
+            used = 100 * usage.memory_bytes / usage.memory_limit_bytes
+            if used >= memory_percent:
+                found.append(Problem(f"resource memory {name}", f"{name} uses {used:.0f}% of its memory limit"))
+    disk = shutil.disk_usage(stack.project.root)
+    used = 100 * (disk.total - disk.free) / disk.total
+    if used >= disk_percent:
+        found.append(Problem("resource disk", f"the disk holding {stack.project.root} is {used:.0f}% full"))
+    return found
+
+
+def backup_problems(stack: Stack, now: datetime) -> list[Problem]:
+    """A daily schedule is installed but no set is younger than 26 hours: a scheduled backup failed."""
+    from stackctl.backup import sets
+    from stackctl.backup.create import backup_path
+
+    installed = any(Path(path).exists() for path in (f"/etc/systemd/system/stackctl-backup-{stack.name}.timer",
+                                                     f"/etc/cron.d/stackctl-backup-{stack.name}"))
+    if not installed:
+        return []
+    newest = next(iter(sets.list_sets(backup_path(stack))), None)
+    if newest is None or (now - newest.created_at).total_seconds() > 26 * 3600:
+        return [Problem("backup", f"no backup of {stack.name} in the last 26 hours: the scheduled one failed "
+                                  f"(see {stack.project.state_dir / 'backup.log'})")]
+    return []
+
+
+def send(stack: Stack, kind: str, text: str) -> None:
+    """To every configured destination; a destination that fails does not stop the others."""
+    s = stack.settings
+    line = f"[{stack.name}] {'RECOVERED' if kind == 'recovered' else 'DOWN'}: {text}"
+    if s.alert_webhook:
+        import httpx
+
+        httpx.post(s.alert_webhook, json={"text": line, "stack": stack.name, "kind": kind, "message": text},
+                   timeout=10)
+    if s.alert_smtp and s.alert_email_to:
+        _email(s, line)
+
+
+def _email(s, line: str) -> None:
+    import smtplib
+    from email.message import EmailMessage
+    from urllib.parse import urlparse
+
+    url = urlparse(s.alert_smtp)
+    message = EmailMessage()
+    message["Subject"], message["To"] = line[:120], s.alert_email_to
+    message["From"] = s.alert_email_from or f"stackctl@{url.hostname}"
+    message.set_content(line)
+    with smtplib.SMTP(url.hostname, url.port or 25, timeout=20) as smtp:
+        if url.scheme == "smtp+starttls":
+            smtp.starttls()
+        if url.username and s.alert_smtp_password:
+            smtp.login(url.username, s.alert_smtp_password)
+        smtp.send_message(message)
+
+
+def watch(stack: Stack, *, interval: float, resource_interval: float, rounds: int | None = None,
+          report: Reporter = SILENT, clock: Callable[[], float] = time.monotonic,
+          sleep: Callable[[float], None] = time.sleep) -> Incidents:
+    """Look, alert, sleep; `rounds` bounds it (tests), else it runs until stopped."""
+    s = stack.settings
+    incidents = Incidents()
+    next_resources = clock()
+    done = 0
+    while rounds is None or done < rounds:
+        messages = incidents.update(health_problems(stack), "service")
+        if clock() >= next_resources:
+            now = datetime.now(timezone.utc)
+            messages += incidents.update(resource_problems(stack, s.alert_memory_percent, s.alert_disk_percent),
+                                         "resource")
+            messages += incidents.update(backup_problems(stack, now), "backup")
+            next_resources = clock() + resource_interval
+        for kind, text in messages:
+            report.note(f"{kind}: {text}")
+            try:
+                send(stack, kind, text)
+            except Exception as exc:  # noqa: BLE001  (an alert that cannot be sent is said, the watch goes on)
+                report.note(f"could not send the alert: {type(exc).__name__}: {exc}")
+        done += 1
+        if rounds is None or done < rounds:
+            sleep(interval)
+    return incidents
