@@ -153,6 +153,10 @@ class Engine:
     def restart(self, container: str, timeout: int = 10) -> None:
         self._api.restart(container, timeout=timeout)
 
+    def rename(self, container: str, name: str) -> None:
+        """A new name (the engine's DNS follows it on the container's networks at once)."""
+        self._api.rename(container, name)
+
     def remove(self, container: str, *, volumes: bool = False) -> bool:
         """Remove it, running or not; False when there was none."""
         from docker.errors import NotFound

@@ -1,16 +1,27 @@
-"""The proxy switch contract: which app container a proxy sends traffic to.
+"""The proxy switch contract: which app container a proxy sends traffic to, switched without
+reloading the proxy.
 
 A proxy meets the contract (stackctl.yaml: proxy.switch: include, proxy.upstream: the app,
 apps.<app>.port) when its nginx resolves the app at request time through a variable,
-`set $<app>_upstream <app>:<port>;`, and then includes PIN_DIR/<app>-upstream*.inc, which
-stackctl writes inside the proxy container to pin one container by name, followed by a graceful
-`nginx -s reload` (shipped as stackctl/snippets/nginx-upstream.conf).
+`set $<app>_upstream <app>:<port>;`, and then includes PIN_DIR/<app>-upstream*.inc (shipped as
+stackctl/snippets/nginx-upstream.conf). When the proxy starts, stackctl writes that file once
+(and reloads nginx once, while it holds no client connections). It names two slots, the app's
+containers `<project>-<app>-1` and `<project>-<app>-2`, and picks one per request:
+
+    set $app_upstream <project>-app-1:<port>;
+    if (-f PIN_DIR/app-slot-2) { set $app_upstream <project>-app-2:<port>; }
+
+A deploy starts the new container beside the serving one, gates it on its health, names it
+after the free slot (`docker rename`: the engine's DNS follows at once) and creates or removes
+the marker file: the next request goes to the new container, and no reload closes a client's
+keep-alive connection.
 """
 
 from __future__ import annotations
 
 import re
 
+from stackctl.containers import ContainerInfo
 from stackctl.errors import EXIT_FAILED, StackError
 from stackctl.stack import Stack
 
@@ -31,42 +42,74 @@ class Proxies:
         self.active = bool(proxy and model.upstream == service and model.switch == "include" and port)
         self.variable = "$" + re.sub(r"[^A-Za-z0-9_]", "_", service) + "_upstream"
         self.file = f"{PIN_DIR}/{service}-upstream.inc"
+        self.marker = f"{PIN_DIR}/{service}-slot-2"
         self.port = port
+        self.slots = (f"{stack.name}-{service}-1", f"{stack.name}-{service}-2")
         self.containers = [c for c in stack.engine.service_containers(stack.name, proxy) if c.state == "running"] \
             if self.active else []
 
-    def pinned(self) -> set[str]:
-        """The container names the proxies are pinned to now ("" where they follow DNS)."""
-        found = set()
-        for proxy in self.containers:
-            out = self.stack.engine.exec(proxy.id, ["sh", "-c", f"cat {self.file} 2>/dev/null"])
-            found.add(out.stdout.strip().removeprefix(f"set {self.variable} ").removesuffix(";").rsplit(":", 1)[0])
-        return found
+    def include(self) -> str:
+        one, two = self.slots
+        return (f"set {self.variable} {one}:{self.port};\n"
+                f"if (-f {self.marker}) {{ set {self.variable} {two}:{self.port}; }}\n")
 
-    def pin(self, target: str | None) -> None:
-        """Send the app's traffic to one container by name (None: back to the DNS name)."""
+    def _sh(self, proxy: ContainerInfo, script: str, *args: str) -> str:
+        result = self.stack.engine.exec(proxy.id, ["sh", "-c", script, "stackctl", *args])
+        if result.exit_code != 0:
+            raise RolloutFailed(f"could not switch the proxy in {proxy.name}: {(result.stderr or result.stdout).strip()}",
+                                exit_code=EXIT_FAILED)
+        return result.stdout
+
+    def install(self, serving: ContainerInfo | None) -> None:
+        """The two-slot include in every proxy (reloaded only where it was not there yet), and the
+        serving container named after a slot, the marker pointing at it."""
+        if serving is not None and serving.name not in self.slots:
+            self.stack.engine.rename(serving.id, self.slots[0])
+            serving = self.stack.engine.inspect(serving.id)
         for proxy in self.containers:
             cmd = list(self.stack.engine.inspect(proxy.id).command)
-            config = ["-e", "stderr"] + (["-c", cmd[cmd.index("-c") + 1]] if "-c" in cmd else [])
-            line = f"set {self.variable} {target}:{self.port};" if target else ""
-            script = (f'mkdir -p {PIN_DIR} && rm -f {self.file} && '
-                      f'{{ [ -z "$1" ] || printf "%s\\n" "$1" > {self.file}; }} && '
-                      f'nginx {" ".join(config)} -t -q && nginx {" ".join(config)} -s reload')
-            result = self.stack.engine.exec(proxy.id, ["sh", "-c", script, "pin", line])
-            if result.exit_code != 0:
-                raise RolloutFailed(f"could not switch the proxy in {proxy.name}: "
-                                    f"{(result.stderr or result.stdout).strip()}", exit_code=EXIT_FAILED)
+            config = " ".join(["-e", "stderr"] + (["-c", cmd[cmd.index("-c") + 1]] if "-c" in cmd else []))
+            self._sh(proxy, f'mkdir -p {PIN_DIR} && if [ "$(cat {self.file} 2>/dev/null)" != "$(printf %s "$1")" ]; '
+                            f'then printf "%s" "$1" > {self.file} && nginx {config} -t -q && '
+                            f'nginx {config} -s reload; fi', self.include())
+        if serving is not None:
+            self.point(serving.name)
+
+    def serving_slot(self) -> str:
+        """The slot the proxies send traffic to now (the first proxy's marker decides)."""
+        if not self.containers:
+            return self.slots[0]
+        marked = self._sh(self.containers[0], f"[ -e {self.marker} ] && echo 2 || echo 1").strip()
+        return self.slots[1] if marked == "2" else self.slots[0]
+
+    def point(self, slot: str) -> None:
+        """Every proxy's next request goes to `slot` (a marker file; nothing is reloaded)."""
+        action = f"touch {self.marker}" if slot == self.slots[1] else f"rm -f {self.marker}"
+        for proxy in self.containers:
+            self._sh(proxy, f"mkdir -p {PIN_DIR} && {action}")
+
+    def take_over(self, new: ContainerInfo, others: list[ContainerInfo]) -> str:
+        """Name the healthy new container after the free slot and send the traffic there."""
+        free = next(slot for slot in self.slots if slot != self.serving_slot())
+        for container in others:  # a container still holding the free slot's name takes no traffic
+            if container.name == free:
+                self.stack.engine.stop(container.id, 10)
+                self.stack.engine.remove(container.id)
+        if new.name != free:  # compose may have given it that very name
+            self.stack.engine.rename(new.id, free)
+        self.point(free)
+        return free
 
 
 def pin_started_proxy(stack: Stack) -> str | None:
-    """Pin a proxy `up` just started to the serving upstream container, while it holds (almost)
-    no client connections: a later deploy then reloads it once, and a broken release never."""
+    """When `up` starts the proxy (it holds no client connections yet): the two-slot include,
+    written and loaded once, and the serving upstream container named after a slot."""
     upstream = stack.model.upstream
     if upstream is None:
         return None
     proxies = Proxies(stack, upstream)
-    serving = [c for c in stack.engine.service_containers(stack.name, upstream) if c.state == "running"]
-    if not proxies.containers or not serving or proxies.pinned() == {serving[-1].name}:
+    if not proxies.containers:
         return None
-    proxies.pin(serving[-1].name)
-    return serving[-1].name
+    serving = [c for c in stack.engine.service_containers(stack.name, upstream) if c.state == "running"]
+    proxies.install(serving[-1] if serving else None)
+    return serving[-1].name if serving else None

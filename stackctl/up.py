@@ -118,8 +118,8 @@ class Executor:
         result: GateResult = wait_ready(observer(spec, self.stack.engine, info.id),
                                         self.timeout, cancel=self.cancel, on_observation=report)
         if result.ok:
-            if spec.role == "proxy" and self.stack.model.switch == "include":
-                pin_started_proxy(self.stack)  # now, while it holds no client connections
+            if self.stack.model.switch == "include" and (spec.role == "proxy" or name == self.stack.model.upstream):
+                pin_started_proxy(self.stack)  # the proxy: while it holds no client connections yet
             self.report.service(name, str(ServiceState.DONE if spec.oneshot else ServiceState.READY), result.detail,
                                   result.elapsed)
             return ServiceOutcome(name, step.action, "ready", result.elapsed, result.detail)

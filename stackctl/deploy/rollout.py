@@ -1,17 +1,13 @@
 """Zero-downtime replacement of an app's containers (any app role: an API behind the proxy,
 a worker).
 
-Docker's DNS name of a service lists a new container the moment it starts, healthy or not, so nginx
-is switched explicitly: it is pinned to the serving container by name (a file in the web
-container, then a graceful `nginx -s reload`), the new container starts beside it (compose
---scale, --no-recreate) and is gated on its own health, nginx is pinned to it, and the old
-one is stopped gracefully (SIGTERM: it finishes what it serves) and removed. If the new
-container never gets healthy it is removed: it never took a request.
-
-The pin is set when the proxy starts (stackctl.proxy) and stays between deploys, so a rollout
-reloads nginx once, and a release that never gets healthy not at all. Each reload closes
-nginx's idle keep-alive connections, and a request a client sends on one at that very moment is
-lost unless the client retries it (browsers and curl do).
+Docker's DNS name of a service lists a new container the moment it starts, healthy or not, so the
+proxy is switched explicitly (stackctl.proxy): the new container starts beside the serving one
+(compose --scale, --no-recreate) and is gated on its own health; then it takes the free slot's
+name and the proxy's marker points at it, so the next request goes there and nothing is
+reloaded: no client connection is closed. The old container is stopped gracefully (SIGTERM: it
+finishes what it serves) and removed. A new container that never gets healthy is removed: it
+never took a request.
 """
 
 from __future__ import annotations
@@ -28,17 +24,18 @@ from stackctl.report import Reporter
 from stackctl.health.diagnose import failure_details
 
 STOP_GRACE = 30
-RELOAD_SETTLE = 1.0  # old nginx workers finish requests already sent to the old container
+SWITCH_SETTLE = 1.0  # requests the old container already has finish before its SIGTERM
 
 
 def rollout(stack: Stack, service: str, *, timeout: float, report: Reporter,
-            cancel: threading.Event | None = None, settle: float = RELOAD_SETTLE) -> float:
+            cancel: threading.Event | None = None, settle: float = SWITCH_SETTLE) -> float:
     eng, spec = stack.engine, stack.model.services[service]
     old = [c for c in eng.service_containers(stack.name, service) if c.state == "running"]
     proxies = Proxies(stack, service)
-    if old and proxies.pinned() != {old[-1].name}:
-        proxies.pin(old[-1].name)  # the newest serving one keeps all traffic meanwhile
-        time.sleep(settle)
+    if proxies.containers:
+        serving = next((c for c in old if c.name == proxies.serving_slot()), old[-1] if old else None)
+        proxies.install(serving)  # a no-op once the proxy carries the two slots
+        old = [c for c in eng.service_containers(stack.name, service) if c.state == "running"]
     report.service(service, "starting", f"new container beside {len(old)} serving")
     stack.compose.scale_up(service, len(old) + 1)
     new = [c for c in eng.service_containers(stack.name, service) if c.id not in {o.id for o in old}]
@@ -52,15 +49,14 @@ def rollout(stack: Stack, service: str, *, timeout: float, report: Reporter,
             details = failure_details(stack, service, container.id)
             for c in new:
                 _retire(eng, c.id, grace=5)
-            if not old:
-                proxies.pin(None)
             report.service(service, "failed", result.detail, result.elapsed)
             raise RolloutFailed(f"the new {service} did not become healthy ({result.outcome.value} after "
                                 f"{result.elapsed:.1f}s): {result.detail}", exit_code=EXIT_FAILED, details=details)
     healthy_after = time.monotonic() - started
     if proxies.containers:
-        report.service(service, "ready", f"switching the proxy to {new[-1].name}", healthy_after)
-        proxies.pin(new[-1].name)
+        slot = proxies.take_over(eng.inspect(new[-1].id), old)
+        report.service(service, "ready", f"the proxy sends its next request to {slot}", healthy_after)
+        old = [c for c in old if eng.inspect(c.id) is not None]
         time.sleep(settle)
     for container in old:
         report.service(service, "draining", container.name)

@@ -79,6 +79,11 @@ class FakeEngine:
     def restart(self, container: str, timeout: int = 10) -> None:
         self.calls.append(f"restart {container}")
 
+    def rename(self, container: str, name: str) -> None:
+        self.calls.append(f"rename {container} {name}")
+        if container in self.containers:
+            self.containers[container] = replace(self.containers[container], name=name)
+
     def remove(self, container: str, *, volumes: bool = False) -> bool:
         self.calls.append(f"remove {container}")
         return self.named.pop(container, None) is not None or self.containers.pop(container, None) is not None
