@@ -224,11 +224,14 @@ def _up(stack: Stack, services: list[str] | None, *, build: str = "auto", timeou
     if bad:
         first = bad[0]
         info = stack.containers().get(first.service)
-        why = "did not become healthy within its deadline" if first.outcome == "timeout" else "failed"
+        # The deadline is what was asked for; the last look may end after it (a probe in flight).
+        deadline = timeout or stack.settings.health_timeout
+        why = (f"did not become healthy within its {deadline:g} s deadline (last look at {first.elapsed:.1f}s)"
+               if first.outcome == "timeout" else f"failed ({first.elapsed:.1f}s)")
         details = failure_details(stack, first.service, info.id if info else None)
         known = diagnose.hint(stack.model.services[first.service].role, details)
         raise StackError(
-            f"{first.service} {why} ({first.elapsed:.1f}s): {first.detail}",
+            f"{first.service} {why}: {first.detail}",
             known or f"troubleshoot with: stackctl logs {first.service}",
             EXIT_FAILED,
             details=details,
