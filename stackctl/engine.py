@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import threading
+from pathlib import Path
 from urllib.parse import urlparse
 
 from stackctl.containers import ONEOFF_LABEL, PROJECT_LABEL, SERVICE_LABEL, ContainerInfo, ExecResult, \
@@ -119,6 +120,16 @@ class Engine:
             return ""
         return raw.decode("utf-8", "replace")
 
+    def access_log(self, container: str, since: float) -> str:
+        """What a container wrote to stdout since a Unix time (a proxy's access log)."""
+        from docker.errors import NotFound
+
+        try:
+            raw = self._api.logs(container, stdout=True, stderr=False, since=int(since))
+        except NotFound:
+            return ""
+        return raw.decode("utf-8", "replace")
+
     def stats(self, container: str) -> dict:
         return self._api.stats(container, stream=False)
 
@@ -211,6 +222,23 @@ class Engine:
             info.size, info.mode, info.uid, info.gid = len(data), 0o600, uid, uid
             tar.addfile(info, io.BytesIO(data))
         self._api.put_archive(container, directory, buf.getvalue())
+
+    def put_files(self, container: str, files: list[tuple[str, Path]]) -> None:
+        """Copy host files into a container at absolute paths (the dev loop's sync): one archive,
+        owned by root and readable by the container's user, modes as on the host."""
+        import io
+        import tarfile
+
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w") as tar:
+            for inside, host in files:
+                info = tar.gettarinfo(str(host), arcname=inside.lstrip("/"))
+                info.uid = info.gid = 0
+                info.uname = info.gname = ""
+                info.mode |= 0o444
+                with open(host, "rb") as data:
+                    tar.addfile(info, data)
+        self._api.put_archive(container, "/", buf.getvalue())
 
     # -- images --------------------------------------------------------------------------------
     def image_id(self, reference: str) -> str | None:

@@ -30,9 +30,12 @@ def check(app: App) -> None:
               help="Always rebuild images / never build. Default: build when sources changed.")
 @click.option("--timeout", type=click.FloatRange(min=1), help="Seconds each service may take to get healthy.")
 @click.option("--skip-check", is_flag=True, help="Do not run `stackctl check` first.")
+@click.option("-w", "--watch", is_flag=True,
+              help="Then keep watching sources: sync, restart or rebuild on each change (develop.watch).")
 @json_option
 @pass_app
-def up(app: App, services: tuple[str, ...], build: bool | None, timeout: float | None, skip_check: bool) -> None:
+def up(app: App, services: tuple[str, ...], build: bool | None, timeout: float | None, skip_check: bool,
+       watch: bool) -> None:
     """Build, start in dependency order gated on health, run migrations, verify endpoints."""
     import threading
 
@@ -42,6 +45,8 @@ def up(app: App, services: tuple[str, ...], build: bool | None, timeout: float |
 
     console = app.console()
     stack = app.stack()
+    if watch and app.json:
+        raise StackError("--json gives one result and --watch never ends", "drop one of them", EXIT_USAGE)
     mode = {None: "auto", True: "always", False: "never"}[build]
     progress = make_progress(console)
     cancel = threading.Event()
@@ -59,6 +64,20 @@ def up(app: App, services: tuple[str, ...], build: bool | None, timeout: float |
         raise
     progress.close()
     output.finish(app, result, render.up_summary)
+    if watch:
+        _dev_loop(app, stack, list(services), timeout)
+
+
+def _dev_loop(app: App, stack, services: list[str], timeout: float | None) -> None:
+    from stackctl import devloop
+    from stackctl.cli.progress import PlainProgress
+    from stackctl.plan import closure
+
+    try:
+        devloop.watch(stack, closure(stack.model, services or None), report=PlainProgress(app.console()),
+                      timeout=timeout)
+    except KeyboardInterrupt:
+        app.console().info("· stopped watching; the stack keeps running")
 
 
 @click.command()

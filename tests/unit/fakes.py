@@ -31,6 +31,7 @@ class FakeEngine:
         self.calls: list[str] = []
         self.exec_handler = exec_handler or (lambda cid, cmd, env: ExecResult(0, "", ""))
         self.files: dict[tuple[str, str], bytes] = {}
+        self.logs: dict[str, str] = {}  # container id -> what it wrote to stdout (access_log)
 
     def version(self) -> dict:
         return {"Version": "fake", "ApiVersion": "1.45"}
@@ -104,6 +105,15 @@ class FakeEngine:
     def write_file(self, container: str, directory: str, name: str, data: bytes, uid: int = 0) -> None:
         self.calls.append(f"write {container} {directory}/{name} ({len(data)} bytes)")
         self.files[(container, f"{directory}/{name}")] = data
+
+    def access_log(self, container: str, since: float) -> str:
+        self.calls.append(f"access log {container} since {since:g}")
+        return self.logs.get(container, "")
+
+    def put_files(self, container: str, files: list) -> None:
+        self.calls.append(f"put {container} {' '.join(inside for inside, _ in files)}")
+        for inside, host in files:
+            self.files[(container, inside)] = Path(host).read_bytes()
 
     def image_id(self, reference: str) -> str | None:
         return self.images.get(reference)
