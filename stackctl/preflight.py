@@ -111,8 +111,9 @@ def check_env(stack: Stack) -> list[Check]:
     else:
         source = name if project.env_file.is_file() else "compose defaults (no .env)"
         checks.append(Check("env file", True, f"settings from {source}"))
-    if project.env == "development":
-        checks.append(Check("secrets", True, "development: defaults allowed"))
+    if project.safety == "development":
+        checks.append(Check("secrets", True, f"{project.env}: defaults allowed"
+                                             + ("" if project.env == "development" else " (development's rules)")))
         return checks
     try:
         values = stack.compose.environment()  # as compose reads them: the values that will run
@@ -126,7 +127,8 @@ def check_env(stack: Stack) -> list[Check]:
         checks.append(Check("secrets", False, detail,
                             f"set each to a random value of 16+ characters in {name} (e.g. openssl rand -hex 24)"))
     else:
-        checks.append(Check("secrets", True, f"{project.env} secrets set"))
+        checks.append(Check("secrets", True, f"{project.env} secrets set"
+                                             + (f" ({project.safety}'s rules)" if project.rules else "")))
     return checks
 
 

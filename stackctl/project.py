@@ -24,6 +24,10 @@ PROD_NAMES = ("compose.prod.yaml", "compose.prod.yml", "docker-compose.prod.yml"
 ROLES_FILE = "stackctl.yaml"
 ENV_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,30}$")
 STATE_DIR = ".stackctl"
+# The safety rules an environment can have: production (the production overlay, TLS, no data
+# service published beyond loopback, strong secrets), checked (strong secrets), development
+# (compose defaults allowed).
+RULES = ("production", "checked", "development")
 
 
 @dataclass(frozen=True)
@@ -36,10 +40,21 @@ class Project:
     overlay: Path | None = None  # production overlay named explicitly
     extra_files: tuple[Path, ...] = field(default=())  # release override layered last (deploy)
     host: str | None = None  # the engine's address (--host / DOCKER_HOST); None: the local default
+    rules: str | None = None  # the safety rules stackctl.yaml's environments: gives this env (RULES)
+
+    @property
+    def safety(self) -> str:
+        """Which rules apply (RULES): what stackctl.yaml says for this environment, else production
+        for production, development for development, checked for any other name."""
+        if self.rules:
+            return self.rules
+        return self.env if self.env in ("production", "development") else "checked"
 
     @property
     def production(self) -> bool:
-        return self.env == "production"
+        """Production's rules: the production overlay, TLS, no data service beyond loopback,
+        strong secrets."""
+        return self.safety == "production"
 
     @property
     def env_file(self) -> Path:

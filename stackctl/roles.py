@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -66,6 +66,10 @@ class Roles(_Strict):
     apps: dict[str, App] = Field(default_factory=dict)
     proxy: Proxy | None = None
     production: str | None = None  # the production overlay, relative to the project
+    # Which safety rules an environment gets (stackctl.project.RULES), by its --env name:
+    # `staging: production` gives staging production's overlay, TLS and exposure checks.
+    environments: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,30}$")],
+                       Literal["production", "checked", "development"]] = Field(default_factory=dict)
 
     @field_validator("migrate", mode="before")
     @classmethod
@@ -136,7 +140,7 @@ def parse(data, source: str) -> Roles:
         where = ".".join(str(p) for p in err["loc"]) or "(top)"
         reason = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
-            reason = "is not a known key (database, cache, migrate, apps, proxy, production)"
+            reason = "is not a known key (database, cache, migrate, apps, proxy, production, environments)"
         raise ConfigError(f"{source}: {where} {reason}", "fix it, or run stackctl init to propose one") from None
 
 
@@ -321,4 +325,6 @@ def render(roles: Roles, notes: list[str] | None = None) -> str:
         lines.append(f"  switch: {p.switch}")
     if roles.production:
         lines.append(f"production: {roles.production}")
+    if roles.environments:
+        lines += ["environments:", *(f"  {name}: {rules}" for name, rules in roles.environments.items())]
     return "\n".join(lines) + "\n"

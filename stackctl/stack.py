@@ -17,6 +17,8 @@ from stackctl.settings import Settings, interpolation_values, load_settings, sec
 class Stack:
     def __init__(self, project: Project, settings: Settings | None = None):
         self.declared = roleslib.load(project.roles_file)
+        if self.declared and project.env in self.declared.environments:
+            project = replace(project, rules=self.declared.environments[project.env])
         if self.declared and self.declared.production and project.overlay is None and project.production:
             overlay = project.root / self.declared.production
             if not overlay.is_file():
