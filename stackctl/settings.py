@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     alert_email_from: str = ""
     alert_memory_percent: int = Field(90, ge=1, le=100)
     alert_disk_percent: int = Field(90, ge=1, le=100)
+    # 5xx through the proxy in one resource interval: at least this many, and this share of requests
+    alert_5xx_min: int = Field(10, ge=1)
+    alert_5xx_percent: int = Field(5, ge=1, le=100)
 
     # Production TLS pair (relative to the project): `certs self-signed` writes it, `check` reads it.
     tls_cert_file: str = Field("certs/tls.crt", min_length=1)

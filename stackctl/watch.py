@@ -10,6 +10,7 @@ STACKCTL_ALERT_SMTP_PASSWORD: never in argv or a URL).
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -81,6 +82,25 @@ def resource_problems(stack: Stack, memory_percent: int, disk_percent: int) -> l
     return found
 
 
+# "$request" $status in nginx's combined and main formats: "GET /api/stops HTTP/1.1" 502 157
+STATUS = re.compile(r'"[A-Z]+ [^"]*" ([1-5][0-9][0-9]) ')
+
+
+def traffic_problems(stack: Stack, since: float, percent: int, minimum: int) -> list[Problem]:
+    """5xx answered through the proxy since a time (its access log): a problem when they are at
+    least `minimum` and `percent`% of its requests. A proxy that is down is the health look's."""
+    proxy = stack.model.one("proxy")
+    info = stack.containers().get(proxy) if proxy else None
+    if info is None or info.state != "running":
+        return []
+    codes = STATUS.findall(stack.engine.access_log(info.id, since))
+    errors = sum(code.startswith("5") for code in codes)
+    if errors >= minimum and 100 * errors >= percent * len(codes):
+        return [Problem(f"traffic 5xx {proxy}", f"{errors} of {len(codes)} requests through {proxy} were answered "
+                                                f"with a 5xx in the last {time.time() - since:.0f} s")]
+    return []
+
+
 def backup_problems(stack: Stack, now: datetime) -> list[Problem]:
     """A daily schedule is installed but no set is younger than 26 hours: a scheduled backup failed."""
     from stackctl.backup import sets
@@ -135,6 +155,7 @@ def watch(stack: Stack, *, interval: float, resource_interval: float, rounds: in
     s = stack.settings
     incidents = Incidents()
     next_resources = clock()
+    traffic_since = time.time() - resource_interval  # the first look covers one window already past
     done = 0
     while rounds is None or done < rounds:
         messages = incidents.update(health_problems(stack), "service")
@@ -143,6 +164,9 @@ def watch(stack: Stack, *, interval: float, resource_interval: float, rounds: in
             messages += incidents.update(resource_problems(stack, s.alert_memory_percent, s.alert_disk_percent),
                                          "resource")
             messages += incidents.update(backup_problems(stack, now), "backup")
+            messages += incidents.update(traffic_problems(stack, traffic_since, s.alert_5xx_percent, s.alert_5xx_min),
+                                         "traffic")
+            traffic_since = time.time()
             next_resources = clock() + resource_interval
         for kind, text in messages:
             report.note(f"{kind}: {text}")
