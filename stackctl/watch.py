@@ -36,6 +36,24 @@ class Incidents:
     def to_dict(self) -> dict:
         return {"open": [{"about": key, "what": text} for key, text in self.open.items()]}
 
+    @classmethod
+    def load(cls, path: Path) -> Incidents:
+        """The incidents open when the last watch (or the last `--once`) stopped looking."""
+        import json
+
+        try:
+            return cls(dict(json.loads(path.read_text())["open"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            return cls()
+
+    def save(self, path: Path) -> None:
+        import json
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"open": self.open}, indent=2))
+        tmp.replace(path)
+
     def update(self, problems: list[Problem], scope: str) -> list[tuple[str, str]]:
         """(kind, text) to send: "down" for each new problem, "recovered" for each one gone
         among the keys this look covered (`scope` is a key prefix: health looks do not close
@@ -106,9 +124,9 @@ def backup_problems(stack: Stack, now: datetime) -> list[Problem]:
     from stackctl.backup import sets
     from stackctl.backup.create import backup_path
 
-    installed = any(Path(path).exists() for path in (f"/etc/systemd/system/stackctl-backup-{stack.name}.timer",
-                                                     f"/etc/cron.d/stackctl-backup-{stack.name}"))
-    if not installed:
+    from stackctl.backup.schedule import installed
+
+    if not installed(stack.name):
         return []
     newest = next(iter(sets.list_sets(backup_path(stack))), None)
     if newest is None or (now - newest.created_at).total_seconds() > 26 * 3600:
@@ -153,7 +171,8 @@ def watch(stack: Stack, *, interval: float, resource_interval: float, rounds: in
           sleep: Callable[[float], None] = time.sleep) -> Incidents:
     """Look, alert, sleep; `rounds` bounds it (tests), else it runs until stopped."""
     s = stack.settings
-    incidents = Incidents()
+    state = stack.project.state_dir / f"incidents-{stack.name}-{stack.project.env}.json"
+    incidents = Incidents.load(state)  # a restarted watch, or the next --once, does not alert again
     next_resources = clock()
     traffic_since = time.time() - resource_interval  # the first look covers one window already past
     done = 0
@@ -168,6 +187,8 @@ def watch(stack: Stack, *, interval: float, resource_interval: float, rounds: in
                                          "traffic")
             traffic_since = time.time()
             next_resources = clock() + resource_interval
+        if messages:
+            incidents.save(state)
         for kind, text in messages:
             report.note(f"{kind}: {text}")
             try:

@@ -95,6 +95,12 @@ def install(schedule: Schedule, root: Path = Path("/"), executable: str | None =
     return [path]
 
 
+def installed(stack: str, root: Path = Path("/")) -> bool:
+    """Whether a daily backup of this stack is scheduled (a timer or a cron file)."""
+    unit = Schedule(stack, Path(), "", "00:00").unit
+    return (root / "etc/systemd/system" / f"{unit}.timer").exists() or (root / "etc/cron.d" / unit).exists()
+
+
 def remove(schedule: Schedule, root: Path = Path("/"), activate: bool = True) -> list[Path]:
     removed = []
     timer = root / "etc/systemd/system" / f"{schedule.unit}.timer"

@@ -279,13 +279,21 @@ def doctor(app: App) -> None:
 @click.option("--interval", type=click.FloatRange(min=0.5), help="Seconds between health looks "
               "(default STACKCTL_WATCH_INTERVAL, 30).")
 @click.option("--once", is_flag=True, help="Look once, alert, and exit (3 if anything is wrong): for cron.")
+@click.option("--install", "install", flag_value="install", help="Keep it running: a systemd service, else a "
+              "cron entry running --once every minute.")
+@click.option("--uninstall", "install", flag_value="uninstall", help="Remove what --install installed.")
 @json_option
 @pass_app
-def watch_(app: App, interval: float | None, once: bool) -> None:
-    """Watch health, memory, disk and scheduled backups; alert once when something breaks, once when it recovers."""
+def watch_(app: App, interval: float | None, once: bool, install: str | None) -> None:
+    """Watch health, 5xx, memory, disk and scheduled backups; alert once when something breaks, once when it recovers."""
     from stackctl.cli.progress import make_progress
     from stackctl.watch import watch as run_watch
 
+    if install:
+        from stackctl import watch_service
+
+        output.finish(app, watch_service.change(app.stack(), install == "uninstall"), render.watch_service_change)
+        return
     if app.json and not once:
         raise StackError("--json gives one result and watch never ends", "add --once", EXIT_USAGE)
     stack = app.stack()

@@ -150,6 +150,13 @@ def schedule_change(console, result) -> None:
                    f"next run {result.next_run:%Y-%m-%d %H:%M}")
 
 
+def watch_service_change(console, result) -> None:
+    if not result.installed:
+        console.result(f"removed {', '.join(map(str, result.paths))}" if result.paths else "no watch was installed")
+        return
+    console.result(f"watch installed: {', '.join(map(str, result.paths))}; alerts go where STACKCTL_ALERT_* say")
+
+
 def backup_list(console, result) -> None:
     from rich.table import Table
 

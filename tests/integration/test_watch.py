@@ -61,3 +61,37 @@ def test_one_alert_down_and_one_on_recovery(stack):
     assert len(messages) == len(set(messages)), messages
     print(f"first alert {down[0][0] - killed:.1f}s after the kill")
     assert watching.returncode == 0, shown
+
+
+def test_5xx_through_the_proxy_alert_once_across_cron_looks(stack):
+    """watch --once as cron runs it: 5xx in the proxy's access log raise one alert, the next
+    look (a new process) remembers the open incidents and says nothing more."""
+    import re
+
+    import httpx
+
+    assert stack.run("up").returncode == 0
+    server = HTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    Receiver.posted = []
+    stack.env.update(STACKCTL_ALERT_WEBHOOK=f"http://127.0.0.1:{server.server_port}/hook", STACKCTL_ALERT_5XX_MIN="5")
+    try:
+        subprocess.run(["docker", "stop", f"{stack.name}-api-1"], capture_output=True, check=True)
+        codes = [httpx.get(stack.url("/api/health"), timeout=10).status_code for _ in range(20)]
+        assert all(500 <= code < 600 for code in codes), codes  # 502, or 504 when a lookup times out
+        first = stack.run("watch", "--once")
+        assert first.returncode == 3, first.stderr
+        messages = [m["message"] for _, m in Receiver.posted]
+        assert "api is stopped" in messages, messages
+        errors = [re.match(r"(\d+) of (\d+) requests through web were answered with a 5xx", m) for m in messages]
+        found = [m for m in errors if m]
+        assert len(found) == 1 and int(found[0][1]) >= 20, messages
+        again = stack.run("watch", "--once")
+        assert again.returncode == 3, again.stderr
+        assert len(Receiver.posted) == len(messages), Receiver.posted  # still open: nothing new
+        assert stack.run("start", "api").returncode == 0
+        back = stack.run("watch", "--once")
+        kinds = [(m["kind"], m["message"]) for _, m in Receiver.posted[len(messages):]]
+        assert ("recovered", "service api recovered (was: api is stopped)") in kinds, (kinds, back.stdout)
+    finally:
+        server.shutdown()

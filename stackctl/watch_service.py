@@ -1,0 +1,94 @@
+"""`stackctl watch --install`: the monitoring flow left running with no unit written by hand.
+
+Where systemd runs, a service that runs `stackctl watch` and is restarted if it stops; else a
+file in /etc/cron.d running `stackctl watch --once` every minute. Either way the open incidents
+are kept in .stackctl/ between looks, so a restart or the next cron run never alerts twice for
+one incident. Rendering is pure; installing takes a root directory so tests can use a scratch tree.
+"""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from stackctl.backup.schedule import scheduler
+from stackctl.results import ScheduleChange
+
+
+@dataclass(frozen=True)
+class WatchService:
+    stack: str
+    project_dir: Path
+    env: str
+    project: tuple[str, ...] = ()  # how the project was named: -f FILE..., -p NAME, --profile P...
+
+    @property
+    def unit(self) -> str:
+        return f"stackctl-watch-{self.stack}"
+
+    @property
+    def log(self) -> Path:
+        return self.project_dir / ".stackctl" / "watch.log"
+
+    def command(self, executable: str | None = None, once: bool = False) -> list[str]:
+        exe = executable or str(Path(sys.argv[0]).resolve())
+        return [exe, "--project-dir", str(self.project_dir), *self.project, "--env", self.env, "watch",
+                *(["--once"] if once else [])]
+
+
+def render_systemd(service: WatchService, executable: str | None = None) -> str:
+    return (f"[Unit]\nDescription=stackctl watch of stack {service.stack}\n"
+            f"After=docker.service\nWants=docker.service\n\n"
+            f"[Service]\nWorkingDirectory={service.project_dir}\n"
+            f"ExecStart={shlex.join(service.command(executable))}\n"
+            f"Restart=always\nRestartSec=10\n\n"
+            f"[Install]\nWantedBy=multi-user.target\n")
+
+
+def render_cron(service: WatchService, executable: str | None = None) -> str:
+    command = shlex.join(service.command(executable, once=True))
+    return (f"# Monitoring of stack {service.stack}: managed by `stackctl watch --install`; do not edit.\n"
+            f"SHELL=/bin/sh\n"
+            f"* * * * * root {command} >> {shlex.quote(str(service.log))} 2>&1\n")
+
+
+def install(service: WatchService, root: Path = Path("/"), executable: str | None = None,
+            activate: bool = True) -> list[Path]:
+    if scheduler(root) == "systemd":
+        path = root / "etc/systemd/system" / f"{service.unit}.service"
+        path.write_text(render_systemd(service, executable))
+        if activate:
+            subprocess.run(["systemctl", "daemon-reload"], check=True)
+            subprocess.run(["systemctl", "enable", "--now", path.name], check=True)
+        return [path]
+    path = root / "etc/cron.d" / service.unit
+    path.write_text(render_cron(service, executable))
+    path.chmod(0o644)
+    return [path]
+
+
+def remove(service: WatchService, root: Path = Path("/"), activate: bool = True) -> list[Path]:
+    unit = root / "etc/systemd/system" / f"{service.unit}.service"
+    if unit.exists() and activate:
+        subprocess.run(["systemctl", "disable", "--now", unit.name], check=False)
+    removed = []
+    for path in (root / "etc/cron.d" / service.unit, unit):
+        if path.exists():
+            path.unlink()
+            removed.append(path)
+    return removed
+
+
+def change(stack, remove_it: bool, root: Path = Path("/")) -> ScheduleChange:
+    """`stackctl watch --install | --uninstall` for this stack, named as it was named."""
+    p = stack.project
+    named = [*(a for f in p.files for a in ("-f", str(f))), *(("-p", p.name) if p.name else ()),
+             *(a for profile in p.profiles for a in ("--profile", profile)),
+             *(("--prod-file", str(p.overlay)) if p.overlay else ())]
+    service = WatchService(stack.name, p.root, p.env, tuple(named))
+    if remove_it:
+        return ScheduleChange(False, None, tuple(remove(service, root)))
+    return ScheduleChange(True, None, tuple(install(service, root)))

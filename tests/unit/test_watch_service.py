@@ -1,0 +1,50 @@
+"""watch --install: what it writes (systemd service or cron entry), and that incidents outlive a look."""
+
+from pathlib import Path
+
+from stackctl import watch_service
+from stackctl.backup import schedule
+from stackctl.watch import Incidents, Problem
+
+SERVICE = watch_service.WatchService("shop", Path("/srv/shop"), "production", ("-p", "shop"))
+
+
+def test_systemd_runs_the_watch_and_restarts_it():
+    assert watch_service.render_systemd(SERVICE, "/opt/stackctl/bin/stackctl") == (
+        "[Unit]\nDescription=stackctl watch of stack shop\nAfter=docker.service\nWants=docker.service\n\n"
+        "[Service]\nWorkingDirectory=/srv/shop\n"
+        "ExecStart=/opt/stackctl/bin/stackctl --project-dir /srv/shop -p shop --env production watch\n"
+        "Restart=always\nRestartSec=10\n\n[Install]\nWantedBy=multi-user.target\n")
+
+
+def test_cron_looks_once_a_minute_and_logs(tmp_path):
+    (tmp_path / "etc/cron.d").mkdir(parents=True)
+    paths = watch_service.install(SERVICE, tmp_path, "/opt/stackctl/bin/stackctl", activate=False)
+    assert paths == [tmp_path / "etc/cron.d/stackctl-watch-shop"]
+    assert paths[0].read_text().splitlines()[-1] == (
+        "* * * * * root /opt/stackctl/bin/stackctl --project-dir /srv/shop -p shop --env production watch --once "
+        ">> /srv/shop/.stackctl/watch.log 2>&1")
+    assert oct(paths[0].stat().st_mode & 0o777) == "0o644"
+    assert watch_service.remove(SERVICE, tmp_path, activate=False) == paths
+    assert not paths[0].exists()
+    assert watch_service.remove(SERVICE, tmp_path, activate=False) == []
+
+
+def test_a_scheduled_backup_is_seen_as_installed(tmp_path):
+    (tmp_path / "etc/cron.d").mkdir(parents=True)
+    assert not schedule.installed("shop", tmp_path)
+    schedule.install(schedule.Schedule("shop", Path("/srv/shop"), "production", "03:00"), tmp_path, "stackctl",
+                     activate=False)
+    assert schedule.installed("shop", tmp_path)
+
+
+def test_open_incidents_outlive_one_look(tmp_path):
+    state = tmp_path / ".stackctl" / "incidents.json"
+    first = Incidents.load(state)
+    assert first.update([Problem("service api", "api is stopped")], "service") == [("down", "api is stopped")]
+    first.save(state)
+    second = Incidents.load(state)  # the next cron run: still down, nothing to say
+    assert second.update([Problem("service api", "api is stopped")], "service") == []
+    assert second.update([], "service") == [("recovered", "service api recovered (was: api is stopped)")]
+    state.write_text("not json")
+    assert Incidents.load(state).open == {}
