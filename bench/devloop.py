@@ -20,6 +20,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -65,15 +66,19 @@ def main():
         init.write_text(re.sub(r'VERSION = ".*"', f'VERSION = "{value}"', init.read_text()))
         return time.monotonic()
 
-    compose = ["docker", "compose", "--project-directory", str(tmp), "-p", "benchdevloop",
+    compose = ["docker", "compose", "-p", "benchdevloop",
                "--env-file", str(tmp / ".stackctl" / "images.env"), "-f", str(tmp / "compose" / "compose.yaml")]
     ours, raw = [], []
     loop = subprocess.Popen([PY, "-m", "stackctl", "up", "--watch"], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
         for line in loop.stdout:
+            print(line.rstrip(), file=sys.stderr)
             if "Ctrl-C stops watching" in line:
                 break
+        else:
+            raise SystemExit("stackctl up --watch ended before watching")
+        threading.Thread(target=lambda: [None for _ in loop.stdout], daemon=True).start()  # keep the pipe drained
         for i in range(args.runs):
             ours.append(time_until(http, f"loop-{i}", edit(f"loop-{i}")))
             print(f"· stackctl up --watch: served {ours[-1]:.2f} s after the save", file=sys.stderr)
@@ -82,7 +87,9 @@ def main():
         loop.wait(30)
         for i in range(args.runs):
             saved = edit(f"manual-{i}")
-            subprocess.run([*compose, "up", "-d", "--build", "api"], env=env, capture_output=True, check=True)
+            built = subprocess.run([*compose, "up", "-d", "--build", "api"], env=env, capture_output=True, text=True)
+            if built.returncode != 0:
+                raise SystemExit(f"docker compose up -d --build api failed: {built.stderr[-2000:]}")
             raw.append(time_until(http, f"manual-{i}", saved))
             print(f"· docker compose up -d --build api: served {raw[-1]:.2f} s after the save", file=sys.stderr)
     finally:

@@ -131,9 +131,11 @@ def apply(stack: Stack, reactions: list[Reaction], report: Reporter, timeout: fl
 
 def watch(stack: Stack, services: list[str], *, report: Reporter, timeout: float | None = None,
           stop: threading.Event | None = None,
-          changes: Callable[[list[Path], threading.Event], Iterable[list[tuple[Path, bool]]]] | None = None) -> None:
+          changes: Callable[[list[Path], threading.Event, Callable[[], None]],
+                            Iterable[list[tuple[Path, bool]]]] | None = None) -> None:
     """React to every batch of changes until `stop` is set (Ctrl-C in the CLI). A failed reaction
-    is said and the loop goes on: the next save may fix it."""
+    is said and the loop goes on: the next save may fix it. The last line before the loop
+    ("Ctrl-C stops watching") is printed once the watcher is live: a save after it is seen."""
     stop = stop or threading.Event()
     rules_ = rules(stack, services)
     if not rules_:
@@ -142,8 +144,8 @@ def watch(stack: Stack, services: list[str], *, report: Reporter, timeout: float
     roots = sorted({r.path if r.path.is_dir() else r.path.parent for r in rules_})
     for rule in sorted(rules_, key=lambda r: (r.service, r.path)):
         report.note(f"watching {rule.service}: {rule.action} on changes in {_short(stack, rule.path)}")
-    report.note("Ctrl-C stops watching (the stack keeps running)")
-    for batch in (changes or _file_changes)(roots, stop):
+    ready = lambda: report.note("Ctrl-C stops watching (the stack keeps running)")  # noqa: E731
+    for batch in (changes or _file_changes)(roots, stop, ready):
         reactions = react(rules_, batch)
         if not reactions:
             continue
@@ -157,12 +159,21 @@ def watch(stack: Stack, services: list[str], *, report: Reporter, timeout: float
                     f"{time.monotonic() - started:.1f} s after it was seen")
 
 
-def _file_changes(roots: list[Path], stop: threading.Event) -> Iterable[list[tuple[Path, bool]]]:
+def _file_changes(roots: list[Path], stop: threading.Event,
+                  ready: Callable[[], None]) -> Iterable[list[tuple[Path, bool]]]:
     from watchfiles import watch as watch_files
 
     # watchfiles' default filter drops what no build wants: .git, __pycache__, editor swap files.
-    for batch in watch_files(*roots, stop_event=stop, debounce=DEBOUNCE_MS, step=50, raise_interrupt=True):
-        yield [(Path(path), Path(path).exists()) for _, path in sorted(batch)]
+    # Its watcher exists before its first wait, so the first (empty) yield after a short timeout
+    # says it is live.
+    announced = False
+    for batch in watch_files(*roots, stop_event=stop, debounce=DEBOUNCE_MS, step=50, raise_interrupt=True,
+                             rust_timeout=100, yield_on_timeout=True):
+        if not announced:
+            ready()
+            announced = True
+        if batch:
+            yield [(Path(path), Path(path).exists()) for _, path in sorted(batch)]
 
 
 def _short(stack: Stack, path: Path) -> str:

@@ -103,8 +103,13 @@ def test_the_loop_syncs_restarts_and_goes_on_after_a_failure(tmp_path, monkeypat
                             "service": lambda *a, **k: None})()
     batches = [[(app / "main.py", True)], [(app / "main.py", True)], [(tmp_path / "other.txt", True)],
                [(app / "main.py", True)]]
-    devloop.watch(stack, ["api"], report=report, changes=lambda roots, stop: iter(batches))
+    def changes(roots, stop, ready):
+        ready()
+        yield from batches
+
+    devloop.watch(stack, ["api"], report=report, changes=changes)
     assert restarted == [["api"], ["api"], ["api"]]
     assert stack.engine.files[("c1", "/srv/app/main.py")] == b"print('v2')\n"
     assert any(n.startswith("error: api did not become healthy") for n in notes)
     assert sum("serving the change" in n for n in notes) == 2
+    assert notes.index("Ctrl-C stops watching (the stack keeps running)") == 1  # after the rule, before any change
