@@ -19,7 +19,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -27,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "integration"))
 sys.path.insert(0, str(ROOT / "bench"))
 from load import Load  # noqa: E402
-from run import PY, free_ports  # noqa: E402
+from run import PY, copy_project, free_ports  # noqa: E402
 
 URL_PATH = "/api/stops/near?lat=52.52&lon=13.405&radius=300"
 
@@ -37,13 +36,7 @@ def main():
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--rate", type=float, default=50.0)
     args = parser.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="stackctl-bench-deploy-"))
-    (tmp / "compose").symlink_to(ROOT / "compose")
-    shutil.copy(ROOT / "stackctl.yaml", tmp / "stackctl.yaml")
-    shutil.copytree(ROOT / "images", tmp / "images", ignore=shutil.ignore_patterns("node_modules", "dist"))
-    (tmp / ".stackctl").mkdir()
-    if (ROOT / ".stackctl" / "images.env").is_file():
-        shutil.copy(ROOT / ".stackctl" / "images.env", tmp / ".stackctl")
+    tmp = copy_project("stackctl-bench-deploy-")
     ports = free_ports()
     https = free_ports()["HTTP_PORT"]
     (tmp / ".env.production").write_text(

@@ -19,7 +19,6 @@ import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -27,7 +26,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import PY, ROOT, free_ports  # noqa: E402
+from run import PY, ROOT, copy_project, free_ports  # noqa: E402
 
 
 def served(port: int) -> str | None:
@@ -49,13 +48,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="stackctl-bench-devloop-"))
-    (tmp / "compose").symlink_to(ROOT / "compose")
-    shutil.copy(ROOT / "stackctl.yaml", tmp / "stackctl.yaml")
-    shutil.copytree(ROOT / "images", tmp / "images", ignore=shutil.ignore_patterns("node_modules", "dist"))
-    (tmp / ".stackctl").mkdir()
-    if (ROOT / ".stackctl" / "images.env").is_file():
-        shutil.copy(ROOT / ".stackctl" / "images.env", tmp / ".stackctl" / "images.env")
+    tmp = copy_project("stackctl-bench-devloop-")
     ports = free_ports()
     env = {**os.environ, **{k: str(v) for k, v in ports.items()}, "STACK_NAME": "benchdevloop",
            "STACKCTL_PROJECT_DIR": str(tmp), "API_IMAGE": "stackctl-bench/devloop-api:dev", "CI": "1"}

@@ -30,6 +30,14 @@ PY = sys.executable
 DEV_PG, DEV_REDIS = "dev-only-postgres-password", "dev-only-redis-password"
 
 
+def copy_project(prefix: str) -> Path:
+    """A scratch project with a copy of the images (benches edit the API's source)."""
+    sys.path.insert(0, str(ROOT / "tests" / "integration"))
+    from projects import project_with_own_images
+
+    return project_with_own_images(Path(tempfile.mkdtemp(prefix=prefix)))
+
+
 def free_ports() -> dict[str, int]:
     socks = [socket.socket() for _ in range(4)]
     for s in socks:

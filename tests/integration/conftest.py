@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.projects import project_with_own_images
+
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.integration
 
@@ -146,13 +148,7 @@ def prod_stack(tmp_path):
     the images (tests change the API's source to make new releases)."""
     import secrets as tokens
 
-    (tmp_path / "compose").symlink_to(ROOT / "compose")
-    shutil.copy(ROOT / "stackctl.yaml", tmp_path / "stackctl.yaml")
-    shutil.copytree(ROOT / "images", tmp_path / "images", ignore=shutil.ignore_patterns("node_modules", "dist"))
-    (tmp_path / ".stackctl").mkdir()
-    if (ROOT / ".stackctl" / "images.env").is_file():
-        shutil.copy(ROOT / ".stackctl" / "images.env", tmp_path / ".stackctl" / "images.env")
-    runner = make_runner(tmp_path)
+    runner = make_runner(project_with_own_images(tmp_path))
     runner.env["HTTPS_PORT"] = str(free_ports(1)[0])
     runner.env["STACKCTL_HEALTH_TIMEOUT"] = "60"
     runner.env.pop("API_PORT")

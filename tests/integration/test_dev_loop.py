@@ -4,7 +4,6 @@ seen through the proxy or in the database."""
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import threading
@@ -14,7 +13,8 @@ import httpx
 import psycopg
 import pytest
 
-from tests.integration.conftest import ROOT, make_runner, remove_everything
+from tests.integration.conftest import make_runner, remove_everything
+from tests.integration.projects import project_with_own_images
 
 MIGRATION = '''"""A table the dev loop test adds.
 
@@ -42,13 +42,7 @@ def downgrade() -> None:
 @pytest.fixture
 def dev_project(tmp_path):
     """A development project of its own with a copy of the images: the test edits the API."""
-    (tmp_path / "compose").symlink_to(ROOT / "compose")
-    shutil.copy(ROOT / "stackctl.yaml", tmp_path / "stackctl.yaml")
-    shutil.copytree(ROOT / "images", tmp_path / "images", ignore=shutil.ignore_patterns("node_modules", "dist"))
-    (tmp_path / ".stackctl").mkdir()
-    if (ROOT / ".stackctl" / "images.env").is_file():
-        shutil.copy(ROOT / ".stackctl" / "images.env", tmp_path / ".stackctl" / "images.env")
-    runner = make_runner(tmp_path)
+    runner = make_runner(project_with_own_images(tmp_path))
     runner.env["API_IMAGE"] = f"stackctl-it/{runner.name}-api:dev"  # the loop rebuilds it: not the shared one
     yield runner
     remove_everything(runner, "development")
