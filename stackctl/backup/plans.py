@@ -22,21 +22,22 @@ def backup_steps(database: str, cache: str | None, verify: bool, apps: list[str]
                     Step("prune", "old sets", "STACKCTL_BACKUP_KEEP_DAYS / STACKCTL_BACKUP_KEEP_COUNT")]
 
 
-def restore_steps(backup_id: str, database: str, cache: str | None, users: list[str], with_redis: bool) -> list[Step]:
-    """The restore of a set; `cache` is restored only when the set holds it and with_redis."""
+def restore_steps(backup_id: str, database: str, cache: str | None, users: list[str], with_redis: bool,
+                  kept: str) -> list[Step]:
+    """The restore of a set; `cache` is restored only when the set holds it and with_redis. The
+    data it replaces is never dumped: the database is renamed aside (`kept`), Redis's RDB copied."""
     fresh = f"{database}_restore_{backup_id.lower()}"
-    steps = [Step("check", f"backup {backup_id}", "checksums, a full read, the server's major version"),
-             Step("safety-backup", database + (f", {cache}" if with_redis and cache else ""),
-                  "the data as it is now, kept as a backup set")]
+    steps = [Step("check", f"backup {backup_id}", "checksums, a full read, the server's major version")]
     if users:
         steps.append(Step("stop", ", ".join(users), "nothing writes while the data changes",
                           "start them again (migrations not re-run)"))
+    if with_redis and cache:
+        steps.append(Step("copy-aside", cache, "BGSAVE, its RDB as it is now copied beside the backups"))
     steps += [Step("restore-into", fresh, "a new database, the current one untouched", "drop it"),
-              Step("swap", database, f"{fresh} takes the name; the current data is kept aside until the end",
+              Step("swap", database, f"{fresh} takes the name; the current data is renamed {kept}",
                    "the names swapped back")]
     if with_redis and cache:
         steps.append(Step("put-snapshot", cache, "stop it, put the set's RDB in place, start it",
-                          "the safety backup's RDB put back"))
+                          "the RDB copied aside put back"))
     return steps + [Step("start", "every service", "migrations, then each gated on health"),
-                    Step("drop", "the data kept aside", "once everything is healthy"),
-                    Step("prune", "old sets", "STACKCTL_BACKUP_KEEP_DAYS / STACKCTL_BACKUP_KEEP_COUNT")]
+                    Step("keep", kept, "the data this restore replaced stays until the next restore, which drops it")]

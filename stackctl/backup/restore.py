@@ -1,18 +1,22 @@
 """`stackctl restore`: put a backup back, or leave everything as it was.
 
-Refuses a damaged backup before touching anything. Then: safety backup, stop the services
-that use the data, restore Postgres into a new database, swap names, put Redis's snapshot
-back, and start through the same path as `up` (migrations, then health gates). If any step
-after the safety backup fails, the swap is undone (and Redis put back), the services are
-started again, and the error says so.
+Refuses a damaged backup before touching anything. Then: stop the services that use the data,
+copy Redis's RDB aside, restore Postgres into a new database, swap names (the current database
+is renamed aside, never dumped: that is what makes a restore cost little more than pg_restore),
+put Redis's snapshot back, and start through the same path as `up` (migrations, then health
+gates). If any step fails, the steps taken are undone newest first, the services start again on
+the data as it was, and the error says so. After a success the replaced database is kept under
+its own name until the next restore.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
 
 from stackctl.backup import plans, postgres, redis, sets
-from stackctl.backup.create import apply_retention, backup, backup_path, database_service, running_container
+from stackctl.backup.create import backup_path, database_service, running_container
 from stackctl.backup.verify import check_files
 from stackctl.containers import ContainerInfo
 from stackctl.health import credentials
@@ -26,11 +30,20 @@ from stackctl.up import up as run_up
 @dataclass(frozen=True)
 class RestoreResult:
     restored: sets.BackupSet
-    safety: sets.BackupSet
+    kept_database: str  # the data the restore replaced, renamed aside
     redis: bool
+    redis_copy: Path | None = None  # Redis's RDB as it was before the restore
 
     def to_dict(self) -> dict:
-        return {"restored": self.restored.id, "safety_backup": self.safety.id, "redis": self.redis}
+        return {"restored": self.restored.id, "kept_database": self.kept_database, "redis": self.redis,
+                "redis_copy": str(self.redis_copy) if self.redis_copy else None}
+
+
+KEPT = "{db}_before_{stamp}"  # the replaced database; the next restore drops it
+
+
+def kept_name(database: str, now: datetime | None = None) -> str:
+    return KEPT.format(db=database, stamp=(now or datetime.now(timezone.utc)).strftime("%Y%m%d%H%M%S"))
 
 
 def _q(name: str) -> str:
@@ -62,7 +75,8 @@ def restore_plan(stack: Stack, ref: str, *, include_redis: bool = True) -> Plan:
     backup_set = sets.find_set(backup_path(stack), ref)
     db_service, cache = database_service(stack), stack.model.one("cache")
     return Plan("restore", tuple(plans.restore_steps(backup_set.id, db_service, cache, data_users(stack),
-                                                     _with_redis(stack, backup_set, include_redis))))
+                                                     _with_redis(stack, backup_set, include_redis),
+                                                     kept_name(db_service))))
 
 
 def data_users(stack: Stack) -> list[str]:
@@ -94,12 +108,11 @@ class Restoring:
         creds = credentials.postgres(self.eng, self.db_info)
         self.db, self.user = creds.database, creds.user
         self.fresh = f"{self.db}_restore_{backup_set.id.lower()}"
+        self.previous = kept_name(self.db)
         self.users = data_users(stack)
-        self.safety: sets.BackupSet | None = None
-
-    @property
-    def previous(self) -> str:
-        return f"{self.db}_before_{self.safety.id.lower()}"
+        self.touched = False  # a step past the check was taken
+        self.redis_copy = backup_path(stack) / ".redis-before-restore.rdb"  # beside the sets, never one of them
+        self.redis_aside: bytes | None = None
 
     def sql(self, statement: str, database: str = "postgres") -> str:
         what = " ".join(statement.split()[:2])  # "ALTER DATABASE", "CREATE DATABASE", ...
@@ -112,6 +125,7 @@ class Restoring:
 
     def act(self, step: Step) -> None:
         self.report.note(f"{step.action} {step.target}")
+        self.touched = self.touched or step.action != "check"
         DO[step.action](self)
 
     def undo(self, step: Step) -> None:
@@ -126,8 +140,21 @@ class Restoring:
                 raise StackError("Redis runs with appendonly: its AOF, not the RDB, would be loaded",
                                  "restore with --no-redis, or turn appendonly off", EXIT_USAGE)
 
-    def do_safety_backup(self) -> None:
-        self.safety = backup(self.stack, include_redis=self.with_redis, kind="pre-restore")
+    def do_copy_aside(self) -> None:
+        """Redis's data as it is now (nothing writes any more), read back and kept beside the project."""
+        import io
+
+        info = running_container(self.stack, self.cache)
+        sink = io.BytesIO()
+        details = redis.snapshot(self.eng, info.id, credentials.redis_password(self.eng, info), sink)
+        self.redis_aside, self.redis_path = sink.getvalue(), details["path"]
+        self.redis_copy.parent.mkdir(parents=True, exist_ok=True)
+        partial = self.redis_copy.with_suffix(".partial")
+        partial.write_bytes(self.redis_aside)
+        partial.chmod(0o600)
+        if partial.read_bytes() != self.redis_aside:
+            raise StackError(f"the copy of Redis's RDB in {partial} does not read back as written")
+        partial.replace(self.redis_copy)
 
     def do_stop(self) -> None:
         self.stack.compose.stop(self.users)
@@ -169,22 +196,24 @@ class Restoring:
     def undo_put_snapshot(self) -> None:
         info = self.stack.containers().get(self.cache)
         if info is not None:
-            redis.restore_rdb(self.eng, info.id, self.safety.manifest["redis"]["path"],
-                              self.safety.part("redis").read_bytes())
+            redis.restore_rdb(self.eng, info.id, self.redis_path, self.redis_aside)
 
     def do_start(self) -> None:
         run_up(self.stack, None, build="never", check=False, report=self.report)
 
-    def do_drop(self) -> None:
-        self.sql(f"DROP DATABASE IF EXISTS {_q(self.previous)}")
+    def do_keep(self) -> None:
+        """The replaced data stays as its own database; what an earlier restore kept goes."""
+        prefix = KEPT.format(db=self.db, stamp="")
+        earlier = [name for name in self.sql("SELECT datname FROM pg_database").split()
+                   if name.startswith(prefix) and name[len(prefix):].isdigit() and name != self.previous]
+        for name in earlier:
+            self.terminate(name)
+            self.sql(f"DROP DATABASE IF EXISTS {_q(name)}")
 
-    def do_prune(self) -> None:
-        apply_retention(self.stack)
 
-
-DO = {"check": Restoring.do_check, "safety-backup": Restoring.do_safety_backup, "stop": Restoring.do_stop,
+DO = {"check": Restoring.do_check, "stop": Restoring.do_stop, "copy-aside": Restoring.do_copy_aside,
       "restore-into": Restoring.do_restore_into, "swap": Restoring.do_swap, "put-snapshot": Restoring.do_put_snapshot,
-      "start": Restoring.do_start, "drop": Restoring.do_drop, "prune": Restoring.do_prune}
+      "start": Restoring.do_start, "keep": Restoring.do_keep}
 UNDO = {"stop": Restoring.undo_stop, "restore-into": Restoring.undo_restore_into, "swap": Restoring.undo_swap,
         "put-snapshot": Restoring.undo_put_snapshot}
 
@@ -192,19 +221,19 @@ UNDO = {"stop": Restoring.undo_stop, "restore-into": Restoring.undo_restore_into
 def _restore(stack: Stack, ref: str, *, include_redis: bool = True, report: Reporter = SILENT) -> RestoreResult:
     backup_set = sets.find_set(backup_path(stack), ref)
     run = Restoring(stack, backup_set, _with_redis(stack, backup_set, include_redis), report)
-    plan = plans.restore_steps(backup_set.id, run.db_service, run.cache, run.users, run.with_redis)
+    plan = plans.restore_steps(backup_set.id, run.db, run.cache, run.users, run.with_redis, run.previous)
     started = next(i for i, step in enumerate(plan) if step.action == "start") + 1
     try:
         follow(plan[:started], run.act, undo=lambda step: (report.note(f"undoing {step.action} {step.target}"),
                                                             run.undo(step)), note=report.note)
     except BaseException as exc:
-        if run.safety is None or isinstance(exc, KeyboardInterrupt):
-            raise  # before the safety backup nothing was touched
+        if not run.touched or isinstance(exc, KeyboardInterrupt):
+            raise  # a check that fails touches nothing
         reason = exc.message if isinstance(exc, StackError) else type(exc).__name__
         raise RestoreUndone(f"restore of {backup_set.id} failed and was undone: {reason}",
-                            f"the data is as it was; safety backup {run.safety.id} holds it too") from None
+                            "the data is as it was and serves again") from None
     follow(plan[started:], run.act, note=report.note)  # the restored data serves: nothing after this is undone
-    return RestoreResult(backup_set, run.safety, run.with_redis)
+    return RestoreResult(backup_set, run.previous, run.with_redis, run.redis_copy if run.with_redis else None)
 
 
 class RestoreUndone(StackError):

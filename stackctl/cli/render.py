@@ -179,7 +179,8 @@ def verified(console, result) -> None:
 
 def restored(console, result) -> None:
     console.result(f"[green]restored backup {result.restored.id}[/]" + (" (Postgres and Redis)" if result.redis
-                   else " (Postgres)") + f"; the data before it is in backup {result.safety.id}")
+                   else " (Postgres)") + f"; the data it replaced is kept as database {result.kept_database}"
+                   + (f" and {result.redis_copy}" if result.redis_copy else "") + " until the next restore")
 
 
 def cert_made(console, result) -> None:

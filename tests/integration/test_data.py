@@ -58,16 +58,29 @@ def test_rows_and_keys_round_trip_byte_equal(data_stack):
     kv(s).set("session:99", "mallory")
     assert sql(s, CHECKSUM_SQL) != original
 
-    out = s.run("restore", manifest["id"], "--yes")
+    replaced = sql(s, CHECKSUM_SQL)
+    out = s.run("restore", manifest["id"], "--yes", "--json")
     assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)["result"]
     assert sql(s, CHECKSUM_SQL) == original
     assert kv(s).get("session:42") == b"alice" and kv(s).get("session:99") is None
     near = httpx.get(s.url("/api/stops/near"), params={"lat": 52.521918, "lon": 13.413215, "radius": 10}).json()
     assert [x["name"] for x in near["stops"]] == ["Alexanderplatz"]
+    # nothing lost: the data the restore replaced is a database of its own, Redis's RDB a file
+    kept = result["kept_database"]
+    assert sql(s, CHECKSUM_SQL, dbname=kept) == replaced
+    assert Path(result["redis_copy"]).read_bytes().startswith(b"REDIS")
+    assert sql(s, "SELECT datname FROM pg_database WHERE datname LIKE 'stackctl\\_%'") == [(kept,)]
     kinds = [b["kind"] for b in json.loads(s.run("backups", "--json").stdout)["result"]["backups"]]
-    assert sorted(kinds) == ["manual", "pre-restore"]
-    leftovers = sql(s, "SELECT datname FROM pg_database WHERE datname LIKE 'stackctl\\_%'")
-    assert leftovers == []
+    assert kinds == ["manual"]  # no dump was taken to make the restore safe
+
+    time.sleep(1)  # the kept database is named after the second it was replaced in
+    again = s.run("restore", manifest["id"], "--yes", "--json")
+    assert again.returncode == 0, again.stderr
+    newer = json.loads(again.stdout)["result"]["kept_database"]
+    assert newer != kept  # the next restore keeps what it replaced and drops what the last one kept
+    assert sql(s, "SELECT datname FROM pg_database WHERE datname LIKE 'stackctl\\_%'") == [(newer,)]
+    assert sql(s, CHECKSUM_SQL) == original
 
 
 def copy_set(src: Path, dst: Path) -> Path:
@@ -108,8 +121,8 @@ def test_truncated_and_bit_flipped_backups_are_refused_and_nothing_is_touched(da
         verify = s.run("backups", "verify", bad.name)
         assert verify.returncode != 0 and reason in verify.stderr
     assert sql(s, CHECKSUM_SQL) == before
-    kinds = [b["kind"] for b in json.loads(s.run("backups", "--json").stdout)["result"]["backups"]]
-    assert "pre-restore" not in kinds  # refused before the safety backup: nothing happened
+    assert sql(s, "SELECT datname FROM pg_database WHERE datname LIKE 'stackctl\\_%'") == []  # nothing renamed
+    assert not (backup_dir(s) / ".redis-before-restore.rdb").exists()  # nothing copied aside
 
 
 def test_restore_that_fails_halfway_leaves_the_data_as_it_was(data_stack):

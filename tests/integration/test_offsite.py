@@ -49,7 +49,7 @@ def test_a_set_pushed_off_site_comes_back_with_its_rows(data_stack, sftp_port, t
     # The machine loses its local sets and the data changes; the off-site set brings the rows back.
     shutil.rmtree(backup_dir(s))
     sql(s, "DELETE FROM stops")
-    s.env["STACKCTL_BACKUP_KEEP_COUNT"] = "0"  # locally: keep the fetched set beside the safety backup
+    s.env["STACKCTL_BACKUP_KEEP_COUNT"] = "0"  # locally: no count limit, the fetched set stays
     restored = s.run("restore", remaining[0], "--from-remote", "--yes", timeout=600)
     assert restored.returncode == 0, restored.stderr
     assert sql(s, "SELECT count(*) FROM stops")[0][0] == before

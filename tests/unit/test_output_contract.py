@@ -97,7 +97,7 @@ def samples(tmp_path) -> dict:
         "backups": results.BackupList(tmp_path, (backup_set,), ()),
         "backups verify": results.Verified(backup_set.id, 1, 3),
         "backups push": Pushed(backup_set.id, "sftp://ops@backup1/srv/shop/" + backup_set.id, 10, ()),
-        "restore": RestoreResult(backup_set, backup_set, True),
+        "restore": RestoreResult(backup_set, "shop_before_20260101000000", True, Path("/srv/shop/.stackctl/r.rdb")),
         "certs self-signed": results.CertMade(Path("c.pem"), Path("k.pem"), when),
         "deploy": DeployResult("deploy", "20260101-000000", None, 40.0, (("check", 1.0),), ()),
         "rollback": DeployResult("rollback", "20260101-000000", "20260102-000000", 20.0),

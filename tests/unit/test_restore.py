@@ -14,7 +14,7 @@ from stackctl.plan import parse_model
 from stackctl.roles import parse as parse_roles
 from tests.unit.fakes import FakeEngine, container, fake_stack
 
-ID, SAFETY = "20260101T000000Z", "20260202T000000Z"
+ID = "20260101T000000Z"
 
 
 def model(with_cache=True):
@@ -27,25 +27,27 @@ def model(with_cache=True):
     return parse_model({"name": "shop", "services": services}, parse_roles(roles, "test"))
 
 
+KEPT = "shop_before_20260303000000"
+
+
 def test_restore_plan_with_redis():
-    assert [str(s) for s in plans.restore_steps(ID, "db", "cache", ["api", "web"], with_redis=True)] == [
+    assert [str(s) for s in plans.restore_steps(ID, "db", "cache", ["api", "web"], True, KEPT)] == [
         f"check backup {ID} (checksums, a full read, the server's major version)",
-        "safety-backup db, cache (the data as it is now, kept as a backup set)",
         "stop api, web (nothing writes while the data changes) [undo: start them again (migrations not re-run)]",
+        "copy-aside cache (BGSAVE, its RDB as it is now copied beside the backups)",
         f"restore-into db_restore_{ID.lower()} (a new database, the current one untouched) [undo: drop it]",
-        f"swap db (db_restore_{ID.lower()} takes the name; the current data is kept aside until the end) "
+        f"swap db (db_restore_{ID.lower()} takes the name; the current data is renamed {KEPT}) "
         "[undo: the names swapped back]",
-        "put-snapshot cache (stop it, put the set's RDB in place, start it) [undo: the safety backup's RDB put back]",
+        "put-snapshot cache (stop it, put the set's RDB in place, start it) [undo: the RDB copied aside put back]",
         "start every service (migrations, then each gated on health)",
-        "drop the data kept aside (once everything is healthy)",
-        "prune old sets (STACKCTL_BACKUP_KEEP_DAYS / STACKCTL_BACKUP_KEEP_COUNT)",
+        f"keep {KEPT} (the data this restore replaced stays until the next restore, which drops it)",
     ]
 
 
 def test_restore_plan_without_redis_leaves_the_cache_alone():
-    steps = [s.action for s in plans.restore_steps(ID, "db", "cache", ["api"], with_redis=False)]
-    assert steps == ["check", "safety-backup", "stop", "restore-into", "swap", "start", "drop", "prune"]
-    assert "cache" not in str(plans.restore_steps(ID, "db", "cache", ["api"], with_redis=False)[1])
+    steps = plans.restore_steps(ID, "db", "cache", ["api"], False, KEPT)
+    assert [s.action for s in steps] == ["check", "stop", "restore-into", "swap", "start", "keep"]
+    assert not any("cache" in str(step) for step in steps)
 
 
 def test_backup_plan_names_the_roles():
@@ -106,10 +108,16 @@ def restoring(tmp_path, monkeypatch):
         stack = fake_stack(tmp_path, model(with_cache), engine)
         folder = tmp_path / "backups" / "shop"
         make_set(folder / ID, ID, with_redis=True)
-        safety = make_set(tmp_path / "safety" / SAFETY, SAFETY, with_redis=True)
+        catalog.databases["shop_before_20250101000000"] = "what an earlier restore replaced"
         monkeypatch.setattr(restore_mod, "backup_path", lambda s: folder)
-        monkeypatch.setattr(restore_mod, "backup", lambda s, **kw: engine.calls.append("safety backup") or safety)
-        monkeypatch.setattr(restore_mod, "apply_retention", lambda s: engine.calls.append("prune"))
+        monkeypatch.setattr(restore_mod, "kept_name", lambda db, now=None: f"{db}_before_20260303000000")
+
+        def snapshot(engine_, cid, password, sink):
+            engine.calls.append("copy aside redis")
+            sink.write(b"REDIS-LIVE")
+            return {"path": "/data/dump.rdb"}
+
+        monkeypatch.setattr(restore_mod.redis, "snapshot", snapshot)
         started = []
 
         def up(s, services, run_oneshots=True, **kw):
@@ -124,23 +132,27 @@ def restoring(tmp_path, monkeypatch):
     return build
 
 
-def test_a_restore_swaps_the_backup_in_and_drops_the_old_data(restoring):
+def test_a_restore_swaps_the_backup_in_and_keeps_the_data_it_replaced(restoring, tmp_path):
     stack, engine, catalog = restoring()
     result = restore_mod.restore(stack, ID)
-    assert catalog.databases == {"shop": "backup data", "postgres": "system"}
-    assert result.redis and result.safety.id == SAFETY
-    assert engine.calls.index("safety backup") < engine.calls.index("compose stop api web") < engine.calls.index("up")
+    # the backup serves under the name; the live data is kept (renamed, never dumped); what an
+    # earlier restore kept is dropped
+    assert catalog.databases == {"shop": "backup data", "postgres": "system", KEPT: "live data"}
+    assert result.redis and result.kept_database == KEPT
+    assert engine.calls.index("compose stop api web") < engine.calls.index("copy aside redis") < engine.calls.index("up")
     assert "write cache-id /data/dump.rdb (9 bytes)" in engine.calls
-    assert engine.calls[-2:] == ["prune", "remove stackctl-lock-shop"]
+    assert result.redis_copy.read_bytes() == b"REDIS-LIVE" and oct(result.redis_copy.stat().st_mode & 0o777) == "0o600"
+    assert engine.calls[-1] == "remove stackctl-lock-shop"
 
 
 def test_a_restore_that_fails_at_start_puts_everything_back(restoring):
     stack, engine, catalog = restoring(fail_at_start=True)
     with pytest.raises(restore_mod.RestoreUndone, match=f"restore of {ID} failed and was undone: api did not"):
         restore_mod.restore(stack, ID)
-    assert catalog.databases == {"shop": "live data", "postgres": "system"}  # the live data, under its name
+    assert catalog.databases == {"shop": "live data", "postgres": "system",  # the live data, under its name
+                                 "shop_before_20250101000000": "what an earlier restore replaced"}
     writes = [c for c in engine.calls if c.startswith("write cache-id")]
-    assert len(writes) == 2  # the backup's snapshot, then the safety backup's put back
+    assert writes == ["write cache-id /data/dump.rdb (9 bytes)", "write cache-id /data/dump.rdb (10 bytes)"]
     assert engine.calls[-2:] == ["up without migrations", "remove stackctl-lock-shop"]
 
 
@@ -156,4 +168,4 @@ def test_a_damaged_backup_is_refused_before_anything_is_touched(restoring, tmp_p
     (tmp_path / "backups" / "shop" / ID / "postgres.dump").write_bytes(b"PGDMX")
     with pytest.raises(StackError, match=f"backup {ID} is damaged, nothing was touched"):
         restore_mod.restore(stack, ID)
-    assert "safety backup" not in engine.calls and catalog.databases["shop"] == "live data"
+    assert "compose stop api web" not in engine.calls and catalog.databases["shop"] == "live data"
