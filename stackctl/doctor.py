@@ -159,6 +159,25 @@ def _tls(stack: Stack, now: datetime) -> list[Finding]:
     return []
 
 
+def _backup_disk(stack: Stack) -> list[Finding]:
+    """The disk the backups go to, filled past STACKCTL_ALERT_DISK_PERCENT (the next backup fails)."""
+    import shutil
+
+    from stackctl.backup.create import backup_path
+
+    folder = backup_path(stack)
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    usage = shutil.disk_usage(folder)
+    used = 100 * (usage.total - usage.free) / usage.total
+    if used < stack.settings.alert_disk_percent:
+        return []
+    return [Finding(8, "disk", f"the disk holding the backups ({folder}) is {used:.0f}% full "
+                               f"({usage.free // (1024 * 1024)} MiB free): the next backup may not fit", (),
+                    "remove old sets (STACKCTL_BACKUP_KEEP_COUNT, STACKCTL_BACKUP_KEEP_DAYS) or point "
+                    "STACKCTL_BACKUP_DIR at a larger disk")]
+
+
 def diagnose(stack: Stack, now: datetime | None = None) -> Diagnosis:
     from stackctl.preflight import check_disk, check_ports
     from stackctl.engine import remote_hostname
@@ -187,4 +206,5 @@ def diagnose(stack: Stack, now: datetime | None = None) -> Diagnosis:
     disk = check_disk(stack.settings, engine, remote_hostname(stack.project.host))
     if not disk.ok:
         findings.append(Finding(8, "disk", disk.detail, (), disk.fix))
+    findings += _backup_disk(stack)
     return Diagnosis(name, tuple(sorted(findings, key=lambda f: f.rank)))

@@ -75,3 +75,22 @@ def test_a_missing_image_and_an_expiring_certificate(prod_stack):
     assert re.match(r"the certificate expires on \d{4}-\d\d-\d\d \([45] days\)", subjects["tls"]["what"]), result
     # nothing was built for this project yet: its images are missing, named with how to get them
     assert subjects["api"]["what"].startswith("its image stackctl-it/") and "stackctl build api" in subjects["api"]["fix"]
+
+
+def test_a_full_disk_under_the_backups_is_named(stack, tmp_path):
+    """A real filesystem filled for real: a 4 MiB tmpfs as STACKCTL_BACKUP_DIR, 95% written."""
+    disk = tmp_path / "small-disk"
+    disk.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(disk)], check=True)
+    try:
+        stack.env["STACKCTL_BACKUP_DIR"] = str(disk)
+        code, result = diagnose(stack)
+        assert not any(f["subject"] == "disk" for f in result["findings"]), result  # empty: nothing to say
+        (disk / "old-backups.bin").write_bytes(b"\0" * (4 * 1024 * 1024 * 95 // 100))
+        code, result = diagnose(stack)
+        assert code == 3
+        full = [f for f in result["findings"] if f["subject"] == "disk"]
+        assert len(full) == 1 and full[0]["what"].startswith(f"the disk holding the backups ({disk}) is 9"), full
+        assert "STACKCTL_BACKUP_KEEP_COUNT" in full[0]["fix"]
+    finally:
+        subprocess.run(["umount", str(disk)], check=False)
