@@ -14,7 +14,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from stackctl.backup.schedule import scheduler
+from stackctl.backup.schedule import project_args, scheduler
 from stackctl.results import ScheduleChange
 
 
@@ -85,10 +85,7 @@ def remove(service: WatchService, root: Path = Path("/"), activate: bool = True)
 def change(stack, remove_it: bool, root: Path = Path("/")) -> ScheduleChange:
     """`stackctl watch --install | --uninstall` for this stack, named as it was named."""
     p = stack.project
-    named = [*(a for f in p.files for a in ("-f", str(f))), *(("-p", p.name) if p.name else ()),
-             *(a for profile in p.profiles for a in ("--profile", profile)),
-             *(("--prod-file", str(p.overlay)) if p.overlay else ())]
-    service = WatchService(stack.name, p.root, p.env, tuple(named))
+    service = WatchService(stack.name, p.root, p.env, project_args(p))
     if remove_it:
         return ScheduleChange(False, None, tuple(remove(service, root)))
     return ScheduleChange(True, None, tuple(install(service, root)))

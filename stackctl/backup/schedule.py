@@ -40,6 +40,14 @@ class Schedule:
         return hour, minute
 
 
+def project_args(project) -> tuple[str, ...]:
+    """The global options that name this project as it was named (-f, -p, --profile, --prod-file),
+    for a command run later by systemd or cron."""
+    return (*(a for f in project.files for a in ("-f", str(f))), *(("-p", project.name) if project.name else ()),
+            *(a for profile in project.profiles for a in ("--profile", profile)),
+            *(("--prod-file", str(project.overlay)) if project.overlay else ()))
+
+
 def next_run(at: str, now: datetime) -> datetime:
     hour, minute = (int(x) for x in at.split(":"))
     candidate = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
@@ -122,10 +130,7 @@ def change(stack, at: str | None, remove_it: bool) -> ScheduleChange:
     if not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", when):
         raise StackError(f"--at {when!r} is not a time of day", "use HH:MM, e.g. --at 03:15", EXIT_USAGE)
     p = stack.project
-    named = [*(a for f in p.files for a in ("-f", str(f))), *(("-p", p.name) if p.name else ()),
-             *(a for profile in p.profiles for a in ("--profile", profile)),
-             *(("--prod-file", str(p.overlay)) if p.overlay else ())]
-    plan = Schedule(stack.name, p.root, p.env, when, tuple(named))
+    plan = Schedule(stack.name, p.root, p.env, when, project_args(p))
     if remove_it:
         return ScheduleChange(False, None, tuple(remove(plan)))
     return ScheduleChange(True, when, tuple(install(plan)), next_run(when, datetime.now()))

@@ -48,3 +48,13 @@ def test_open_incidents_outlive_one_look(tmp_path):
     assert second.update([], "service") == [("recovered", "service api recovered (was: api is stopped)")]
     state.write_text("not json")
     assert Incidents.load(state).open == {}
+
+
+def test_the_project_is_named_for_later_as_it_was_named_now():
+    from stackctl.project import Project
+
+    project = Project(Path("/srv/shop"), "production", (Path("/srv/shop/compose.yaml"),), name="shop",
+                      profiles=("workers",), overlay=Path("/srv/shop/compose.prod.yaml"))
+    assert schedule.project_args(project) == ("-f", "/srv/shop/compose.yaml", "-p", "shop", "--profile", "workers",
+                                              "--prod-file", "/srv/shop/compose.prod.yaml")
+    assert schedule.project_args(Project(Path("/srv/shop"))) == ()
