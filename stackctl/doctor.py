@@ -161,19 +161,17 @@ def _tls(stack: Stack, now: datetime) -> list[Finding]:
 
 def _backup_disk(stack: Stack) -> list[Finding]:
     """The disk the backups go to, filled past STACKCTL_ALERT_DISK_PERCENT (the next backup fails)."""
-    import shutil
-
     from stackctl.backup.create import backup_path
+    from stackctl.watch import disk_use
 
     folder = backup_path(stack)
     while not folder.exists() and folder != folder.parent:
         folder = folder.parent
-    usage = shutil.disk_usage(folder)
-    used = 100 * (usage.total - usage.free) / usage.total
+    used, free_mib = disk_use(folder)
     if used < stack.settings.alert_disk_percent:
         return []
     return [Finding(8, "disk", f"the disk holding the backups ({folder}) is {used:.0f}% full "
-                               f"({usage.free // (1024 * 1024)} MiB free): the next backup may not fit", (),
+                               f"({free_mib} MiB free): the next backup may not fit", (),
                     "remove old sets (STACKCTL_BACKUP_KEEP_COUNT, STACKCTL_BACKUP_KEEP_DAYS) or point "
                     "STACKCTL_BACKUP_DIR at a larger disk")]
 

@@ -81,8 +81,6 @@ def health_problems(stack: Stack) -> list[Problem]:
 
 
 def resource_problems(stack: Stack, memory_percent: int, disk_percent: int) -> list[Problem]:
-    import shutil
-
     from stackctl import stats
 
     found = []
@@ -93,11 +91,18 @@ def resource_problems(stack: Stack, memory_percent: int, disk_percent: int) -> l
             used = 100 * usage.memory_bytes / usage.memory_limit_bytes
             if used >= memory_percent:
                 found.append(Problem(f"resource memory {name}", f"{name} uses {used:.0f}% of its memory limit"))
-    disk = shutil.disk_usage(stack.project.root)
-    used = 100 * (disk.total - disk.free) / disk.total
+    used, _ = disk_use(stack.project.root)
     if used >= disk_percent:
         found.append(Problem("resource disk", f"the disk holding {stack.project.root} is {used:.0f}% full"))
     return found
+
+
+def disk_use(path: Path) -> tuple[float, int]:
+    """How full the disk holding `path` is: percent used, MiB free."""
+    import shutil
+
+    disk = shutil.disk_usage(path)
+    return 100 * (disk.total - disk.free) / disk.total, disk.free // (1024 * 1024)
 
 
 # "$request" $status in nginx's combined and main formats: "GET /api/stops HTTP/1.1" 502 157

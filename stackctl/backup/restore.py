@@ -112,7 +112,8 @@ class Restoring:
         self.users = data_users(stack)
         self.touched = False  # a step past the check was taken
         self.redis_copy = backup_path(stack) / ".redis-before-restore.rdb"  # beside the sets, never one of them
-        self.redis_aside: bytes | None = None
+        self.redis_aside: bytes | None = None  # copy-aside fills both; put-snapshot's undo puts them back
+        self.redis_path = ""
 
     def sql(self, statement: str, database: str = "postgres") -> str:
         what = " ".join(statement.split()[:2])  # "ALTER DATABASE", "CREATE DATABASE", ...
