@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
 ONEOFF_LABEL = "com.docker.compose.oneoff"
+STACK_LABEL = "com.docker.stack.namespace"  # a swarm stack's services and task containers
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import threading
 from pathlib import Path
 from urllib.parse import urlparse
 
-from stackctl.containers import ONEOFF_LABEL, PROJECT_LABEL, SERVICE_LABEL, ContainerInfo, ExecResult, \
+from stackctl.containers import ONEOFF_LABEL, PROJECT_LABEL, SERVICE_LABEL, STACK_LABEL, ContainerInfo, ExecResult, \
     container_from_inspect
 from stackctl.errors import StackError
 from stackctl.failures import translatable, translate
@@ -253,6 +253,10 @@ class Engine:
         """Every repo:tag the engine holds for a repository."""
         return [ref for summary in self._api.images(name=repository) for ref in summary.get("RepoTags") or []]
 
+    def tag(self, image: str, reference: str) -> None:
+        repository, _, tag = reference.rpartition(":")
+        self._api.tag(image, repository, tag)
+
     def untag(self, reference: str) -> bool:
         """Remove a tag; False when a container still uses the image (it is kept)."""
         from docker.errors import APIError
@@ -270,28 +274,101 @@ class Engine:
         repository, _, tag = reference.rpartition(":")
         self._api.import_image_from_data(data, repository=repository, tag=tag)
 
+    # -- swarm ---------------------------------------------------------------------------------
+    def swarm(self) -> dict:
+        """This engine's place in a swarm: LocalNodeState (inactive | active | ...), ControlAvailable
+        (a manager), NodeID."""
+        return self._api.info().get("Swarm") or {}
+
+    def stack_services(self, stack: str) -> list[dict]:
+        return self._api.services(filters={"label": f"{STACK_LABEL}={stack}"})
+
+    def swarm_service(self, name: str) -> dict | None:
+        from docker.errors import NotFound
+
+        try:
+            return self._api.inspect_service(name)
+        except NotFound:
+            return None
+
+    def swarm_tasks(self, service: dict) -> list[dict]:
+        return [t for t in self._api.tasks(filters={"service": service["ID"]}) if t.get("ServiceID") == service["ID"]]
+
+    def swarm_nodes(self) -> list[dict]:
+        return self._api.nodes()
+
+    def label_node(self, node_id: str, key: str, value: str) -> None:
+        node = self._api.inspect_node(node_id)
+        spec = node["Spec"]
+        spec["Labels"] = {**(spec.get("Labels") or {}), key: value}
+        self._api.update_node(node_id, node["Version"]["Index"], spec)
+
+    def swarm_secrets(self, label: str) -> list[dict]:
+        return self._api.secrets(filters={"label": label})
+
+    def create_secret(self, name: str, data: bytes, labels: dict[str, str]) -> None:
+        self._api.create_secret(name, data, labels=labels)
+
+    def remove_secret(self, secret_id: str) -> bool:
+        from docker.errors import APIError
+
+        try:
+            self._api.remove_secret(secret_id)
+        except APIError as exc:
+            if exc.status_code in (404, 400, 409):  # gone, or still used by a service
+                return False
+            raise
+        return True
+
+    def stack_containers(self, stack: str, running_only: bool = False) -> list[dict]:
+        """The engine's summaries of the stack's task containers on this node."""
+        return self._api.containers(all=not running_only, filters={"label": f"{STACK_LABEL}={stack}"})
+
+    def stack_networks(self, stack: str) -> list[dict]:
+        return self._api.networks(filters={"label": f"{STACK_LABEL}={stack}"})
+
+    def remove_network(self, network_id: str) -> bool:
+        from docker.errors import NotFound
+
+        try:
+            self._api.remove_network(network_id)
+        except NotFound:
+            return False
+        return True
+
+    def remove_volume(self, name: str) -> bool:
+        from docker.errors import NotFound
+
+        try:
+            self._api.remove_volume(name)
+        except NotFound:
+            return False
+        return True
+
     # -- the docker CLI, for a file streamed into a container's stdin --------------------------
-    def cli(self, args: list[str], stdin_path=None, timeout: float | None = None) -> ExecResult:
-        """`docker ARGS` (`run -i` / `exec -i` of dumps). Arguments never carry secrets (they
-        would show in `ps`); those go through the SDK."""
+    def cli(self, args: list[str], stdin_path=None, timeout: float | None = None,
+            stdin_data: bytes | None = None) -> ExecResult:
+        """`docker ARGS` (`run -i` / `exec -i` of dumps, `stack deploy -c -`). Arguments never
+        carry secrets (they would show in `ps`); those go through the SDK or stdin."""
         import subprocess
 
         stdin = open(stdin_path, "rb") if stdin_path is not None else subprocess.DEVNULL
+        feed = {"input": stdin_data} if stdin_data is not None else {"stdin": stdin}
         try:
-            proc = subprocess.run(["docker", *args], stdin=stdin, capture_output=True, timeout=timeout,
-                                  env=self._cli_env())
+            proc = subprocess.run(["docker", *args], capture_output=True, timeout=timeout,
+                                  env=self._cli_env(), **feed)
         finally:
             if stdin_path is not None:
                 stdin.close()
         return ExecResult(proc.returncode, proc.stdout.decode("utf-8", "replace"),
                           proc.stderr.decode("utf-8", "replace"))
 
-    def cli_pipe(self, args: list[str]):
-        """`docker ARGS` fed by the caller through .stdin (a Popen)."""
+    def cli_pipe(self, args: list[str], merge_stderr: bool = False):
+        """`docker ARGS` fed by the caller through .stdin (a Popen); `merge_stderr`: one stream."""
         import subprocess
 
         return subprocess.Popen(["docker", *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, env=self._cli_env())
+                                stderr=subprocess.STDOUT if merge_stderr else subprocess.PIPE, env=self._cli_env())
 
     def _cli_env(self) -> dict[str, str] | None:
         import os

@@ -30,14 +30,21 @@ from stackctl.errors import EXIT_INTERRUPTED, StackError
               help="The production overlay. Default: compose.prod.yaml / docker-compose.prod.yml beside the compose file.")
 @click.option("--project-dir", type=click.Path(file_okay=False, path_type=Path), envvar="STACKCTL_PROJECT_DIR",
               help="The project folder (holds the compose file, stackctl.yaml, .env). Default: found from here.")
+@click.option("--target", type=click.Choice(["compose", "swarm"]), envvar="STACKCTL_TARGET", default="compose",
+              show_default=True, help="compose: one host, as docker compose runs it. swarm: the same files as a "
+              "swarm stack (run it on a manager).")
 @click.option("-q", "--quiet", is_flag=True, help="Only errors and results.")
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 @click.pass_context
 def cli(ctx: click.Context, env: str, files: tuple[str, ...], project_name: str | None, profiles: tuple[str, ...],
-        prod_file: str | None, project_dir: Path | None, quiet: bool, debug: bool) -> None:
+        prod_file: str | None, project_dir: Path | None, target: str, quiet: bool, debug: bool) -> None:
     """Take your docker compose web stack from a laptop to a production host."""
+    from stackctl.cli.swarm import check_supported
+
     ctx.obj = App(env=env, project_dir=project_dir, debug=debug, quiet=quiet, files=files,
-                  project_name=project_name, profiles=profiles, prod_file=prod_file)
+                  project_name=project_name, profiles=profiles, prod_file=prod_file, target=target)
+    if target == "swarm":
+        check_supported(ctx.invoked_subcommand)
 
 
 def register(group: click.Group) -> click.Group:

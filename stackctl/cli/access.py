@@ -53,12 +53,17 @@ def redis_cli(app: App, args: tuple[str, ...]) -> None:
 
 
 @click.command()
+@click.option("--replicas", multiple=True, metavar="APP=N", help="With --target swarm: as for up.")
 @json_option
 @pass_app
-def config(app: App) -> None:
-    """The merged compose model stackctl runs (your files, the overlay, the env), secrets masked."""
+def config(app: App, replicas: tuple[str, ...]) -> None:
+    """The merged compose model stackctl runs (your files, the overlay, the env), secrets masked.
+    With --target swarm: the stack file `up` deploys."""
     from stackctl.access import compose_model
+    from stackctl.cli import swarm
 
+    if app.target == "swarm":
+        return swarm.config(app, replicas)
     output.finish(app, compose_model(app.stack()), render.compose_model)
 
 

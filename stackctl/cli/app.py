@@ -18,6 +18,7 @@ class App:
     project_name: str | None = None
     profiles: tuple[str, ...] = ()
     prod_file: str | None = None
+    target: str = "compose"  # compose | swarm
     json: bool = False  # set by a command's --json: the result (or error) as one JSON envelope
 
     def console(self):

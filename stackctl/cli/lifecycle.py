@@ -32,22 +32,33 @@ def check(app: App) -> None:
 @click.option("--skip-check", is_flag=True, help="Do not run `stackctl check` first.")
 @click.option("-w", "--watch", is_flag=True,
               help="Then keep watching sources: sync, restart or rebuild on each change (develop.watch).")
+@click.option("--replicas", multiple=True, metavar="APP=N",
+              help="With --target swarm: how many tasks of an app service (repeatable; kept on later ups).")
 @json_option
 @pass_app
 def up(app: App, services: tuple[str, ...], build: bool | None, timeout: float | None, skip_check: bool,
-       watch: bool) -> None:
+       watch: bool, replicas: tuple[str, ...]) -> None:
     """Build, start in dependency order gated on health, run migrations, verify endpoints."""
     import threading
 
+    from stackctl.cli import swarm
     from stackctl.cli.progress import make_progress
     from stackctl.preflight import PreflightFailed
     from stackctl.up import up as run_up
 
+    mode = {None: "auto", True: "always", False: "never"}[build]
+    if app.target == "swarm":
+        if services or watch:
+            raise StackError("--target swarm deploys the whole stack; services and --watch are for one host",
+                             "drop them, or run without --target swarm", EXIT_USAGE)
+        return swarm.up(app, replicas, mode, timeout)
+    if replicas:
+        raise StackError("--replicas is for --target swarm (compose runs one container per app service)",
+                         "add --target swarm, or drop --replicas", EXIT_USAGE)
     console = app.console()
     stack = app.stack()
     if watch and app.json:
         raise StackError("--json gives one result and --watch never ends", "drop one of them", EXIT_USAGE)
-    mode = {None: "auto", True: "always", False: "never"}[build]
     progress = make_progress(console)
     cancel = threading.Event()
     try:
@@ -89,8 +100,11 @@ def _dev_loop(app: App, stack, services: list[str], timeout: float | None) -> No
 @pass_app
 def status(app: App, no_stats: bool, watch: bool, interval: float) -> None:
     """Per service state, health, uptime, ports, CPU and memory; endpoint checks. Exit 3 if unhealthy."""
+    from stackctl.cli import swarm
     from stackctl.status import status as run_status
 
+    if app.target == "swarm":
+        return swarm.status(app)
     stack = app.stack()
     if watch:
         if app.json:
@@ -147,9 +161,12 @@ def logs(app: App, services: tuple[str, ...], follow: bool, tail: int | None, si
     from stackctl.lifecycle import logs as run_logs
     from stackctl.masking import mask
 
+    from stackctl.cli import swarm
+
     if app.json and follow:
         raise StackError("--json gives one result and --follow never ends", "drop one of them", EXIT_USAGE)
-    lines = run_logs(app.stack(), list(services), follow=follow, tail=tail, since=since, timestamps=timestamps)
+    read = swarm.logs if app.target == "swarm" else (lambda app_, *a, **k: run_logs(app_.stack(), *a, **k))
+    lines = read(app, list(services), follow=follow, tail=tail, since=since, timestamps=timestamps)
     if app.json:
         output.finish(app, LogLines(tuple(mask(line).rstrip("\n") for line in lines)), render.nothing)
         return
@@ -184,6 +201,7 @@ def restart(app: App, services: tuple[str, ...], timeout: float | None) -> None:
 @pass_app
 def down(app: App, volumes: bool, yes: bool) -> None:
     """Stop and remove the stack's containers; data volumes are kept unless --volumes."""
+    from stackctl.cli import swarm
     from stackctl.lifecycle import down as run_down
 
     stack = app.stack()
@@ -192,6 +210,8 @@ def down(app: App, volumes: bool, yes: bool) -> None:
             raise StackError("--volumes deletes the stack's data and needs confirmation",
                              "add --yes to confirm, or drop --volumes to keep the data", EXIT_USAGE)
         click.confirm(f"Delete all data volumes of stack '{stack.name}'? This cannot be undone", abort=True)
+    if app.target == "swarm":
+        return swarm.down(app, volumes)
     output.finish(app, run_down(stack, volumes=volumes), render.down)
 
 

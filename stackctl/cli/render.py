@@ -296,3 +296,33 @@ def remote_list(console, result) -> None:
     for b in result.backups:
         table.add_row(b["id"], b["kind"], f"{b['bytes'] / 1e6:.1f} MB", b["created_at"] or "")
     console.result(table)
+
+
+def swarm_up(console, result) -> None:
+    from rich.markup import escape
+
+    console.result(f"[bold green]stack {result.stack} is up on swarm in {result.elapsed:.1f}s[/]")
+    for service in result.services:
+        console.result(f"  {service.name:<12} {service.outcome:<10} {escape(service.detail)}")
+    for note in result.notes:
+        console.info(f"· {note}")
+
+
+def swarm_status(console, report) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title=f"stack {report.stack} on swarm", title_justify="left")
+    for column in ("service", "role", "state", "replicas", "tasks", "ports", "last error"):
+        table.add_column(column)
+    colour = {"ready": "green", "done": "green", "starting": "yellow", "failed": "red", "absent": "red"}
+    for s in report.services:
+        table.add_row(s.name, s.role, f"[{colour.get(s.state, 'white')}]{s.state}[/]", f"{s.running}/{s.desired}",
+                      escape(", ".join(s.tasks)), ", ".join(s.ports), escape(s.error))
+    console.result(table)
+
+
+def swarm_down(console, result) -> None:
+    console.result(f"stack {result.stack} is down on swarm ({len(result.services)} services removed in "
+                   f"{result.elapsed:.1f}s)" + (f"; volumes deleted: {', '.join(result.volumes)}" if result.volumes
+                                                 else "; data kept"))

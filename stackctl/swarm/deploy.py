@@ -1,0 +1,156 @@
+"""`stackctl --target swarm up`: build, then deploy the stack file wave by wave (data services,
+the migration job, the apps, the proxy), each wave gated on swarm's own view of health before
+the next is added. Later waves re-send the earlier services unchanged, so swarm leaves them be.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from dataclasses import asdict, dataclass
+
+import yaml
+
+from stackctl.errors import EXIT_FAILED, EXIT_USAGE, StackError
+from stackctl.health.gate import wait_ready
+from stackctl.report import Reporter
+from stackctl.stack import Stack
+from stackctl.swarm import gate, secrets, stack_command
+from stackctl.swarm.stackfile import SwarmChoices, content_tag, data_label, stack_file, waves
+
+LOG_LINES = 30
+
+
+@dataclass(frozen=True)
+class SwarmService:
+    name: str
+    outcome: str  # ready | completed | failed | timeout
+    detail: str
+    elapsed: float
+
+
+@dataclass(frozen=True)
+class SwarmUp:
+    stack: str
+    services: tuple[SwarmService, ...]
+    notes: tuple[str, ...]
+    elapsed: float
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def manager_node(engine) -> str:
+    """This engine's node id; a one-line error unless it manages a swarm."""
+    swarm = engine.swarm()
+    if swarm.get("LocalNodeState") != "active":
+        raise StackError("this engine is not part of a swarm",
+                         "make it one: docker swarm init --advertise-addr <this host's address>", EXIT_USAGE)
+    if not swarm.get("ControlAvailable"):
+        raise StackError("this engine is a swarm worker; stacks are deployed from a manager",
+                         "point stackctl at a manager (--host / DOCKER_HOST)", EXIT_USAGE)
+    return swarm["NodeID"]
+
+
+def choose_replicas(stack: Stack, asked: dict[str, int]) -> dict[str, int]:
+    """What --replicas asks, else what runs now (a scaled app stays scaled), else 1."""
+    apps = set(stack.model.with_role("app"))
+    unknown = sorted(set(asked) - apps)
+    if unknown:
+        raise StackError(f"--replicas {unknown[0]}: not an app service of this stack (apps: "
+                         f"{', '.join(sorted(apps)) or 'none'})", "name an app service, e.g. --replicas "
+                         f"{next(iter(sorted(apps)), 'api')}=3", EXIT_USAGE)
+    running = {}
+    for service in stack.engine.stack_services(stack.name):
+        name = service["Spec"]["Name"].removeprefix(f"{stack.name}_")
+        replicated = (service["Spec"].get("Mode") or {}).get("Replicated")
+        if name in apps and replicated:
+            running[name] = replicated.get("Replicas", 1)
+    return {**running, **asked}
+
+
+def pinned_images(stack: Stack) -> dict[str, str]:
+    """Each built image tagged by its content (made here if missing): what the stack file names."""
+    pinned = {}
+    for image in stack.model.built_images():
+        image_id = stack.engine.image_id(image)
+        if image_id:
+            pinned[image] = content_tag(image, image_id)
+            if stack.engine.image_id(pinned[image]) is None:
+                stack.engine.tag(image_id, pinned[image])
+    return pinned
+
+
+def render_file(stack: Stack, choices: SwarmChoices, services: list[str] | None = None) -> tuple[dict, list[str]]:
+    return stack_file(stack.config, stack.model, services or sorted(stack.model.services), choices, stack.name)
+
+
+def up(stack: Stack, *, replicas: dict[str, int], build: str = "auto", timeout: float | None = None,
+       report: Reporter, cancel: threading.Event | None = None) -> SwarmUp:
+    from stackctl.build import build_images
+
+    started = time.monotonic()
+    engine, model, name = stack.engine, stack.model, stack.name
+    node = manager_node(engine)
+    chosen = choose_replicas(stack, replicas)
+    values = secrets.values(stack.config, stack.compose.environment() if stack.config.get("secrets") else {})
+    build_images(stack, [n for n, s in model.services.items() if s.build], build, report)
+    _place_data(engine, name, node, report)
+    names = secrets.ensure(engine, name, values)
+    choices = SwarmChoices(replicas=chosen, secrets=names, run=uuid.uuid4().hex[:12], images=pinned_images(stack))
+    deadline = timeout or stack.settings.health_timeout
+    deployed: list[str] = []
+    outcomes: list[SwarmService] = []
+    notes: list[str] = []
+    for wave in waves(model):
+        deployed += wave
+        document, notes = render_file(stack, choices, deployed)
+        was = {s: gate.before(engine.swarm_service(f"{name}_{s}")) for s in wave}
+        report.phase(f"deploying {', '.join(wave)}")
+        _deploy(engine, name, document)
+        for service in wave:
+            outcomes.append(_wait(stack, service, was[service], deadline, report, cancel))
+    secrets.prune(engine, name, set(names.values()))
+    return SwarmUp(name, tuple(outcomes), tuple(notes), time.monotonic() - started)
+
+
+def _place_data(engine, stack: str, node: str, report: Reporter) -> None:
+    """The data services run where their volumes are: the node labelled for them, this manager
+    unless a node already carries the label."""
+    key = data_label(stack)
+    if any((n["Spec"].get("Labels") or {}).get(key) == "true" for n in engine.swarm_nodes()):
+        return
+    engine.label_node(node, key, "true")
+    report.note(f"this node keeps {stack}'s data (node label {key}=true)")
+
+
+def _deploy(engine, stack: str, document: dict) -> None:
+    done = engine.cli(stack_command.deploy_argv(stack), stdin_data=yaml.safe_dump(document, sort_keys=False).encode(),
+                      timeout=120)
+    if done.exit_code != 0:
+        last = ((done.stderr or done.stdout).strip().splitlines() or ["no output"])[-1]
+        raise StackError(f"docker stack deploy failed: {last}",
+                         "see stackctl config --target swarm for the file it was given", EXIT_FAILED)
+
+
+def _wait(stack: Stack, service: str, was: gate.Before, deadline: float, report: Reporter,
+          cancel: threading.Event | None) -> SwarmService:
+    engine, full = stack.engine, f"{stack.name}_{service}"
+
+    def observe():
+        found = engine.swarm_service(full)
+        return gate.observe(found, engine.swarm_tasks(found) if found else [], was)
+
+    result = wait_ready(observe, deadline, cancel=cancel, max_interval=0.5,
+                        on_observation=lambda o, t: report.service(service, "starting", o.detail, t))
+    if result.ok:
+        outcome = "completed" if stack.model.services[service].oneshot else "ready"
+        report.service(service, "done" if outcome == "completed" else "ready", result.detail, result.elapsed)
+        return SwarmService(service, outcome, result.detail, result.elapsed)
+    report.service(service, "failed", result.detail, result.elapsed)
+    logs = engine.cli(stack_command.logs_argv(full, tail=str(LOG_LINES)), timeout=30)
+    what = "timed out" if result.outcome.value == "timeout" else "failed"
+    raise StackError(f"{service} {what} after {result.elapsed:.1f}s on swarm: {result.detail}",
+                     f"see stackctl --target swarm logs {service}; fix it, then stackctl --target swarm up",
+                     EXIT_FAILED, details=(logs.stdout + logs.stderr).strip())

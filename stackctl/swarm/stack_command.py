@@ -1,0 +1,20 @@
+"""`docker stack` and `docker service` commands as data (argv only: the stack file, which carries
+the services' environment, goes in on stdin, never into argv or onto disk)."""
+
+from __future__ import annotations
+
+
+def deploy_argv(stack: str) -> list[str]:
+    # Images built here are not in a registry: use them as they are on the nodes.
+    return ["stack", "deploy", "--resolve-image", "never", "--compose-file", "-", stack]
+
+
+def remove_argv(stack: str) -> list[str]:
+    return ["stack", "rm", stack]
+
+
+def logs_argv(service: str, *, tail: str | None = None, follow: bool = False, since: str | None = None,
+              timestamps: bool = False) -> list[str]:
+    return ["service", "logs", "--no-task-ids", "--no-trunc", *(("--tail", tail) if tail is not None else ()),
+            *(("--follow",) if follow else ()), *(("--since", since) if since else ()),
+            *(("--timestamps",) if timestamps else ()), service]

@@ -1,0 +1,135 @@
+"""The reference stack on a single-node swarm (this engine, `docker swarm init`, left as found):
+waves gated on health, the API at 3 replicas behind nginx, a rolling update and a killed replica
+under load from two clients (httpx, and http.client keep-alive writing half the time), and down."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import time
+
+import httpx
+import pytest
+
+from conftest import make_runner
+from load import Load, StrictLoad
+from projects import project_with_own_images
+
+
+def docker(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture
+def swarm_stack(tmp_path):
+    """A project of its own on this engine made a one-node swarm (and made a plain engine again
+    after, unless it was a swarm already)."""
+    was = docker("info", "--format", "{{.Swarm.LocalNodeState}}").stdout.strip()
+    if was != "active":
+        made = docker("swarm", "init", "--advertise-addr", "127.0.0.1")
+        assert made.returncode == 0, made.stderr
+    runner = make_runner(project_with_own_images(tmp_path), STACKCTL_TARGET="swarm", STACKCTL_HEALTH_TIMEOUT="120")
+    (tmp_path / ".env").write_text(f"API_IMAGE=stackctl-it/{runner.name}-api:dev\n"
+                                   f"WEB_IMAGE=stackctl-it/{runner.name}-web:dev\n")
+    yield runner
+    runner.run("down", "--volumes", "--yes", timeout=180)
+    docker("stack", "rm", runner.name)
+    if was != "active":
+        docker("swarm", "leave", "--force")
+    else:
+        docker("node", "update", "--label-rm", f"stackctl.{runner.name}.data", "self")
+    images = docker("images", "-q", "--filter", f"reference=stackctl-it/{runner.name}-*").stdout.split()
+    if images:
+        docker("rmi", "-f", *set(images))
+
+
+def api_containers(stack) -> list[str]:
+    return docker("ps", "-q", "--filter", f"label=com.docker.swarm.service.name={stack.name}_api").stdout.split()
+
+
+def stored(stack, ids: list[int]) -> list[int]:
+    """Which of these stop ids the database holds, asked inside the database task's container."""
+    db = docker("ps", "-q", "--filter", f"label=com.docker.swarm.service.name={stack.name}_db").stdout.split()[0]
+    query = f"SELECT id FROM stops WHERE id IN ({','.join(map(str, ids))}) ORDER BY id"
+    out = docker("exec", db, "psql", "-U", "stackctl", "-d", "stackctl", "-tAc", query)
+    assert out.returncode == 0, out.stderr
+    return [int(line) for line in out.stdout.split()]
+
+
+def set_version(stack, value: str) -> None:
+    init = stack.project_dir / "images" / "backend" / "app" / "__init__.py"
+    init.write_text(re.sub(r'VERSION = ".*"', f'VERSION = "{value}"', init.read_text()))
+
+
+def swarm_status(stack) -> dict:
+    out = stack.run("status", "--json")
+    return {s["name"]: s for s in json.loads(out.stdout)["result"]["services"]}
+
+
+NEAR = "/api/stops/near?lat=52.52&lon=13.405&radius=300"
+
+
+def under_load(stack):
+    return (Load(stack.url(NEAR), rate=20),
+            StrictLoad("127.0.0.1", stack.http_port, NEAR, rate=20, tls=False))
+
+
+def nothing_failed_nothing_lost(stack, what: str, load: Load, strict: StrictLoad, at_least: int) -> None:
+    assert load.total >= at_least and strict.total >= at_least, (load.total, strict.total)
+    assert load.failures == [], load.failures[:5]
+    assert strict.failures == [], strict.failures[:5]
+    assert stored(stack, strict.written) == sorted(strict.written)
+    print(f"\n{what} under load: httpx {load.total} requests, 0 failed (p99 {load.latency_ms(0.99):.0f} ms); "
+          f"http.client keep-alive {strict.total} ({len(strict.written)} writes, all stored), 0 failed "
+          f"(p99 {strict.latency_ms(0.99):.0f} ms)")
+
+
+def test_stack_on_a_swarm_with_three_api_replicas_updates_and_heals_without_a_failed_request(swarm_stack):
+    s = swarm_stack
+    up = s.run("up", "--replicas", "api=3")
+    assert up.returncode == 0, up.stderr + up.stdout
+    services = swarm_status(s)
+    assert (services["api"]["running"], services["api"]["desired"]) == (3, 3)
+    assert services["migrate"]["state"] == "done" and services["db"]["state"] == "ready"
+    assert services["web"]["ports"] == [f"{s.http_port}->80/tcp"]
+    assert "5432" not in up.stdout + up.stderr or "not published" in up.stdout + up.stderr
+
+    # the proxy spreads requests over the three replicas (each logs the requests it served)
+    for _ in range(60):
+        assert httpx.get(s.url(NEAR), timeout=10).status_code == 200
+    served = [docker("logs", c).stdout.count("GET /stops/near") + docker("logs", c).stderr.count("GET /stops/near")
+              for c in api_containers(s)]
+    assert len(served) == 3 and all(n > 0 for n in served), served
+
+    # a changed API rolled out task by task (start-first) under load: nothing fails, nothing is lost
+    set_version(s, "1.0.1-swarm")
+    load, strict = under_load(s)
+    with load, strict:
+        time.sleep(2)
+        update = s.run("up")
+        assert update.returncode == 0, update.stderr + update.stdout
+        time.sleep(2)
+    assert httpx.get(s.url("/api/health"), timeout=5).json()["version"] == "1.0.1-swarm"
+    assert swarm_status(s)["api"]["running"] == 3  # the replica count is kept without --replicas
+    nothing_failed_nothing_lost(s, "rolling update of 3 API replicas", load, strict, at_least=100)
+
+    # a replica killed under load is replaced by swarm, and no request fails
+    load, strict = under_load(s)
+    with load, strict:
+        time.sleep(1)
+        killed = api_containers(s)[0]
+        assert docker("kill", killed).returncode == 0
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not (killed not in api_containers(s) and len(api_containers(s)) == 3
+                                                   and swarm_status(s)["api"]["running"] == 3):
+            time.sleep(1)
+        time.sleep(2)
+    assert len(api_containers(s)) == 3 and killed not in api_containers(s)
+    nothing_failed_nothing_lost(s, "a replica killed", load, strict, at_least=40)
+
+    down = s.run("down", "--volumes", "--yes")
+    assert down.returncode == 0, down.stderr
+    assert docker("service", "ls", "-q", "--filter", f"label=com.docker.stack.namespace={s.name}").stdout.strip() == ""
+    assert docker("ps", "-aq", "--filter", f"label=com.docker.stack.namespace={s.name}").stdout.strip() == ""
+    assert docker("volume", "ls", "-q", "--filter", f"name={s.name}_pgdata").stdout.strip() == ""
