@@ -80,9 +80,9 @@ def nothing_failed_nothing_lost(stack, what: str, load: Load, strict: StrictLoad
     assert load.failures == [], load.failures[:5]
     assert strict.failures == [], strict.failures[:5]
     assert stored(stack, strict.written) == sorted(strict.written)
-    print(f"\n{what} under load: httpx {load.total} requests, 0 failed (p99 {load.latency_ms(0.99):.0f} ms); "
+    print(f"\n{what} under load: httpx {load.total} requests, 0 failed (p99 {load.latency_ms(99):.0f} ms); "
           f"http.client keep-alive {strict.total} ({len(strict.written)} writes, all stored), 0 failed "
-          f"(p99 {strict.latency_ms(0.99):.0f} ms)")
+          f"(p99 {strict.latency_ms(99):.0f} ms)")
 
 
 def test_stack_on_a_swarm_with_three_api_replicas_updates_and_heals_without_a_failed_request(swarm_stack):

@@ -88,3 +88,13 @@ def test_service_names_complete_in_the_shell(tmp_path):
     out = stackctl(cwd=tmp_path, env={"STACKCTL_PROJECT_DIR": "", "COMP_WORDS": "stackctl logs a", "COMP_CWORD": "2",
                                       "_STACKCTL_COMPLETE": "bash_complete"})
     assert sorted(out.stdout.split()) == ["plain,admin", "plain,api"]
+
+
+def test_swarm_target_refuses_what_it_cannot_do_yet_and_bad_replicas_in_one_line():
+    ps = stackctl("--target", "swarm", "ps")
+    assert ps.returncode == 2 and "stackctl ps does not work with --target swarm yet" in ps.stderr
+    for bad in ("api", "api=0", "=3", "api=x"):
+        out = stackctl("--target", "swarm", "up", "--replicas", bad)
+        assert out.returncode == 2 and f"--replicas {bad}: expected SERVICE=COUNT" in out.stderr, out.stderr
+    one_host = stackctl("up", "--replicas", "api=3")
+    assert one_host.returncode == 2 and "--replicas is for --target swarm" in one_host.stderr
