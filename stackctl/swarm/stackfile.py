@@ -91,8 +91,11 @@ def _service(name: str, raw: dict, model: StackModel, choices: SwarmChoices, sta
         out["image"] = choices.images[out["image"]]
     if "healthcheck" in out:
         out["healthcheck"] = {k: v for k, v in out["healthcheck"].items() if k in HEALTHCHECK_KEYS}
-    if raw.get("volumes"):
-        out["volumes"] = [_mount(v) for v in raw["volumes"]]
+    # swarm ignores a service's `tmpfs:` list: each path becomes a tmpfs mount
+    tmpfs = out.pop("tmpfs", None)
+    mounts = [_mount(v) for v in raw.get("volumes") or []] + [_tmpfs(t) for t in _as_list(tmpfs)]
+    if mounts:
+        out["volumes"] = mounts
     networks = {n: _aliases(v) for n, v in (raw.get("networks") or {}).items()}
     if set(networks) - {"default"} or any(networks.values()):
         out["networks"] = networks
@@ -133,7 +136,7 @@ def _ports(name: str, ports: list[dict], role: str, notes: list[str]) -> list[di
     published = ", ".join(str(p.get("published") or p.get("target")) for p in ports)
     if role in STATEFUL:
         notes.append(f"{name}: port {published} not published (swarm binds host ports on every interface; "
-                     f"reach it with stackctl psql / redis-cli)")
+                     f"reach it with docker exec on its node)")
         return []
     if role == "app":
         notes.append(f"{name}: port {published} not published (its replicas are reached through the proxy)")
@@ -151,6 +154,21 @@ def _mount(volume: dict) -> dict:
     if volume.get("type") == "tmpfs" and (volume.get("tmpfs") or {}).get("size"):
         out["tmpfs"] = {"size": volume["tmpfs"]["size"]}
     return out
+
+
+def _as_list(value) -> list[str]:
+    return [value] if isinstance(value, str) else list(value or [])
+
+
+def _tmpfs(entry: str) -> dict:
+    """`/tmp` or `/tmp:size=64m,mode=1777` -> a tmpfs mount (its size kept)."""
+    target, _, options = entry.partition(":")
+    mount: dict = {"type": "tmpfs", "target": target}
+    size = dict(o.partition("=")[::2] for o in options.split(",") if "=" in o).get("size")
+    if size:
+        units = {"k": 1024, "m": 1024 ** 2, "g": 1024 ** 3}
+        mount["tmpfs"] = {"size": int(size[:-1]) * units[size[-1].lower()] if size[-1].lower() in units else int(size)}
+    return mount
 
 
 def _aliases(network) -> dict | None:

@@ -100,3 +100,13 @@ def test_a_wave_deploys_only_what_is_up_so_far():
 def test_content_tag_keeps_the_repository_and_registry_port():
     assert content_tag("shop/api:dev", "sha256:0123456789abcdef") == "shop/api:stackctl-0123456789ab"
     assert content_tag("reg:5000/shop/api", "sha256:0123456789abcdef") == "reg:5000/shop/api:stackctl-0123456789ab"
+
+
+def test_a_tmpfs_list_becomes_tmpfs_mounts_which_swarm_applies():
+    config = {**CONFIG, "services": {**CONFIG["services"],
+                                     "web": {**CONFIG["services"]["web"], "read_only": True,
+                                             "tmpfs": ["/tmp", "/var/cache/nginx:size=64m,mode=1777"]}}}
+    web = stack_file(config, parse_model(config, ROLES), ["web"], CHOICES, "shop")[0]["services"]["web"]
+    assert "tmpfs" not in web and web["read_only"] is True
+    assert web["volumes"] == [{"type": "tmpfs", "target": "/tmp"},
+                              {"type": "tmpfs", "target": "/var/cache/nginx", "tmpfs": {"size": 64 * 1024 ** 2}}]
