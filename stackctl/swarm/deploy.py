@@ -97,7 +97,7 @@ def up(stack: Stack, *, replicas: dict[str, int], build: str = "auto", timeout: 
     values = secrets.values(stack.config, stack.compose.environment() if stack.config.get("secrets") else {})
     build_images(stack, [n for n, s in model.services.items() if s.build], build, report)
     _place_data(engine, name, node, report)
-    names = secrets.ensure(engine, name, values)
+    names = {**secrets.external(stack.config), **secrets.ensure(engine, name, values)}
     choices = SwarmChoices(replicas=chosen, secrets=names, run=uuid.uuid4().hex[:12], images=pinned_images(stack))
     deadline = timeout or stack.settings.health_timeout
     deployed: list[str] = []

@@ -23,9 +23,7 @@ def values(config: dict, environment: dict[str, str]) -> dict[str, bytes]:
     found = {}
     for name, spec in (config.get("secrets") or {}).items():
         if spec.get("external"):
-            raise ConfigError(f"secret {name} is external: swarm cannot read it from this host",
-                              f"create it with docker secret create and name it in your files, or give it a "
-                              f"file: or environment: source")
+            continue  # a docker secret already: see external()
         if spec.get("file"):
             path = Path(spec["file"])
             if not path.is_file():
@@ -38,6 +36,12 @@ def values(config: dict, environment: dict[str, str]) -> dict[str, bytes]:
                                   "set it in the env file, then run again")
             found[name] = environment[variable].encode()
     return found
+
+
+def external(config: dict) -> dict[str, str]:
+    """Compose secrets that name an existing docker secret: used as they are."""
+    return {name: spec.get("name") or name for name, spec in (config.get("secrets") or {}).items()
+            if spec.get("external")}
 
 
 def ensure(engine, stack: str, wanted: dict[str, bytes]) -> dict[str, str]:

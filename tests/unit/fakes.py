@@ -28,6 +28,7 @@ class FakeEngine:
         self.containers = {c.id: c for c in containers}
         self.named: dict[str, dict] = {}  # containers created by name: name -> labels
         self.images: dict[str, str] = {}  # reference -> id
+        self.swarm_state: dict[str, list[dict]] = {}  # services, tasks, nodes, secrets (engine JSON shapes)
         self.calls: list[str] = []
         self.exec_handler = exec_handler or (lambda cid, cmd, env: ExecResult(0, "", ""))
         self.files: dict[tuple[str, str], bytes] = {}
@@ -128,11 +129,59 @@ class FakeEngine:
     def import_image(self, data: bytes, reference: str) -> None:
         self.images[reference] = f"sha256:{reference}"
 
-    def cli(self, args: list[str], stdin_path=None, timeout: float | None = None) -> ExecResult:
+    def cli(self, args: list[str], stdin_path=None, timeout: float | None = None,
+            stdin_data: bytes | None = None) -> ExecResult:
         self.calls.append(f"docker {' '.join(args[:3])}")
         return self.exec_handler(None, ["docker", *args], None)
 
-    def cli_pipe(self, args: list[str]):
+    def tag(self, image: str, reference: str) -> None:
+        self.calls.append(f"tag {image} {reference}")
+        self.images[reference] = image
+
+    # -- swarm: a swarm of one manager with the services and tasks a test puts in --------------
+    def swarm(self) -> dict:
+        return {"LocalNodeState": "active", "ControlAvailable": True, "NodeID": "node1"}
+
+    def stack_services(self, stack: str) -> list[dict]:
+        return [s for s in self.swarm_state.get("services", []) if s["Spec"]["Name"].startswith(f"{stack}_")]
+
+    def swarm_service(self, name: str) -> dict | None:
+        return next((s for s in self.swarm_state.get("services", []) if s["Spec"]["Name"] == name), None)
+
+    def swarm_tasks(self, service: dict) -> list[dict]:
+        return [t for t in self.swarm_state.get("tasks", []) if t.get("ServiceID") == service.get("ID")]
+
+    def swarm_nodes(self) -> list[dict]:
+        return self.swarm_state.get("nodes", [])
+
+    def label_node(self, node_id: str, key: str, value: str) -> None:
+        self.calls.append(f"label node {node_id} {key}={value}")
+
+    def swarm_secrets(self, label: str) -> list[dict]:
+        return self.swarm_state.get("secrets", [])
+
+    def create_secret(self, name: str, data: bytes, labels: dict[str, str]) -> None:
+        self.calls.append(f"create secret {name}")
+
+    def remove_secret(self, secret_id: str) -> bool:
+        self.calls.append(f"remove secret {secret_id}")
+        return True
+
+    def stack_containers(self, stack: str, running_only: bool = False) -> list[dict]:
+        return []
+
+    def stack_networks(self, stack: str) -> list[dict]:
+        return []
+
+    def remove_network(self, network_id: str) -> bool:
+        self.calls.append(f"remove network {network_id}")
+        return True
+
+    def remove_volume(self, name: str) -> bool:
+        self.calls.append(f"remove volume {name}")
+        return True
+
+    def cli_pipe(self, args: list[str], merge_stderr: bool = False):
         self.calls.append(f"docker {' '.join(args[:3])} <pipe>")
         return FakePipe(self.exec_handler(None, ["docker", *args], None))
 
