@@ -25,7 +25,7 @@ LOG_LINES = 30
 @dataclass(frozen=True)
 class SwarmService:
     name: str
-    outcome: str  # ready | completed | failed | timeout
+    outcome: str  # ready | completed (a failure raises, with the logs)
     detail: str
     elapsed: float
 
