@@ -9,6 +9,7 @@ PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
 ONEOFF_LABEL = "com.docker.compose.oneoff"
 STACK_LABEL = "com.docker.stack.namespace"  # a swarm stack's services and task containers
+SWARM_SERVICE_LABEL = "com.docker.swarm.service.name"  # <stack>_<service> on a task's container
 
 
 @dataclass(frozen=True)
@@ -72,8 +73,9 @@ def container_from_inspect(data: dict) -> ContainerInfo:
     return ContainerInfo(
         id=data["Id"],
         name=data.get("Name", "").lstrip("/"),
-        service=labels.get(SERVICE_LABEL, ""),
-        project=labels.get(PROJECT_LABEL, ""),
+        service=labels.get(SERVICE_LABEL) or labels.get(SWARM_SERVICE_LABEL, "").removeprefix(
+            f"{labels.get(STACK_LABEL, '')}_"),
+        project=labels.get(PROJECT_LABEL) or labels.get(STACK_LABEL, ""),
         state=state.get("Status", "unknown"),
         health=health.get("Status"),
         exit_code=state.get("ExitCode") if state.get("Status") in ("exited", "dead") else None,

@@ -324,6 +324,16 @@ class Engine:
         """The engine's summaries of the stack's task containers on this node."""
         return self._api.containers(all=not running_only, filters={"label": f"{STACK_LABEL}={stack}"})
 
+    def task_containers(self, stack: str) -> dict[str, ContainerInfo]:
+        """Service name -> the newest running task container of a swarm stack on this node."""
+        found = {}
+        for summary in sorted(self._api.containers(filters={"label": f"{STACK_LABEL}={stack}"}),
+                              key=lambda c: c.get("Created", 0)):
+            info = self.inspect(summary["Id"])
+            if info is not None:
+                found[info.service] = info
+        return found
+
     def stack_networks(self, stack: str) -> list[dict]:
         return self._api.networks(filters={"label": f"{STACK_LABEL}={stack}"})
 

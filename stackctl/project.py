@@ -41,6 +41,7 @@ class Project:
     extra_files: tuple[Path, ...] = field(default=())  # release override layered last (deploy)
     host: str | None = None  # the engine's address (--host / DOCKER_HOST); None: the local default
     rules: str | None = None  # the safety rules stackctl.yaml's environments: gives this env (RULES)
+    target: str = "compose"  # compose (one host) | swarm (a swarm stack of the same files)
 
     @property
     def safety(self) -> str:
@@ -137,7 +138,8 @@ def _existing(paths: list[str], base: Path, where: str) -> tuple[Path, ...]:
 
 
 def open_project(project_dir: Path | None, env: str, files: tuple[str, ...] = (), name: str | None = None,
-                 profiles: tuple[str, ...] = (), overlay: str | None = None, host: str | None = None) -> Project:
+                 profiles: tuple[str, ...] = (), overlay: str | None = None, host: str | None = None,
+                 target: str = "compose") -> Project:
     if not ENV_NAME.match(env or ""):
         raise ConfigError(f"environment name {env!r} is not usable",
                           "use --env development, --env production or a lowercase name (e.g. staging)")
@@ -168,4 +170,4 @@ def open_project(project_dir: Path | None, env: str, files: tuple[str, ...] = ()
     if host and not host.startswith(("ssh://", "tcp://", "unix://")):
         raise ConfigError(f"engine address {host!r} is not usable", "use ssh://user@host (or tcp://, unix://)")
     return Project(root=root, env=env, files=chosen, name=name, profiles=tuple(profiles), overlay=overlay_path,
-                   host=host or os.environ.get("DOCKER_HOST") or None)
+                   host=host or os.environ.get("DOCKER_HOST") or None, target=target)

@@ -87,4 +87,7 @@ class Stack:
         return Stack(self.project.with_extra(*extra), self.settings)
 
     def containers(self) -> dict[str, ContainerInfo]:
+        """Service -> its container: compose's, or on a swarm the running task's on this node."""
+        if self.project.target == "swarm":
+            return self.engine.task_containers(self.name)
         return self.engine.project_containers(self.name)

@@ -30,7 +30,7 @@ class App:
         from stackctl.project import open_project
 
         return open_project(self.project_dir, env or self.env, self.files, self.project_name, self.profiles,
-                            self.prod_file, host)
+                            self.prod_file, host, self.target)
 
     def stack(self, env: str | None = None, host: str | None = None):
         from stackctl.stack import Stack

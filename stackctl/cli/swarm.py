@@ -9,7 +9,9 @@ from stackctl.cli import output, render
 from stackctl.cli.app import App
 from stackctl.errors import EXIT_UNHEALTHY, EXIT_USAGE, StackError
 
-SUPPORTED = ("up", "status", "down", "logs", "config")
+# backup reads the database and cache through their task containers on this engine's node (the
+# data node unless another carries the label); backups lists and checks sets on disk.
+SUPPORTED = ("up", "status", "down", "logs", "config", "backup", "backups")
 
 
 def check_supported(command: str | None) -> None:

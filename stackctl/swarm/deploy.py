@@ -20,6 +20,7 @@ from stackctl.swarm import gate, secrets, stack_command
 from stackctl.swarm.stackfile import SwarmChoices, content_tag, data_label, stack_file, waves
 
 LOG_LINES = 30
+ROLLBACK_TIMEOUT = 120
 
 
 @dataclass(frozen=True)
@@ -151,6 +152,24 @@ def _wait(stack: Stack, service: str, was: gate.Before, deadline: float, report:
     report.service(service, "failed", result.detail, result.elapsed)
     logs = engine.cli(stack_command.logs_argv(full, tail=str(LOG_LINES)), timeout=30)
     what = "timed out" if result.outcome.value == "timeout" else "failed"
-    raise StackError(f"{service} {what} after {result.elapsed:.1f}s on swarm: {result.detail}",
+    after = ""
+    if was.existed and not stack.model.services[service].oneshot:
+        after = "; " + _roll_back(engine, full, result.detail, report, service)
+    raise StackError(f"{service} {what} after {result.elapsed:.1f}s on swarm: {result.detail}{after}",
                      f"see stackctl --target swarm logs {service}; fix it, then stackctl --target swarm up",
                      EXIT_FAILED, details=(logs.stdout + logs.stderr).strip())
+
+
+def _roll_back(engine, full: str, detail: str, report: Reporter, service: str) -> str:
+    """The update did not get healthy in time: back to the previous spec, whose tasks never
+    stopped (start-first), unless swarm has already done it."""
+    if detail.startswith("swarm rolled the update back"):
+        return "the previous version still serves"
+    was = gate.before(engine.swarm_service(full))
+    report.service(service, "restarting", "rolling back to the previous version")
+    done = engine.cli(stack_command.rollback_argv(full), timeout=120)
+    if done.exit_code != 0:
+        return f"the rollback failed too: {(done.stderr or done.stdout).strip()[-200:]}"
+    back = wait_ready(lambda: gate.rolled_back(engine.swarm_service(full), was), ROLLBACK_TIMEOUT, max_interval=0.5)
+    return ("rolled back: the previous version still serves" if back.ok
+            else f"swarm is still rolling back ({back.detail}): see docker service ps {full}")

@@ -21,12 +21,21 @@ class Before:
     """What the service looked like before this deploy (None: it did not exist)."""
     update_started: str | None = None
     job_iteration: int | None = None
+    existed: bool = False
 
 
 def before(service: dict | None) -> Before:
     if service is None:
         return Before()
-    return Before((service.get("UpdateStatus") or {}).get("StartedAt"), _iteration(service))
+    return Before((service.get("UpdateStatus") or {}).get("StartedAt"), _iteration(service), existed=True)
+
+
+def rolled_back(service: dict | None, was: Before) -> Observation:
+    """After stackctl asked swarm to roll a service back: ready once swarm says it has."""
+    update = (service or {}).get("UpdateStatus") or {}
+    if update.get("StartedAt") != was.update_started and update.get("State") == "rollback_completed":
+        return Observation.ready("rolled back")
+    return Observation.pending(update.get("State") or "asking swarm to roll back")
 
 
 def observe(service: dict | None, tasks: list[dict], was: Before) -> Observation:

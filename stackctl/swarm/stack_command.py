@@ -13,6 +13,11 @@ def remove_argv(stack: str) -> list[str]:
     return ["stack", "rm", stack]
 
 
+def rollback_argv(service: str) -> list[str]:
+    """Back to the service's previous spec (its update_config's rollback settings apply)."""
+    return ["service", "rollback", "--detach", service]
+
+
 def logs_argv(service: str, *, tail: str | None = None, follow: bool = False, since: str | None = None,
               timestamps: bool = False) -> list[str]:
     return ["service", "logs", "--no-task-ids", "--no-trunc", *(("--tail", tail) if tail is not None else ()),

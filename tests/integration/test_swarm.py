@@ -113,6 +113,7 @@ def test_stack_on_a_swarm_with_three_api_replicas_updates_and_heals_without_a_fa
     assert httpx.get(s.url("/api/health"), timeout=5).json()["version"] == "1.0.1-swarm"
     assert swarm_status(s)["api"]["running"] == 3  # the replica count is kept without --replicas
     nothing_failed_nothing_lost(s, "rolling update of 3 API replicas", load, strict, at_least=100)
+    written = len(strict.written)
 
     # a replica killed under load is replaced by swarm, and no request fails
     load, strict = under_load(s)
@@ -127,6 +128,27 @@ def test_stack_on_a_swarm_with_three_api_replicas_updates_and_heals_without_a_fa
         time.sleep(2)
     assert len(api_containers(s)) == 3 and killed not in api_containers(s)
     nothing_failed_nothing_lost(s, "a replica killed", load, strict, at_least=40)
+    written += len(strict.written)
+
+    # a release whose health fails: given --timeout, then rolled back; the old replicas serve throughout
+    main_py = s.project_dir / "images" / "backend" / "app" / "main.py"
+    main_py.write_text(main_py.read_text().replace("status_code=200 if ok else 503", "status_code=503"))
+    set_version(s, "9.9.9-broken")
+    load, strict = under_load(s)
+    with load, strict:
+        bad = s.run("up", "--timeout", "15")
+        time.sleep(1)
+    assert bad.returncode == 1, bad.stdout + bad.stderr
+    assert "api timed out" in bad.stderr and "rolled back: the previous version still serves" in bad.stderr
+    assert httpx.get(s.url("/api/health"), timeout=5).json()["version"] == "1.0.1-swarm"
+    assert swarm_status(s)["api"]["running"] == 3
+    nothing_failed_nothing_lost(s, "a broken release rolled back", load, strict, at_least=40)
+
+    # a backup reads the database and cache through their tasks: the writes above are in it
+    backup = s.run("backup", "--json")
+    assert backup.returncode == 0, backup.stderr
+    made = json.loads(backup.stdout)["result"]
+    assert made["postgres"]["rows"] >= written + len(strict.written), (made["postgres"], written)
 
     down = s.run("down", "--volumes", "--yes")
     assert down.returncode == 0, down.stderr

@@ -170,6 +170,9 @@ class FakeEngine:
     def stack_containers(self, stack: str, running_only: bool = False) -> list[dict]:
         return []
 
+    def task_containers(self, stack: str) -> dict:
+        return {c.service: c for c in self.containers.values() if c.project == stack}
+
     def stack_networks(self, stack: str) -> list[dict]:
         return []
 

@@ -61,4 +61,13 @@ def test_a_job_is_ready_when_a_task_of_this_iteration_completes_and_failed_when_
 
 def test_before_remembers_the_update_and_job_iteration():
     assert before(None) == Before()
-    assert before(service(update={"StartedAt": "t1", "State": "completed"})) == Before("t1", None)
+    assert before(service(update={"StartedAt": "t1", "State": "completed"})) == Before("t1", None, existed=True)
+
+
+def test_a_rollback_stackctl_asked_for_is_done_when_swarm_completes_a_new_one():
+    from stackctl.swarm.gate import rolled_back
+
+    was = Before("t1", existed=True)
+    assert rolled_back(service(update={"StartedAt": "t1", "State": "updating"}), was).state is State.PENDING
+    assert rolled_back(service(update={"StartedAt": "t2", "State": "rollback_started"}), was).state is State.PENDING
+    assert rolled_back(service(update={"StartedAt": "t2", "State": "rollback_completed"}), was).state is State.READY
