@@ -6,6 +6,7 @@ import click
 
 from stackctl.cli import output, render
 from stackctl.cli.app import App, Commands, json_option, pass_app
+from stackctl.errors import EXIT_USAGE, StackError
 
 HOST_HELP = "Target engine, e.g. ssh://root@server (default: DOCKER_HOST / the docker context)."
 
@@ -66,6 +67,12 @@ def rollback(app: App, release: str | None, host: str | None, timeout: float | N
     from stackctl.deploy.deploy import rollback as run_rollback
     from stackctl.deploy.deploy import rollback_dry_run
 
+    if app.target == "swarm":
+        from stackctl.cli import swarm
+
+        if dry_run or host:
+            raise StackError("--dry-run and --host are not for --target swarm yet", "drop them", EXIT_USAGE)
+        return swarm.rollback(app, release, timeout)
     stack = app.stack(app.deployment_env(), host)
     if dry_run:
         output.finish(app, rollback_dry_run(stack, release), render.plan)

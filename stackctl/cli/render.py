@@ -326,3 +326,8 @@ def swarm_down(console, result) -> None:
     console.result(f"stack {result.stack} is down on swarm ({len(result.services)} services removed in "
                    f"{result.elapsed:.1f}s)" + (f"; volumes deleted: {', '.join(result.volumes)}" if result.volumes
                                                  else "; data kept"))
+
+
+def swarm_rollback(console, result) -> None:
+    for s in result.services:
+        console.result(f"{s.service} rolled back on swarm in {s.elapsed:.1f}s: {s.from_image} -> {s.to_image}")

@@ -11,7 +11,7 @@ from stackctl.errors import EXIT_UNHEALTHY, EXIT_USAGE, StackError
 
 # backup reads the database and cache through their task containers on this engine's node (the
 # data node unless another carries the label); backups lists and checks sets on disk.
-SUPPORTED = ("up", "status", "down", "logs", "config", "backup", "backups")
+SUPPORTED = ("up", "status", "down", "logs", "config", "backup", "backups", "rollback")
 
 
 def check_supported(command: str | None) -> None:
@@ -71,6 +71,21 @@ def down(app: App, volumes: bool) -> None:
     finally:
         progress.close()
     output.finish(app, result, render.swarm_down)
+
+
+def rollback(app: App, release: str | None, timeout: float | None) -> None:
+    from stackctl.cli.progress import make_progress
+    from stackctl.swarm.rollback import rollback as swarm_rollback
+
+    if release:
+        raise StackError("on a swarm, rollback returns to the version before the last up; it takes no RELEASE",
+                         "stackctl --target swarm rollback", EXIT_USAGE)
+    progress = make_progress(app.console())
+    try:
+        result = swarm_rollback(app.stack(), report=progress, timeout=timeout)
+    finally:
+        progress.close()
+    output.finish(app, result, render.swarm_rollback)
 
 
 def logs(app: App, services: list[str], **options):

@@ -1,6 +1,7 @@
 """`stackctl --target swarm up`: build, then deploy the stack file wave by wave (data services,
 the migration job, the apps, the proxy), each wave gated on swarm's own view of health before
-the next is added. Later waves re-send the earlier services unchanged, so swarm leaves them be.
+the next is added. Each `docker stack deploy` carries one wave's services (without --prune, the
+others are left as they are).
 """
 
 from __future__ import annotations
@@ -101,12 +102,13 @@ def up(stack: Stack, *, replicas: dict[str, int], build: str = "auto", timeout: 
     names = {**secrets.external(stack.config), **secrets.ensure(engine, name, values)}
     choices = SwarmChoices(replicas=chosen, secrets=names, run=uuid.uuid4().hex[:12], images=pinned_images(stack))
     deadline = timeout or stack.settings.health_timeout
-    deployed: list[str] = []
     outcomes: list[SwarmService] = []
     notes: list[str] = []
     for wave in waves(model):
-        deployed += wave
-        document, notes = render_file(stack, choices, deployed)
+        # Only this wave's services: `stack deploy` updates every service it is given, even an
+        # unchanged one, and that would make its previous version (what rollback returns to) this one.
+        document, wave_notes = render_file(stack, choices, wave)
+        notes += wave_notes
         was = {s: gate.before(engine.swarm_service(f"{name}_{s}")) for s in wave}
         report.phase(f"deploying {', '.join(wave)}")
         _deploy(engine, name, document)
