@@ -57,6 +57,8 @@ def container_holding(port: int, containers: list[dict]) -> PortHolder | None:
                 labels = summary.get("Labels") or {}
                 name = (summary.get("Names") or ["?"])[0].lstrip("/")
                 project = labels.get("com.docker.compose.project")
-                where = f" (compose project {project})" if project else ""
-                return PortHolder(f"container {name}{where}", labels.get("com.docker.compose.service"), project)
+                stack = labels.get("com.docker.stack.namespace")
+                where = f" (compose project {project})" if project else f" (swarm stack {stack})" if stack else ""
+                return PortHolder(f"container {name}{where}", labels.get("com.docker.compose.service"),
+                                  project or stack)
     return None

@@ -51,7 +51,7 @@ def up(app: App, services: tuple[str, ...], build: bool | None, timeout: float |
         if services or watch:
             raise StackError("--target swarm deploys the whole stack; services and --watch are for one host",
                              "drop them, or run without --target swarm", EXIT_USAGE)
-        return swarm.up(app, replicas, mode, timeout)
+        return swarm.up(app, replicas, mode, timeout, check=not skip_check)
     if replicas:
         raise StackError("--replicas is for --target swarm (compose runs one container per app service)",
                          "add --target swarm, or drop --replicas", EXIT_USAGE)

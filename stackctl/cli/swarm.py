@@ -11,7 +11,7 @@ from stackctl.errors import EXIT_UNHEALTHY, EXIT_USAGE, StackError
 
 # backup reads the database and cache through their task containers on this engine's node (the
 # data node unless another carries the label); backups lists and checks sets on disk.
-SUPPORTED = ("up", "status", "down", "logs", "config", "backup", "backups", "rollback")
+SUPPORTED = ("check", "up", "status", "down", "logs", "config", "backup", "backups", "rollback")
 
 
 def check_supported(command: str | None) -> None:
@@ -32,18 +32,25 @@ def parse_replicas(values: tuple[str, ...]) -> dict[str, int]:
     return replicas
 
 
-def up(app: App, replicas: tuple[str, ...], build: str, timeout: float | None) -> None:
+def up(app: App, replicas: tuple[str, ...], build: str, timeout: float | None, check: bool) -> None:
     import threading
 
     from stackctl.cli.progress import make_progress
+    from stackctl.preflight import PreflightFailed
     from stackctl.swarm.deploy import up as swarm_up
 
     stack = app.stack()
+    asked = parse_replicas(replicas)
     progress = make_progress(app.console())
     cancel = threading.Event()
     try:
-        result = swarm_up(stack, replicas=parse_replicas(replicas), build=build, timeout=timeout, report=progress,
-                          cancel=cancel)
+        result = swarm_up(stack, replicas=asked, build=build, timeout=timeout, report=progress, cancel=cancel,
+                          check=check)
+    except PreflightFailed as exc:
+        progress.close()
+        if not app.json:
+            app.console().err.print(render.check_table(exc.report))
+        raise
     except BaseException:
         cancel.set()
         progress.close()

@@ -89,10 +89,17 @@ def render_file(stack: Stack, choices: SwarmChoices, services: list[str] | None 
 
 
 def up(stack: Stack, *, replicas: dict[str, int], build: str = "auto", timeout: float | None = None,
-       report: Reporter, cancel: threading.Event | None = None) -> SwarmUp:
+       report: Reporter, cancel: threading.Event | None = None, check: bool = True) -> SwarmUp:
     from stackctl.build import build_images
 
     started = time.monotonic()
+    if check:
+        from stackctl.preflight import PreflightFailed, run_checks
+
+        report.phase("checking")
+        checked = run_checks(stack)
+        if not checked.ok:
+            raise PreflightFailed(checked)
     engine, model, name = stack.engine, stack.model, stack.name
     node = manager_node(engine)
     chosen = choose_replicas(stack, replicas)

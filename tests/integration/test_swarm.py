@@ -87,6 +87,10 @@ def nothing_failed_nothing_lost(stack, what: str, load: Load, strict: StrictLoad
 
 def test_stack_on_a_swarm_with_three_api_replicas_updates_and_heals_without_a_failed_request(swarm_stack):
     s = swarm_stack
+    check = s.run("check")
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "a manager of a swarm of 1 node(s)" in check.stdout and f"web publishes {s.http_port} (host mode): free" \
+        in check.stdout
     up = s.run("up", "--replicas", "api=3")
     assert up.returncode == 0, up.stderr + up.stdout
     services = swarm_status(s)
