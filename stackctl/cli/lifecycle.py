@@ -42,8 +42,7 @@ def up(app: App, services: tuple[str, ...], build: bool | None, timeout: float |
     import threading
 
     from stackctl.cli import swarm
-    from stackctl.cli.progress import make_progress
-    from stackctl.preflight import PreflightFailed
+    from stackctl.cli.progress import make_progress, shown
     from stackctl.up import up as run_up
 
     mode = {None: "auto", True: "always", False: "never"}[build]
@@ -61,19 +60,9 @@ def up(app: App, services: tuple[str, ...], build: bool | None, timeout: float |
         raise StackError("--json gives one result and --watch never ends", "drop one of them", EXIT_USAGE)
     progress = make_progress(console)
     cancel = threading.Event()
-    try:
+    with shown(app, progress, cancel):
         result = run_up(stack, list(services) or None, build=mode, timeout=timeout, report=progress,
                         cancel=cancel, check=not skip_check)
-    except PreflightFailed as exc:
-        progress.close()
-        if not app.json:
-            console.err.print(render.check_table(exc.report))
-        raise
-    except BaseException:
-        cancel.set()
-        progress.close()
-        raise
-    progress.close()
     output.finish(app, result, render.up_summary)
     if watch:
         _dev_loop(app, stack, list(services), timeout)

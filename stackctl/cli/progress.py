@@ -4,6 +4,7 @@ elsewhere (CI, pipes), nothing with --quiet or --json."""
 from __future__ import annotations
 
 import threading
+from contextlib import contextmanager
 import time
 
 STYLES = {"ready": "green", "done": "green", "failed": "red", "timeout": "red", "skipped": "yellow",
@@ -109,3 +110,24 @@ def make_progress(console):
 
         return Silent()
     return LiveProgress(console) if console.interactive else PlainProgress(console)
+
+
+@contextmanager
+def shown(app, progress, cancel: threading.Event):
+    """Around a command that starts services: the display closed however it ends, a failed
+    preflight's table printed, and an interruption passed on to the waits (cancel)."""
+    from stackctl.cli import render
+    from stackctl.preflight import PreflightFailed
+
+    try:
+        yield
+    except PreflightFailed as exc:
+        progress.close()
+        if not app.json:
+            app.console().err.print(render.check_table(exc.report))
+        raise
+    except BaseException:
+        cancel.set()
+        progress.close()
+        raise
+    progress.close()

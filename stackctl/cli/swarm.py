@@ -35,27 +35,16 @@ def parse_replicas(values: tuple[str, ...]) -> dict[str, int]:
 def up(app: App, replicas: tuple[str, ...], build: str, timeout: float | None, check: bool) -> None:
     import threading
 
-    from stackctl.cli.progress import make_progress
-    from stackctl.preflight import PreflightFailed
+    from stackctl.cli.progress import make_progress, shown
     from stackctl.swarm.deploy import up as swarm_up
 
     stack = app.stack()
     asked = parse_replicas(replicas)
     progress = make_progress(app.console())
     cancel = threading.Event()
-    try:
+    with shown(app, progress, cancel):
         result = swarm_up(stack, replicas=asked, build=build, timeout=timeout, report=progress, cancel=cancel,
                           check=check)
-    except PreflightFailed as exc:
-        progress.close()
-        if not app.json:
-            app.console().err.print(render.check_table(exc.report))
-        raise
-    except BaseException:
-        cancel.set()
-        progress.close()
-        raise
-    progress.close()
     output.finish(app, result, render.swarm_up)
 
 
