@@ -90,7 +90,8 @@ def render_file(stack: Stack, choices: SwarmChoices, services: list[str] | None 
 
 def up(stack: Stack, *, replicas: dict[str, int], build: str = "auto", timeout: float | None = None,
        report: Reporter, cancel: threading.Event | None = None, check: bool = True) -> SwarmUp:
-    from stackctl.build import build_images
+    """Under the stack's lock (on the manager's engine), as every command that changes a stack."""
+    from stackctl import lock
 
     started = time.monotonic()
     if check:
@@ -100,6 +101,14 @@ def up(stack: Stack, *, replicas: dict[str, int], build: str = "auto", timeout: 
         checked = run_checks(stack)
         if not checked.ok:
             raise PreflightFailed(checked)
+    with lock.held(stack.engine, stack.name, "up (swarm)", wait=stack.settings.lock_wait):
+        return _up(stack, replicas, build, timeout, report, cancel, started)
+
+
+def _up(stack: Stack, replicas: dict[str, int], build: str, timeout: float | None, report: Reporter,
+        cancel: threading.Event | None, started: float) -> SwarmUp:
+    from stackctl.build import build_images
+
     engine, model, name = stack.engine, stack.model, stack.name
     node = manager_node(engine)
     chosen = choose_replicas(stack, replicas)

@@ -27,6 +27,13 @@ class SwarmDown:
 
 
 def down(stack: Stack, *, volumes: bool, report: Reporter) -> SwarmDown:
+    from stackctl import lock
+
+    with lock.held(stack.engine, stack.name, "down (swarm)", wait=stack.settings.lock_wait):
+        return _down(stack, volumes, report)
+
+
+def _down(stack: Stack, volumes: bool, report: Reporter) -> SwarmDown:
     started = time.monotonic()
     engine, name = stack.engine, stack.name
     services = tuple(sorted(s["Spec"]["Name"] for s in engine.stack_services(name)))

@@ -52,8 +52,15 @@ def candidates(stack: Stack) -> list[tuple[str, dict]]:
 
 
 def rollback(stack: Stack, *, report: Reporter, timeout: float | None = None) -> SwarmRollback:
+    from stackctl import lock
+
+    manager_node(stack.engine)
+    with lock.held(stack.engine, stack.name, "rollback (swarm)", wait=stack.settings.lock_wait):
+        return _rollback(stack, report, timeout)
+
+
+def _rollback(stack: Stack, report: Reporter, timeout: float | None) -> SwarmRollback:
     engine = stack.engine
-    manager_node(engine)
     targets = candidates(stack)
     if not targets:
         raise StackError("nothing to roll back: no app's previous version on the swarm is another image",
