@@ -73,10 +73,13 @@ def check_restorable(stack: Stack, backup_set: sets.BackupSet, db: ContainerInfo
 def restore_plan(stack: Stack, ref: str, *, include_redis: bool = True) -> Plan:
     """The steps `restore` would take now, without taking any (nothing is read but the set)."""
     backup_set = sets.find_set(backup_path(stack), ref)
-    db_service, cache = database_service(stack), stack.model.one("cache")
-    return Plan("restore", tuple(plans.restore_steps(backup_set.id, db_service, cache, data_users(stack),
+    cache = stack.model.one("cache")
+    # The database by its name (the set's; the run reads the container's own, normally the same),
+    # not the service's: a dry run names what the run will create and keep.
+    database = (backup_set.manifest.get("postgres") or {}).get("database") or database_service(stack)
+    return Plan("restore", tuple(plans.restore_steps(backup_set.id, database, cache, data_users(stack),
                                                      _with_redis(stack, backup_set, include_redis),
-                                                     kept_name(db_service))))
+                                                     kept_name(database))))
 
 
 def data_users(stack: Stack) -> list[str]:
