@@ -56,7 +56,10 @@ def _ports(stack: Stack, engine) -> list[Check]:
             holder = portlib.container_holding(port, running)
             if holder and holder.container_project == stack.name:
                 checks.append(Check(f"port {port}", True, f"{service} publishes {port}: in use by this stack"))
-            elif portlib.is_free("0.0.0.0", port):
+            elif engine.remote and holder is None:  # a local bind says nothing about the nodes
+                checks.append(Check(f"port {port}", True, f"{service} publishes {port} (host mode): no container "
+                                    "on the manager publishes it (other processes and nodes not checked)"))
+            elif not engine.remote and portlib.is_free("0.0.0.0", port):
                 checks.append(Check(f"port {port}", True, f"{service} publishes {port} (host mode): free"))
             else:
                 holder = holder or portlib.process_holding(port) or portlib.PortHolder("an unknown process")
