@@ -27,7 +27,7 @@ class Before:
 def before(service: dict | None) -> Before:
     if service is None:
         return Before()
-    return Before((service.get("UpdateStatus") or {}).get("StartedAt"), _iteration(service), existed=True)
+    return Before((service.get("UpdateStatus") or {}).get("StartedAt"), iteration(service), existed=True)
 
 
 def rolled_back(service: dict | None, was: Before) -> Observation:
@@ -65,10 +65,9 @@ def _replicated(service: dict, tasks: list[dict], was: Before) -> Observation:
 
 
 def _job(service: dict, tasks: list[dict], was: Before) -> Observation:
-    iteration = _iteration(service)
-    if was.job_iteration is not None and iteration == was.job_iteration:
+    if was.job_iteration is not None and iteration(service) == was.job_iteration:
         return Observation.pending("waiting for swarm to run it")
-    mine = [t for t in tasks if (t.get("JobIteration") or {}).get("Index") == iteration]
+    mine = this_iteration(service, tasks)
     if any(t["Status"]["State"] == "complete" for t in mine):
         return Observation.ready("completed")
     failed = [t for t in mine if t["Status"]["State"] in FAILED_TASK]
@@ -86,13 +85,24 @@ def _current(service: dict, tasks: list[dict]) -> list[dict]:
             and (t.get("Spec") or {}).get("ForceUpdate", 0) == force]
 
 
-def _iteration(service: dict) -> int | None:
+def iteration(service: dict) -> int | None:
+    """A job's current run (swarm counts them); None for a service that is not a job."""
     return ((service.get("JobStatus") or {}).get("JobIteration") or {}).get("Index")
 
 
+def this_iteration(service: dict, tasks: list[dict]) -> list[dict]:
+    """A job's tasks of its current run."""
+    current = iteration(service)
+    return [t for t in tasks if (t.get("JobIteration") or {}).get("Index") == current]
+
+
+def last_error(tasks: list[dict]) -> str:
+    """What swarm said of the newest task that went wrong, or ""."""
+    newest = max((t for t in tasks if t["Status"].get("Err")), key=lambda t: t["Status"].get("Timestamp", ""),
+                 default=None)
+    return newest["Status"]["Err"] if newest else ""
+
+
 def _last_error(tasks: list[dict]) -> str:
-    errors = [t for t in tasks if t["Status"].get("Err")]
-    if not errors:
-        return ""
-    newest = max(errors, key=lambda t: t["Status"].get("Timestamp", ""))
-    return f"; last task: {newest['Status']['Err']}"
+    error = last_error(tasks)
+    return f"; last task: {error}" if error else ""

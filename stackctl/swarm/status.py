@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from stackctl.stack import Stack
+from stackctl.swarm import gate
 
 
 @dataclass(frozen=True)
@@ -54,12 +55,9 @@ def _row(name: str, role: str, service: dict, tasks: list[dict], nodes: dict[str
     mode = service["Spec"].get("Mode") or {}
     ports = tuple(f"{p.get('PublishedPort')}->{p.get('TargetPort')}/{p.get('Protocol', 'tcp')}"
                   for p in (service["Spec"].get("EndpointSpec") or {}).get("Ports") or [])
-    newest_error = max((t for t in tasks if t["Status"].get("Err")), key=lambda t: t["Status"].get("Timestamp", ""),
-                       default=None)
-    error = newest_error["Status"]["Err"] if newest_error else ""
+    error = gate.last_error(tasks)
     if "ReplicatedJob" in mode:
-        iteration = ((service.get("JobStatus") or {}).get("JobIteration") or {}).get("Index")
-        mine = [t for t in tasks if (t.get("JobIteration") or {}).get("Index") == iteration]
+        mine = gate.this_iteration(service, tasks)
         states = [t["Status"]["State"] for t in mine]
         state = "done" if "complete" in states else "failed" if {"failed", "rejected"} & set(states) else "starting"
         return SwarmServiceStatus(name, role, "job", states.count("complete"), 1, state,
