@@ -94,18 +94,16 @@ def config(app: App, replicas: tuple[str, ...]) -> None:
     """The stack file `up` deploys (every wave), secrets masked."""
     from stackctl import masking
     from stackctl.access import compose_model, ComposeModel
-    from stackctl.swarm.deploy import choose_replicas, render_file
-    from stackctl.swarm.stackfile import SwarmChoices, content_tag
-    from stackctl.swarm.secrets import external, values, versioned_name
+    from stackctl.swarm.deploy import choose_replicas, pinned_images, render_file
+    from stackctl.swarm.stackfile import SwarmChoices
+    from stackctl.swarm.secrets import external, of_stack, versioned_name
 
     stack = app.stack()
     compose_model(stack)  # registers every secret-looking value for masking
-    found = values(stack.config, stack.compose.environment() if stack.config.get("secrets") else {})
     choices = SwarmChoices(replicas=choose_replicas(stack, parse_replicas(replicas)),
                            secrets={**external(stack.config),
-                                    **{k: versioned_name(stack.name, k, v) for k, v in found.items()}}, run="(each up)",
-                           images={i: content_tag(i, image_id) for i in stack.model.built_images()
-                                   if (image_id := stack.engine.image_id(i))})
+                                    **{k: versioned_name(stack.name, k, v) for k, v in of_stack(stack).items()}},
+                           run="(each up)", images=pinned_images(stack, tag=False))
     document, notes = render_file(stack, choices)
     output.finish(app, ComposeModel(masking.mask_data(document)), render.compose_model)
     if not app.json:

@@ -36,7 +36,7 @@ def swarm_checks(stack: Stack, engine) -> list[Check]:
         checks.append(Check("data node", True, f"{labelled[0]} keeps the data" if labelled
                             else "none yet: the first up labels this manager"))
     try:
-        found = secrets.values(stack.config, stack.compose.environment() if stack.config.get("secrets") else {})
+        found = secrets.of_stack(stack)
         checks.append(Check("docker secrets", True, f"{len(found)} compose secrets to keep as docker secrets"))
     except StackError as exc:
         checks.append(Check("docker secrets", False, exc.message, exc.hint or ""))

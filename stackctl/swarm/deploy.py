@@ -72,14 +72,15 @@ def choose_replicas(stack: Stack, asked: dict[str, int]) -> dict[str, int]:
     return {**running, **asked}
 
 
-def pinned_images(stack: Stack) -> dict[str, str]:
-    """Each built image tagged by its content (made here if missing): what the stack file names."""
+def pinned_images(stack: Stack, *, tag: bool = True) -> dict[str, str]:
+    """Each built image by its content tag: what the stack file names (`tag`: the tag made here
+    when missing; `config` only shows it)."""
     pinned = {}
     for image in stack.model.built_images():
         image_id = stack.engine.image_id(image)
         if image_id:
             pinned[image] = content_tag(image, image_id)
-            if stack.engine.image_id(pinned[image]) is None:
+            if tag and stack.engine.image_id(pinned[image]) is None:
                 stack.engine.tag(image_id, pinned[image])
     return pinned
 
@@ -112,7 +113,7 @@ def _up(stack: Stack, replicas: dict[str, int], build: str, timeout: float | Non
     engine, model, name = stack.engine, stack.model, stack.name
     node = manager_node(engine)
     chosen = choose_replicas(stack, replicas)
-    values = secrets.values(stack.config, stack.compose.environment() if stack.config.get("secrets") else {})
+    values = secrets.of_stack(stack)
     build_images(stack, [n for n, s in model.services.items() if s.build], build, report)
     _place_data(engine, name, node, report)
     names = {**secrets.external(stack.config), **secrets.ensure(engine, name, values)}

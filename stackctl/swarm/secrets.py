@@ -38,6 +38,11 @@ def values(config: dict, environment: dict[str, str]) -> dict[str, bytes]:
     return found
 
 
+def of_stack(stack) -> dict[str, bytes]:
+    """The stack's compose secrets' values (its env files read only when a secret needs them)."""
+    return values(stack.config, stack.compose.environment() if stack.config.get("secrets") else {})
+
+
 def external(config: dict) -> dict[str, str]:
     """Compose secrets that name an existing docker secret: used as they are."""
     return {name: spec.get("name") or name for name, spec in (config.get("secrets") or {}).items()
