@@ -26,6 +26,10 @@ from stackctl.steps import Plan, Step, follow
 def running_container(stack: Stack, service: str) -> ContainerInfo:
     info = stack.containers().get(service)
     if info is None or info.state != "running":
+        if stack.project.target == "swarm":
+            from stackctl.swarm.placement import not_here
+
+            raise not_here(stack, service)
         raise StackError(f"{service} is not running", "start the stack first: stackctl up", EXIT_USAGE)
     return info
 

@@ -64,12 +64,17 @@ def check_rdb(engine: Engine, image: str, path: Path) -> tuple[bool, str]:
 
 def restore_rdb(engine: Engine, cid: str, rdb_path: str, data: bytes, timeout: int = 30) -> None:
     """Stop Redis (it must not save over the file), put the RDB in place, start it again."""
-    directory, _, name = rdb_path.rpartition("/")
     engine.stop(cid, timeout=timeout)
+    put_rdb(engine, cid, rdb_path, data)
+    engine.start(cid)
+
+
+def put_rdb(engine: Engine, cid: str, rdb_path: str, data: bytes) -> None:
+    """The RDB written into a stopped Redis container (into its data volume), owned as Redis runs."""
+    directory, _, name = rdb_path.rpartition("/")
     info = engine.inspect(cid)
     uid = _redis_uid(engine, info.image_id) if info is not None and info.user == "redis" else 0
     engine.write_file(cid, directory, name, data, uid=uid)
-    engine.start(cid)
 
 
 def _redis_uid(engine: Engine, image: str) -> int:

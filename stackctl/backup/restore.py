@@ -130,10 +130,10 @@ class Restoring:
     def act(self, step: Step) -> None:
         self.report.note(f"{step.action} {step.target}")
         self.touched = self.touched or step.action != "check"
-        DO[step.action](self)
+        getattr(self, "do_" + step.action.replace("-", "_"))()  # a subclass's own way of a step counts
 
     def undo(self, step: Step) -> None:
-        UNDO[step.action](self)
+        getattr(self, "undo_" + step.action.replace("-", "_"))()
 
     def do_check(self) -> None:
         check_restorable(self.stack, self.set, self.db_info)
@@ -160,8 +160,11 @@ class Restoring:
             raise StackError(f"the copy of Redis's RDB in {partial} does not read back as written")
         partial.replace(self.redis_copy)
 
-    def do_stop(self) -> None:
+    def stop_users(self) -> None:
         self.stack.compose.stop(self.users)
+
+    def do_stop(self) -> None:
+        self.stop_users()
 
     def undo_stop(self) -> None:
         # The data is what it was before the restore: start without re-running migrations.
@@ -184,7 +187,7 @@ class Restoring:
         self.sql(f"ALTER DATABASE {_q(self.fresh)} RENAME TO {_q(self.db)}")
 
     def undo_swap(self) -> None:
-        self.stack.compose.stop(self.users)  # the start step may have started them on the restored data
+        self.stop_users()  # the start step may have started them on the restored data
         self.terminate(self.db, self.fresh, self.previous)
         databases = self.sql("SELECT datname FROM pg_database").split()
         if self.previous not in databases:
@@ -215,25 +218,39 @@ class Restoring:
             self.sql(f"DROP DATABASE IF EXISTS {_q(name)}")
 
 
-DO = {"check": Restoring.do_check, "stop": Restoring.do_stop, "copy-aside": Restoring.do_copy_aside,
-      "restore-into": Restoring.do_restore_into, "swap": Restoring.do_swap, "put-snapshot": Restoring.do_put_snapshot,
-      "start": Restoring.do_start, "keep": Restoring.do_keep}
-UNDO = {"stop": Restoring.undo_stop, "restore-into": Restoring.undo_restore_into, "swap": Restoring.undo_swap,
-        "put-snapshot": Restoring.undo_put_snapshot}
+def _runner(stack: Stack) -> type[Restoring]:
+    if stack.project.target == "swarm":
+        from stackctl.swarm.restore import SwarmRestoring  # the same steps, through swarm's services
+
+        return SwarmRestoring
+    return Restoring
 
 
 def _restore(stack: Stack, ref: str, *, include_redis: bool = True, report: Reporter = SILENT) -> RestoreResult:
     backup_set = sets.find_set(backup_path(stack), ref)
-    run = Restoring(stack, backup_set, _with_redis(stack, backup_set, include_redis), report)
+    run = _runner(stack)(stack, backup_set, _with_redis(stack, backup_set, include_redis), report)
     plan = plans.restore_steps(backup_set.id, run.db, run.cache, run.users, run.with_redis, run.previous)
     started = next(i for i, step in enumerate(plan) if step.action == "start") + 1
+    undo_failed: list[str] = []
+
+    def undo(step: Step) -> None:
+        report.note(f"undoing {step.action} {step.target}")
+        try:
+            run.undo(step)
+        except Exception as exc:
+            undo_failed.append(f"{step.action} {step.target}: {getattr(exc, 'message', exc)}")
+            raise  # follow says it and goes on with the other undos
+
     try:
-        follow(plan[:started], run.act, undo=lambda step: (report.note(f"undoing {step.action} {step.target}"),
-                                                            run.undo(step)), note=report.note)
+        follow(plan[:started], run.act, undo=undo, note=report.note)
     except BaseException as exc:
         if not run.touched or isinstance(exc, KeyboardInterrupt):
             raise  # a check that fails touches nothing
         reason = exc.message if isinstance(exc, StackError) else type(exc).__name__
+        if undo_failed:  # said, not hidden: what could not be put back is named
+            raise RestoreUndone(f"restore of {backup_set.id} failed ({reason}) and undoing it failed too: "
+                                f"{'; '.join(undo_failed)}", "see stackctl status; no database was dropped (the data as it "
+                                f"was is {run.db} or, if the swap stayed, {run.previous})") from None
         raise RestoreUndone(f"restore of {backup_set.id} failed and was undone: {reason}",
                             "the data is as it was and serves again") from None
     follow(plan[started:], run.act, note=report.note)  # the restored data serves: nothing after this is undone

@@ -9,9 +9,9 @@ from stackctl.cli import output, render
 from stackctl.cli.app import App
 from stackctl.errors import EXIT_UNHEALTHY, EXIT_USAGE, StackError
 
-# backup reads the database and cache through their task containers on this engine's node (the
-# data node unless another carries the label); backups lists and checks sets on disk.
-SUPPORTED = ("check", "up", "status", "down", "logs", "config", "backup", "backups", "rollback")
+# backup and restore reach the database and cache through their task containers on this engine's
+# node (the data node unless another carries the label); backups lists and checks sets on disk.
+SUPPORTED = ("check", "up", "status", "down", "logs", "config", "backup", "backups", "restore", "rollback")
 
 
 def check_supported(command: str | None) -> None:

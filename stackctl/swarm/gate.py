@@ -64,6 +64,17 @@ def _replicated(service: dict, tasks: list[dict], was: Before) -> Observation:
     return Observation.pending(detail)
 
 
+STOPPED_TASK = ("complete", "shutdown", "failed", "rejected", "orphaned", "remove")
+
+
+def scaled_to_zero(service: dict | None, tasks: list[dict]) -> Observation:
+    """After a scale to 0: done once no task of the service is running or on its way."""
+    if service is None:
+        return Observation.ready("removed")
+    live = [t for t in tasks if t["Status"]["State"] not in STOPPED_TASK]
+    return Observation.pending(f"{len(live)} task(s) stopping") if live else Observation.ready("stopped")
+
+
 def _job(service: dict, tasks: list[dict], was: Before) -> Observation:
     if was.job_iteration is not None and iteration(service) == was.job_iteration:
         return Observation.pending("waiting for swarm to run it")

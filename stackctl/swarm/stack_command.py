@@ -18,6 +18,16 @@ def rollback_argv(service: str) -> list[str]:
     return ["service", "rollback", "--detach", service]
 
 
+def scale_argv(counts: dict[str, int]) -> list[str]:
+    """Each service to its count; stackctl waits on the tasks itself."""
+    return ["service", "scale", "--detach", *(f"{name}={n}" for name, n in sorted(counts.items()))]
+
+
+def rerun_argv(service: str) -> list[str]:
+    """A job run again as it is (a forced update starts its next iteration)."""
+    return ["service", "update", "--detach", "--force", service]
+
+
 def logs_argv(service: str, *, tail: str | None = None, follow: bool = False, since: str | None = None,
               timestamps: bool = False) -> list[str]:
     return ["service", "logs", "--no-task-ids", "--no-trunc", *(("--tail", tail) if tail is not None else ()),

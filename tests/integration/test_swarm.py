@@ -1,6 +1,7 @@
 """The reference stack on a single-node swarm (this engine, `docker swarm init`, left as found):
 waves gated on health, the API at 3 replicas behind nginx, a rolling update and a killed replica
-under load from two clients (httpx, and http.client keep-alive writing half the time), and down."""
+under load from two clients (httpx, and http.client keep-alive writing half the time), a backup
+and a restore, and down."""
 
 from __future__ import annotations
 
@@ -48,13 +49,23 @@ def api_containers(stack) -> list[str]:
     return docker("ps", "-q", "--filter", f"label=com.docker.swarm.service.name={stack.name}_api").stdout.split()
 
 
-def stored(stack, ids: list[int]) -> list[int]:
+def task_container(stack, service: str) -> str:
+    return docker("ps", "-q", "--filter", f"label=com.docker.swarm.service.name={stack.name}_{service}").stdout.split()[0]
+
+
+def stored(stack, ids: list[int], database: str = "stackctl") -> list[int]:
     """Which of these stop ids the database holds, asked inside the database task's container."""
-    db = docker("ps", "-q", "--filter", f"label=com.docker.swarm.service.name={stack.name}_db").stdout.split()[0]
     query = f"SELECT id FROM stops WHERE id IN ({','.join(map(str, ids))}) ORDER BY id"
-    out = docker("exec", db, "psql", "-U", "stackctl", "-d", "stackctl", "-tAc", query)
+    out = docker("exec", task_container(stack, "db"), "psql", "-U", "stackctl", "-d", database, "-tAc", query)
     assert out.returncode == 0, out.stderr
     return [int(line) for line in out.stdout.split()]
+
+
+def redis_cli(stack, *args: str) -> str:
+    out = docker("exec", "-e", f"REDISCLI_AUTH={DEV_REDIS_PASSWORD}", task_container(stack, "redis"),
+                 "redis-cli", "--no-auth-warning", *args)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip()
 
 
 def set_version(stack, value: str) -> None:
@@ -67,6 +78,7 @@ def swarm_status(stack) -> dict:
     return {s["name"]: s for s in json.loads(out.stdout)["result"]["services"]}
 
 
+DEV_REDIS_PASSWORD = "dev-only-redis-password"  # the reference stack's development secret
 NEAR = "/api/stops/near?lat=52.52&lon=13.405&radius=300"
 
 
@@ -168,10 +180,28 @@ def test_stack_on_a_swarm_with_three_api_replicas_updates_and_heals_without_a_fa
     nothing_failed_nothing_lost(s, "a broken release rolled back", load, strict, at_least=40)
 
     # a backup reads the database and cache through their tasks: the writes above are in it
+    in_backup = strict.written
+    assert redis_cli(s, "SET", "restore-marker", "in-backup") == "OK"
     backup = s.run("backup", "--json")
     assert backup.returncode == 0, backup.stderr
     made = json.loads(backup.stdout)["result"]
     assert made["postgres"]["rows"] >= written + len(strict.written), (made["postgres"], written)
+
+    # restore: what was written after the backup goes, what it holds is back, Redis's key too, and
+    # the API serves again at 3 replicas through the proxy
+    later = [httpx.post(s.url("/api/stops"), json={"name": f"after-backup-{n}", "lat": 52.5, "lon": 13.4},
+                        timeout=10) for n in range(3)]
+    assert [r.status_code for r in later] == [201] * 3
+    later_ids = [r.json()["id"] for r in later]
+    assert redis_cli(s, "SET", "restore-marker", "after-backup") == "OK"
+    restored = s.run("restore", made["id"], "--yes", "--json", timeout=300)
+    assert restored.returncode == 0, restored.stderr + restored.stdout
+    assert stored(s, later_ids) == [] and stored(s, in_backup) == sorted(in_backup)
+    assert redis_cli(s, "GET", "restore-marker") == "in-backup"
+    assert swarm_status(s)["api"]["running"] == 3
+    assert httpx.get(s.url(NEAR), timeout=10).status_code == 200
+    kept = json.loads(restored.stdout)["result"]["kept_database"]
+    assert later_ids[0] in stored(s, later_ids, database=kept)  # the replaced data was kept, not dropped
 
     down = s.run("down", "--volumes", "--yes")
     assert down.returncode == 0, down.stderr

@@ -100,7 +100,7 @@ class Catalog:
 
 @pytest.fixture
 def restoring(tmp_path, monkeypatch):
-    def build(with_cache=True, fail_at_start=False):
+    def build(with_cache=True, fail_at_start=False, fail_undo=False):
         catalog = Catalog()
         db_env = ("POSTGRES_USER=app", "POSTGRES_DB=shop", "POSTGRES_PASSWORD=pw")
         engine = FakeEngine([container("db", env=db_env), container("cache"), container("api"), container("web")],
@@ -125,6 +125,8 @@ def restoring(tmp_path, monkeypatch):
             if fail_at_start and run_oneshots:
                 started.append(True)
                 raise StackError("api did not become healthy within its deadline")
+            if fail_undo and not run_oneshots:
+                raise StackError("web did not start")
 
         monkeypatch.setattr(restore_mod, "run_up", up)
         return stack, engine, catalog
@@ -154,6 +156,16 @@ def test_a_restore_that_fails_at_start_puts_everything_back(restoring):
     writes = [c for c in engine.calls if c.startswith("write cache-id")]
     assert writes == ["write cache-id /data/dump.rdb (9 bytes)", "write cache-id /data/dump.rdb (10 bytes)"]
     assert engine.calls[-2:] == ["up without migrations", "remove stackctl-lock-shop"]
+
+
+def test_a_restore_whose_undo_fails_too_says_so_instead_of_all_is_well(restoring):
+    stack, engine, catalog = restoring(fail_at_start=True, fail_undo=True)
+    with pytest.raises(restore_mod.RestoreUndone) as raised:
+        restore_mod.restore(stack, ID)
+    assert raised.value.message == (f"restore of {ID} failed (api did not become healthy within its deadline) and "
+                                    "undoing it failed too: stop api, web: web did not start")
+    assert "serves again" not in raised.value.hint and "no database was dropped" in raised.value.hint
+    assert catalog.databases["shop"] == "live data"  # the other undos still ran: the names are swapped back
 
 
 def test_a_restore_without_a_cache_role_never_touches_redis(restoring):

@@ -71,3 +71,15 @@ def test_a_rollback_stackctl_asked_for_is_done_when_swarm_completes_a_new_one():
     assert rolled_back(service(update={"StartedAt": "t1", "State": "updating"}), was).state is State.PENDING
     assert rolled_back(service(update={"StartedAt": "t2", "State": "rollback_started"}), was).state is State.PENDING
     assert rolled_back(service(update={"StartedAt": "t2", "State": "rollback_completed"}), was).state is State.READY
+
+
+def test_scaled_to_zero_once_no_task_runs_or_is_on_its_way():
+    from stackctl.swarm.gate import scaled_to_zero
+
+    stopping = scaled_to_zero(service(replicas=0), [task("shutdown", desired="shutdown"), task("running",
+                                                                                                 desired="shutdown")])
+    assert stopping.state is State.PENDING and stopping.detail == "1 task(s) stopping"
+    assert scaled_to_zero(service(replicas=0), [task("shutdown", desired="shutdown"),
+                                                task("complete", desired="shutdown")]).state is State.READY
+    assert scaled_to_zero(None, []).state is State.READY
+
