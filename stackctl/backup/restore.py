@@ -258,7 +258,7 @@ def _restore(stack: Stack, ref: str, *, include_redis: bool = True, report: Repo
 
 
 class RestoreUndone(StackError):
-    """A restore that failed after touching the data, and was put back."""
+    """A restore that failed after touching the data: put back, or (said in the message) what could not be."""
 
     def __init__(self, message: str, hint: str):
         super().__init__(message, hint, EXIT_FAILED)
