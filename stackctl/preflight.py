@@ -50,11 +50,11 @@ def check_engine(host: str | None) -> tuple[Check, Engine | None]:
     return Check("engine", True, f"Docker {version.get('Version')} (API {version.get('ApiVersion')})"), engine
 
 
-def check_compose(host: str | None) -> Check:
+def check_compose(host: str | None, cache_dir: Path | None = None) -> Check:
     from stackctl.compose import installed_version
 
     fix = "install the compose v2 plugin (Debian/Ubuntu: docker-compose-plugin; or docs.docker.com/compose/install)"
-    version = installed_version(host)
+    version = installed_version(host, cache_dir)
     if not version:
         return Check("compose", False, "docker compose v2 is not installed", fix)
     if not version.startswith("2."):
@@ -245,7 +245,7 @@ def check_model(stack: Stack) -> Check:
 def run_checks(stack: Stack) -> CheckReport:
     host = stack.project.host
     engine_check, engine = check_engine(host)
-    compose_check = check_compose(host)
+    compose_check = check_compose(host, stack.project.state_dir)
     checks = [engine_check, compose_check, *check_env(stack)]
     model_check = check_model(stack) if compose_check.ok else Check("compose model", False, "not read: no compose v2",
                                                                     compose_check.fix)
