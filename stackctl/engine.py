@@ -51,7 +51,9 @@ class Engine:
                 kwargs["base_url"] = self.host
             if str(kwargs.get("base_url", "")).startswith("ssh://"):
                 kwargs["use_ssh_client"] = True  # the system's ssh, its keys and known_hosts
-                _tolerate_closed_ssh_pipe()
+                from stackctl import engine_ssh
+
+                engine_ssh.mend()
             try:
                 client = docker.APIClient(version="auto", timeout=30, **kwargs)
             except DockerException as exc:
@@ -404,27 +406,6 @@ def _translated(fn):
 for _name, _member in list(vars(Engine).items()):
     if not _name.startswith("_") and callable(_member):
         setattr(Engine, _name, _translated(_member))
-
-
-def _tolerate_closed_ssh_pipe() -> None:
-    """docker-py's ssh shell-out socket flushes into the ssh process on close(); after an
-    exec that process has often exited, and close() raises BrokenPipeError although every
-    byte was read (docker/docker-py#3218, open). Closing a dead pipe is done either way."""
-    from docker.transport import sshconn
-
-    if getattr(sshconn.SSHSocket.close, "_stackctl", False):
-        return
-    original = sshconn.SSHSocket.close
-
-    def close(self):
-        try:
-            original(self)
-        except BrokenPipeError:
-            if self.proc is not None:
-                self.proc.terminate()
-
-    close._stackctl = True
-    sshconn.SSHSocket.close = close
 
 
 class _ChunkReader:
