@@ -35,6 +35,16 @@ def engine_env(host: str | None) -> dict[str, str]:
     return {"DOCKER_HOST": host} if host else {}
 
 
+def _dialed(env: dict[str, str]) -> dict[str, str]:
+    """A command's environment as run: an ssh:// engine reached through the command's one tunnel
+    (the text a command prints keeps the address the user gave)."""
+    if not env.get("DOCKER_HOST", "").startswith("ssh://"):
+        return env
+    from stackctl import engine_ssh
+
+    return engine_ssh.dial_env(env)
+
+
 def version_command(host: str | None) -> ComposeCommand:
     return ComposeCommand(("docker", "compose", "version", "--short"), engine_env(host))
 
@@ -78,7 +88,7 @@ def _ask_version(host: str | None) -> str | None:
 
     command = version_command(host)
     try:
-        return run(list(command.argv), env=command.env).strip().lstrip("v") or None
+        return run(list(command.argv), env=_dialed(command.env)).strip().lstrip("v") or None
     except (DockerException, OSError):
         return None
 
@@ -238,7 +248,7 @@ class Compose:
         import subprocess
 
         command = self.exec_command(service, argv, tty=tty, secret_env=secret_env)
-        env = {**os.environ, **command.env}
+        env = {**os.environ, **_dialed(command.env)}
         try:
             if capture:
                 done = subprocess.run(list(command.argv), env=env, stdin=subprocess.DEVNULL, capture_output=True,
@@ -253,7 +263,7 @@ def _run(command: ComposeCommand, action: str) -> str:
     from python_on_whales.utils import run
 
     try:
-        return run(list(command.argv), capture_stdout=True, capture_stderr=True, env=command.env) or ""
+        return run(list(command.argv), capture_stdout=True, capture_stderr=True, env=_dialed(command.env)) or ""
     except Exception as exc:  # noqa: BLE001  (the one translation: stackctl.failures)
         if not translatable(exc):
             raise
@@ -264,7 +274,7 @@ def _stream(command: ComposeCommand, action: str) -> Iterator[str]:
     from python_on_whales.utils import stream_stdout_and_stderr
 
     try:
-        for _source, line in stream_stdout_and_stderr(list(command.argv), env=command.env):
+        for _source, line in stream_stdout_and_stderr(list(command.argv), env=_dialed(command.env)):
             yield line.decode("utf-8", "replace")
     except Exception as exc:  # noqa: BLE001
         if not translatable(exc):

@@ -48,8 +48,8 @@ class Engine:
 
             kwargs = docker.utils.kwargs_from_env()
             if self.host:
-                kwargs["base_url"] = self.host
-            if str(kwargs.get("base_url", "")).startswith("ssh://"):
+                kwargs["base_url"] = self._dial()
+            if str(kwargs.get("base_url", "")).startswith("ssh://"):  # no tunnel: docker-py's own ssh, mended
                 kwargs["use_ssh_client"] = True  # the system's ssh, its keys and known_hosts
                 from stackctl import engine_ssh
 
@@ -385,7 +385,15 @@ class Engine:
     def _cli_env(self) -> dict[str, str] | None:
         import os
 
-        return {**os.environ, "DOCKER_HOST": self.host} if self.host else None
+        return {**os.environ, "DOCKER_HOST": self._dial()} if self.host else None
+
+    def _dial(self) -> str:
+        """The address to reach the engine by: for ssh://, one tunnel for the whole command."""
+        if not self.host.startswith("ssh://"):
+            return self.host
+        from stackctl import engine_ssh
+
+        return engine_ssh.dial(self.host)
 
 
 def _translated(fn):

@@ -6,6 +6,7 @@ import os
 import re
 import signal
 import subprocess
+import tempfile
 import time
 
 import httpx
@@ -179,3 +180,7 @@ def test_deploy_to_a_remote_engine_over_ssh(prod_stack, ssh_docker_host):
     assert version(s) == "2.0.0-remote"
     status = s.run("--env", "production", "status", "--json", extra_env={"DOCKER_HOST": ssh_docker_host})
     assert json.loads(status.stdout)["result"]["healthy"] is True, status.stdout
+    # each command's one ssh tunnel ended with it: no ssh process, no socket folder left behind
+    tunnels = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    assert [line for line in tunnels.splitlines() if "stackctl-ssh-" in line] == []
+    assert list(Path(tempfile.gettempdir()).glob("stackctl-ssh-*")) == []

@@ -62,3 +62,27 @@ def test_a_hijacked_or_exited_connection_is_replaced():
         sock.close = lambda: None
         pool, conn = _pool_holding(sock)
         assert pool._get_conn(timeout=1) is not conn
+
+
+def test_the_tunnel_forwards_a_private_socket_to_the_engine_with_the_users_port_and_login():
+    argv = engine_ssh.ssh_argv("ssh://deploy@server.example:2200", "/tmp/stackctl-ssh-x/docker.sock")
+    assert " ".join(argv) == (
+        "-N -T -o BatchMode=yes -o ExitOnForwardFailure=yes -o StreamLocalBindUnlink=yes "
+        "-o ServerAliveInterval=10 -o ConnectTimeout=15 -p 2200 -l deploy "
+        "-L /tmp/stackctl-ssh-x/docker.sock:/var/run/docker.sock -- server.example")
+    assert " ".join(engine_ssh.ssh_argv("ssh://server", "/s")) == (
+        "-N -T -o BatchMode=yes -o ExitOnForwardFailure=yes -o StreamLocalBindUnlink=yes "
+        "-o ServerAliveInterval=10 -o ConnectTimeout=15 -L /s:/var/run/docker.sock -- server")
+
+
+def test_only_an_ssh_engine_is_dialled_through_a_tunnel():
+    assert engine_ssh.dial("tcp://10.0.0.5:2375") == "tcp://10.0.0.5:2375"
+    env = {"DOCKER_HOST": "unix:///var/run/docker.sock", "X": "1"}
+    assert engine_ssh.dial_env(env) is env
+
+
+def test_an_unreachable_ssh_engine_falls_back_to_dockers_own_ssh(monkeypatch):
+    monkeypatch.setattr(engine_ssh, "READY_SECONDS", 5.0)
+    host = "ssh://nobody@127.0.0.1:1"  # nothing listens on port 1: ssh exits, no tunnel
+    assert engine_ssh.dial(host) == host
+    assert engine_ssh.dial_env({"DOCKER_HOST": host}) == {"DOCKER_HOST": host}
