@@ -64,13 +64,17 @@ class Stack:
     def model(self) -> StackModel:
         """The compose model, from a cache when no input of `docker compose config` changed
         (saves the subprocess and the python-on-whales import on status/logs/restart)."""
-        key = model_cache.key(self.project)
-        cached = model_cache.load(self.project, key)
+        cached = model_cache.load(self.project, self.model_key)
         if cached is not None:
             return cached
         model = parse_model(self.config, self.roles)
-        model_cache.store(self.project, key, model)
+        model_cache.store(self.project, self.model_key, model)
         return model
+
+    @cached_property
+    def model_key(self) -> str:
+        """A digest of every input of `docker compose config` (model_cache.key)."""
+        return model_cache.key(self.project)
 
     def role(self, role: str, purpose: str) -> str:
         """The service that has the role, or a one-line error saying how to declare it."""

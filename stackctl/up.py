@@ -10,7 +10,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from stackctl import injected
+from stackctl import converged, injected
 from stackctl.build import build_images
 from stackctl.containers import ContainerInfo
 from stackctl.errors import EXIT_FAILED, StackError
@@ -47,15 +47,20 @@ class UpResult:
 
 
 def observe(stack: Stack, names: list[str], containers: dict[str, ContainerInfo]) -> dict[str, ServiceState]:
-    """What each service is now (a running long-lived one is asked its probe once)."""
-    observed = {}
-    for name in names:
+    """What each service is now (a running long-lived one is asked its probe once; in parallel)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(name: str) -> ServiceState:
         spec, info = stack.model.services[name], containers.get(name)
         ready = None
         if info is not None and info.state == "running" and not spec.oneshot:
             ready = observer(spec, stack.engine, info.id)().state is State.READY
-        observed[name] = classify(spec.oneshot, info, ready)
-    return observed
+        return classify(spec.oneshot, info, ready)
+
+    if not names:
+        return {}
+    with ThreadPoolExecutor(max_workers=min(8, len(names))) as pool:
+        return dict(zip(names, pool.map(one, names)))
 
 
 class Executor:
@@ -171,12 +176,17 @@ def converge(stack: Stack, targets: list[str], run_oneshots: bool, executor: Exe
     outcomes: list[ServiceOutcome] = []
     for index, phase in enumerate(phases):
         report.phase("creating containers")
+        containers = containers if index == 0 else stack.containers()
         stale = injected.changed(stack, phase, containers)
         if stale:
             report.note(f"{', '.join(stale)}: secrets or configs changed since the container was made: recreating")
             stack.compose.create(stale, recreate=True)
-        stack.compose.create(phase)
-        current = stack.containers()
+        if stale or not converged.unchanged(stack, phase, containers):
+            stack.compose.create(phase)
+            current = stack.containers()
+            converged.record(stack, phase, current)
+        else:
+            current = containers  # compose would keep every one of them: not asked
         injected.record(stack, phase, current)
         observed = {**observe(stack, targets if index == 0 else phase, current), **known}
         phase_steps = [s for s in up_steps(model, targets, observed, run_oneshots) if s.service in phase]
