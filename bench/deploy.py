@@ -1,11 +1,15 @@
 """Deploys under a steady load through nginx, in one run.
 
-    .venv/bin/python bench/deploy.py [--runs 5] [--rate 50]
+    .venv/bin/python bench/deploy.py [--runs 10] [--rate 100] [--web-every 5] [--client strict|httpx]
 
-For each run: a new API release (a one-line change) is deployed while a bounded load
-(`--rate` requests/s, loopback only) hits /api/stops/near through nginx over HTTPS. Reports
-requests served and failed, p50/p99 latency before and during the deploy, and the deploy's
-duration. Writes bench/results/deploy.json.
+For each run a new release is deployed while a bounded load (`--rate` requests/s, loopback only)
+goes through nginx over HTTPS: a one-line API change, and every `--web-every`-th run a changed
+web image (a line in the frontend's index.html) instead. The default client is the strict one
+(tests/integration/load.py StrictLoad: http.client on keep-alive connections, no retry, every
+other request a POST /api/stops); at the end every write it got a 201 for is looked up in the
+database. nginx's API rate limit (API_RATE_LIMIT) is raised above the load. Reports requests
+and failures per kind of deploy (with the span from first to last failure: the gap), p50/p99
+before and during, and each deploy's duration. Writes bench/results/deploy.json.
 """
 
 from __future__ import annotations
@@ -25,27 +29,43 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "integration"))
 sys.path.insert(0, str(ROOT / "bench"))
-from load import Load  # noqa: E402
+from load import Load, StrictLoad  # noqa: E402
 from run import PY, copy_project, free_ports  # noqa: E402
 
 URL_PATH = "/api/stops/near?lat=52.52&lon=13.405&radius=300"
 
 
+def stored(env_file: Path, port: int, ids: list[int]) -> set[int]:
+    import psycopg
+
+    password = re.search(r"^POSTGRES_PASSWORD=(.*)$", env_file.read_text(), re.M)[1]
+    with psycopg.connect(host="127.0.0.1", port=port, user="stackctl", dbname="stackctl", password=password) as conn:
+        return {row[0] for row in conn.execute("SELECT id FROM stops WHERE id = ANY(%s)", (ids,)).fetchall()}
+
+
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--rate", type=float, default=50.0)
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--rate", type=float, default=100.0)
+    parser.add_argument("--web-every", type=int, default=5, help="every Nth deploy changes the web image (0: never)")
+    parser.add_argument("--client", choices=("strict", "httpx"), default="strict")
     args = parser.parse_args()
     tmp = copy_project("stackctl-bench-deploy-")
     ports = free_ports()
     https = free_ports()["HTTP_PORT"]
-    (tmp / ".env.production").write_text(
+    env_file = tmp / ".env.production"
+    env_file.write_text(
         f"STACK_NAME=benchdeploy\nHTTP_PORT={ports['HTTP_PORT']}\nHTTPS_PORT={https}\n"
         f"POSTGRES_PORT={ports['POSTGRES_PORT']}\nREDIS_PORT={ports['REDIS_PORT']}\n"
         f"POSTGRES_PASSWORD={secrets.token_hex(16)}\nREDIS_PASSWORD={secrets.token_hex(16)}\n"
+        f"API_RATE_LIMIT={int(args.rate * 10)}\n"
         f"API_IMAGE=stackctl-bench/deploy-api:dev\nWEB_IMAGE=stackctl-bench/deploy-web:dev\n")
     env = {**os.environ, "STACKCTL_PROJECT_DIR": str(tmp), "CI": "1"}
-    url = f"https://127.0.0.1:{https}{URL_PATH}"
+
+    def load():
+        if args.client == "httpx":
+            return Load(f"https://127.0.0.1:{https}{URL_PATH}", rate=args.rate, workers=8)
+        return StrictLoad("127.0.0.1", https, URL_PATH, rate=args.rate, workers=8)
 
     def stackctl(*a):
         start = time.perf_counter()
@@ -55,23 +75,34 @@ def main():
         return time.perf_counter() - start
 
     init = tmp / "images" / "backend" / "app" / "__init__.py"
-    runs = []
+    page = tmp / "images" / "frontend" / "src" / "index.html"
+    runs, written = [], []
     try:
         stackctl("--env", "production", "certs", "self-signed")
         stackctl("deploy")
-        with Load(url, rate=args.rate, workers=8) as before:
+        with load() as before:
             time.sleep(15)
+        written += getattr(before, "written", [])
         for i in range(args.runs):
-            init.write_text(re.sub(r'VERSION = ".*"', f'VERSION = "1.0.{i + 1}-bench"', init.read_text()))
-            with Load(url, rate=args.rate, workers=8) as during:
+            kind = "web" if args.web_every and (i + 1) % args.web_every == 0 else "api"
+            if kind == "web":
+                page.write_text(page.read_text() + f"<!-- bench {i + 1} -->\n")
+            else:
+                init.write_text(re.sub(r'VERSION = ".*"', f'VERSION = "1.0.{i + 1}-bench"', init.read_text()))
+            with load() as during:
                 time.sleep(1)
                 took = stackctl("deploy")
                 time.sleep(1)
-            runs.append({"deploy_seconds": took, "requests": during.total, "failed": len(during.failures),
-                         "failures": sorted({f[2] for f in during.failures}),
+            written += getattr(during, "written", [])
+            failed = during.failures
+            runs.append({"kind": kind, "deploy_seconds": took, "requests": during.total, "failed": len(failed),
+                         "failures": sorted({f[2] for f in failed}),
+                         "gap_seconds": (failed[-1][0] - failed[0][0]) if failed else 0.0,
                          "p50_ms": during.latency_ms(50), "p99_ms": during.latency_ms(99)})
-            print(f"  run {i + 1}: deploy {took:.1f}s, {during.total} requests, {len(during.failures)} failed, "
-                  f"p50 {runs[-1]['p50_ms']:.1f} ms, p99 {runs[-1]['p99_ms']:.1f} ms", file=sys.stderr)
+            print(f"  run {i + 1} ({kind}): deploy {took:.1f}s, {during.total} requests, {len(failed)} failed"
+                  f"{' ' + str(runs[-1]['failures']) if failed else ''}, p50 {runs[-1]['p50_ms']:.1f} ms, "
+                  f"p99 {runs[-1]['p99_ms']:.1f} ms", file=sys.stderr)
+        kept = stored(env_file, ports["POSTGRES_PORT"], written) if written else set()
     finally:
         subprocess.run([PY, "-m", "stackctl", "--env", "production", "down", "--volumes", "--yes"], env=env,
                        capture_output=True)
@@ -80,28 +111,38 @@ def main():
             text=True).stdout.split()], capture_output=True)
         shutil.rmtree(tmp, ignore_errors=True)
 
-    def med(key):
-        values = [r[key] for r in runs]
+    def med(rows, key):
+        values = [r[key] for r in rows]
         return {"median": statistics.median(values), "min": min(values), "max": max(values)}
 
-    result = {"rate_per_second": args.rate, "before": {"requests": before.total, "failed": len(before.failures),
-                                                       "p50_ms": before.latency_ms(50), "p99_ms": before.latency_ms(99)},
-              "during": {"requests_total": sum(r["requests"] for r in runs),
-                         "failed_total": sum(r["failed"] for r in runs),
-                         "p50_ms": med("p50_ms"), "p99_ms": med("p99_ms")},
-              "deploy_seconds": med("deploy_seconds"), "runs": runs}
+    kinds = {kind: [r for r in runs if r["kind"] == kind] for kind in ("api", "web")}
+    result = {"client": args.client, "rate_per_second": args.rate,
+              "before": {"requests": before.total, "failed": len(before.failures),
+                         "p50_ms": before.latency_ms(50), "p99_ms": before.latency_ms(99)},
+              "during": {kind: {"deploys": len(rows), "requests": sum(r["requests"] for r in rows),
+                                "failed": sum(r["failed"] for r in rows), "p50_ms": med(rows, "p50_ms"),
+                                "p99_ms": med(rows, "p99_ms"), "deploy_seconds": med(rows, "deploy_seconds"),
+                                "gap_seconds_max": max(r["gap_seconds"] for r in rows)}
+                         for kind, rows in kinds.items() if rows},
+              "writes_acknowledged": len(written), "writes_stored": len(kept), "runs": runs}
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
     (out / "deploy.json").write_text(json.dumps(result, indent=2))
-    d, b = result["during"], result["before"]
-    print(f"load: {args.rate:.0f} req/s through nginx (HTTPS), {args.runs} deploys of a changed API image")
+    b = result["before"]
+    print(f"load: {args.rate:.0f} req/s through nginx (HTTPS), {args.client} client, {args.runs} deploys")
     print("| figure | value |\n|---|---|")
     print(f"| requests before / failed | {b['requests']} / {b['failed']} |")
     print(f"| latency before p50 / p99 | {b['p50_ms']:.1f} ms / {b['p99_ms']:.1f} ms |")
-    print(f"| requests during deploys / failed | {d['requests_total']} / {d['failed_total']} |")
-    print(f"| latency during p50 / p99 (median of runs) | {d['p50_ms']['median']:.1f} ms / {d['p99_ms']['median']:.1f} ms |")
-    dep = result["deploy_seconds"]
-    print(f"| deploy duration median (min–max) | {dep['median']:.1f} s ({dep['min']:.1f}–{dep['max']:.1f}) |")
+    for kind, d in result["during"].items():
+        what = "a changed API image" if kind == "api" else "a changed web (nginx) image"
+        gap = f" (first to last failure at most {d['gap_seconds_max']:.2f} s)" if d["failed"] else ""
+        print(f"| {d['deploys']} deploys of {what}: requests / failed | {d['requests']} / {d['failed']}{gap} |")
+        print(f"| ... latency during p50 / p99 (median of runs) | {d['p50_ms']['median']:.1f} ms / "
+              f"{d['p99_ms']['median']:.1f} ms |")
+        dep = d["deploy_seconds"]
+        print(f"| ... deploy duration median (min–max) | {dep['median']:.1f} s ({dep['min']:.1f}–{dep['max']:.1f}) |")
+    if args.client == "strict":
+        print(f"| writes acknowledged / found in the database | {len(written)} / {len(kept)} |")
 
 
 if __name__ == "__main__":

@@ -119,7 +119,8 @@ class StrictLoad(Steady):
         verb = "POST" if write else "GET"
         try:
             if write:
-                body = json.dumps({"name": f"load-{index}-{n}", "lat": 52.52, "lon": 13.405})
+                # written far from what the reads ask for: the reads' answers stay the same size
+                body = json.dumps({"name": f"load-{index}-{n}", "lat": 48.137, "lon": 11.575})
                 conn.request("POST", "/api/stops", body=body, headers={"Content-Type": "application/json"})
             else:
                 conn.request("GET", self.read_path)
