@@ -176,10 +176,11 @@ class Compose:
     def pull_command(self, services: list[str]) -> ComposeCommand:
         return self.command("pull", "--ignore-buildable", *services)
 
-    def scale_command(self, service: str, count: int) -> ComposeCommand:
-        """New containers of the current image beside the running ones, left as they are."""
-        return self.command("up", "--detach", "--no-deps", "--no-recreate", "--no-build", "--scale",
-                            f"{service}={count}", service)
+    def scale_command(self, service: str, count: int, start: bool = True) -> ComposeCommand:
+        """New containers of the current image beside the running ones, left as they are
+        (`start=False`: created, not started)."""
+        return self.command("up", "--detach" if start else "--no-start", "--no-deps", "--no-recreate", "--no-build",
+                            "--scale", f"{service}={count}", service)
 
     # -- running them --------------------------------------------------------------------------
     def config(self) -> dict:
@@ -236,8 +237,8 @@ class Compose:
         return _stream(self.logs_command(services, follow=follow, tail=tail, since=since, timestamps=timestamps),
                        "logs")
 
-    def scale_up(self, service: str, count: int) -> None:
-        _run(self.scale_command(service, count), "up --scale")
+    def scale_up(self, service: str, count: int, start: bool = True) -> None:
+        _run(self.scale_command(service, count, start), "up --scale")
 
     def pull(self, services: list[str]) -> None:
         _run(self.pull_command(services), "pull")

@@ -25,6 +25,7 @@ from stackctl import migrate as migrations
 from stackctl.backup.create import apply_retention, backup
 from stackctl.build import build_images
 from stackctl.deploy import plan, releases
+from stackctl.deploy.handover import hand_over
 from stackctl.deploy.rollout import rollout
 from stackctl.errors import EXIT_FAILED, EXIT_USAGE, StackError
 from stackctl.health.gate import wait_ready
@@ -123,6 +124,10 @@ def run_switch_step(target: Stack, step: Step, *, report: Reporter,
         return KEPT
     if step.action == "rollout":
         rollout(target, name, timeout=timeout, report=report)
+        return
+    if step.action == "replace":
+        report.note(f"{name}: {step.detail}")
+        hand_over(target, name, timeout=timeout, report=report)
         return
     report.note(f"{name}: {step.detail}" if step.action == "replace" else f"{name}: recreating it, {step.detail}")
     up(target, [name], build="never", check=False, report=report, run_oneshots=False)

@@ -34,7 +34,8 @@ def switch_steps(model: StackModel, release: str) -> list[Step]:
             steps.append(Step("rollout", app, "beside the serving containers"))
     proxy = model.one("proxy")
     if proxy and model.services[proxy].build:
-        steps.append(Step("replace", proxy, "if its image changed; its host ports allow one container: a brief gap"))
+        steps.append(Step("replace", proxy, "if its image changed: its host ports handed from the old container to a new one "
+                                  "(a brief gap, reported); the apps are not touched"))
     return steps
 
 

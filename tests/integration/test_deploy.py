@@ -93,6 +93,34 @@ def test_deploy_under_load_has_zero_failed_requests_and_rollback_too(prod_stack)
         ("deploy", "deployed"), ("deploy", "deployed"), ("rollback", "rolled back")]
     assert all(e["who"] and e["when"] for e in entries)
 
+    # A changed web (nginx) image: its ports are handed to a new container; the API is not touched.
+    set_version(s, "1.0.0")  # the API's source as it serves now: its image comes from the build cache
+    page = s.project_dir / "images" / "frontend" / "src" / "index.html"
+    page.write_text(page.read_text() + "<!-- handed over -->\n")
+    api_before = service_container_ids(s, "api")
+    with Load(NEAR.format(s.https("")), rate=20) as load, strict_client(s) as strict:
+        time.sleep(1)
+        web = deploy(s)
+        time.sleep(1)
+    assert web.returncode == 0, web.stderr
+    assert "web: ports handed over: unanswered for" in web.stderr
+    assert service_container_ids(s, "api") == api_before  # the API kept serving throughout
+    assert "<!-- handed over -->" in httpx.get(s.https("/"), verify=False, timeout=5).text
+    assert len(service_container_ids(s, "web")) == 1
+    # While no container holds the ports, connections are refused or closed (README, "Deploys");
+    # nothing that answered answered with an error, and every acknowledged write is there.
+    answered_badly = [f for f in load.failures + strict.failures if "HTTP " in f[2]]
+    assert answered_badly == [], answered_badly[:5]
+    assert len(strict.written) >= 20 and stored(s, strict.written) == sorted(strict.written)
+    print(f"\nweb-image deploy under load: httpx {len(load.failures)} of {load.total} and http.client "
+          f"{len(strict.failures)} of {strict.total} refused or closed during the port handover")
+
+
+def service_container_ids(stack, service: str) -> list[str]:
+    out = subprocess.run(["docker", "ps", "-q", "--no-trunc", "--filter", f"label=com.docker.compose.project={stack.name}",
+                          "--filter", f"label=com.docker.compose.service={service}"], capture_output=True, text=True)
+    return sorted(out.stdout.split())
+
 
 def test_release_whose_health_fails_is_rolled_back_while_the_old_one_serves(prod_stack):
     s = prod_stack

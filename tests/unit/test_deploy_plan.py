@@ -51,7 +51,8 @@ def test_normal_deploy_backs_up_migrates_and_rolls_each_app_out_then_the_proxy()
         "never gets healthy takes no request)",
         "rollout worker (beside the serving containers once healthy; a release that never gets healthy "
         "takes no request)",
-        "replace proxy (if its image changed; its host ports allow one container: a brief gap)",
+        "replace proxy (if its image changed: its host ports handed from the old container to a new one (a brief "
+        "gap, reported); the apps are not touched)",
         "verify every endpoint (5 tries each; on failure: back to 20261122T090000Z)",
         f"record {R}",
     ]
