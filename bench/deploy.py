@@ -16,12 +16,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
-import secrets
-import shutil
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -30,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "integration"))
 sys.path.insert(0, str(ROOT / "bench"))
 from load import Load, StrictLoad  # noqa: E402
-from run import PY, copy_project, free_ports  # noqa: E402
+from prod import ProdProject  # noqa: E402
 
 URL_PATH = "/api/stops/near?lat=52.52&lon=13.405&radius=300"
 
@@ -50,32 +46,16 @@ def main():
     parser.add_argument("--web-every", type=int, default=5, help="every Nth deploy changes the web image (0: never)")
     parser.add_argument("--client", choices=("strict", "httpx"), default="strict")
     args = parser.parse_args()
-    tmp = copy_project("stackctl-bench-deploy-")
-    ports = free_ports()
-    https = free_ports()["HTTP_PORT"]
-    env_file = tmp / ".env.production"
-    env_file.write_text(
-        f"STACK_NAME=benchdeploy\nHTTP_PORT={ports['HTTP_PORT']}\nHTTPS_PORT={https}\n"
-        f"POSTGRES_PORT={ports['POSTGRES_PORT']}\nREDIS_PORT={ports['REDIS_PORT']}\n"
-        f"POSTGRES_PASSWORD={secrets.token_hex(16)}\nREDIS_PASSWORD={secrets.token_hex(16)}\n"
-        f"API_RATE_LIMIT={int(args.rate * 10)}\n"
-        f"API_IMAGE=stackctl-bench/deploy-api:dev\nWEB_IMAGE=stackctl-bench/deploy-web:dev\n")
-    env = {**os.environ, "STACKCTL_PROJECT_DIR": str(tmp), "CI": "1"}
+    project = ProdProject("deploy", extra=f"API_RATE_LIMIT={int(args.rate * 10)}\n")
+    https = project.https
 
     def load():
         if args.client == "httpx":
             return Load(f"https://127.0.0.1:{https}{URL_PATH}", rate=args.rate, workers=8)
         return StrictLoad("127.0.0.1", https, URL_PATH, rate=args.rate, workers=8)
 
-    def stackctl(*a):
-        start = time.perf_counter()
-        out = subprocess.run([PY, "-m", "stackctl", *a], env=env, capture_output=True, text=True)
-        if out.returncode != 0:
-            raise SystemExit(f"stackctl {' '.join(a)} failed:\n{out.stderr}")
-        return time.perf_counter() - start
-
-    init = tmp / "images" / "backend" / "app" / "__init__.py"
-    page = tmp / "images" / "frontend" / "src" / "index.html"
+    stackctl, init = project.stackctl, project.api_source
+    page = project.root / "images" / "frontend" / "src" / "index.html"
     runs, written = [], []
     try:
         stackctl("--env", "production", "certs", "self-signed")
@@ -102,14 +82,9 @@ def main():
             print(f"  run {i + 1} ({kind}): deploy {took:.1f}s, {during.total} requests, {len(failed)} failed"
                   f"{' ' + str(runs[-1]['failures']) if failed else ''}, p50 {runs[-1]['p50_ms']:.1f} ms, "
                   f"p99 {runs[-1]['p99_ms']:.1f} ms", file=sys.stderr)
-        kept = stored(env_file, ports["POSTGRES_PORT"], written) if written else set()
+        kept = stored(project.env_file, project.ports["POSTGRES_PORT"], written) if written else set()
     finally:
-        subprocess.run([PY, "-m", "stackctl", "--env", "production", "down", "--volumes", "--yes"], env=env,
-                       capture_output=True)
-        subprocess.run(["docker", "rmi", "-f", *subprocess.run(
-            ["docker", "images", "-q", "--filter", "reference=stackctl-bench/deploy-*"], capture_output=True,
-            text=True).stdout.split()], capture_output=True)
-        shutil.rmtree(tmp, ignore_errors=True)
+        project.remove()
 
     def med(rows, key):
         values = [r[key] for r in rows]

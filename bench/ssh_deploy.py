@@ -13,19 +13,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
-import secrets
-import shutil
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
-from run import PY, copy_project, free_ports  # noqa: E402
+from prod import ProdProject  # noqa: E402
 
 
 def main():
@@ -36,39 +32,19 @@ def main():
     if sshd.returncode != 0:
         raise SystemExit(f"loopback sshd: {sshd.stderr}")
     host = sshd.stdout.strip().splitlines()[-1]
-    tmp = copy_project("stackctl-bench-ssh-")
-    ports, https = free_ports(), free_ports()["HTTP_PORT"]
-    (tmp / ".env.production").write_text(
-        f"STACK_NAME=benchssh\nHTTP_PORT={ports['HTTP_PORT']}\nHTTPS_PORT={https}\nBIND_ADDRESS=0.0.0.0\n"
-        f"POSTGRES_PORT={ports['POSTGRES_PORT']}\nREDIS_PORT={ports['REDIS_PORT']}\n"
-        f"POSTGRES_PASSWORD={secrets.token_hex(16)}\nREDIS_PASSWORD={secrets.token_hex(16)}\n"
-        f"API_IMAGE=stackctl-bench/ssh-api:dev\nWEB_IMAGE=stackctl-bench/ssh-web:dev\n")
-    env = {**os.environ, "STACKCTL_PROJECT_DIR": str(tmp), "CI": "1"}
-
-    def stackctl(*a):
-        start = time.perf_counter()
-        out = subprocess.run([PY, "-m", "stackctl", *a], env=env, capture_output=True, text=True)
-        if out.returncode != 0:
-            raise SystemExit(f"stackctl {' '.join(a)} failed:\n{out.stderr}")
-        return time.perf_counter() - start
-
-    init = tmp / "images" / "backend" / "app" / "__init__.py"
+    project = ProdProject("ssh", extra="BIND_ADDRESS=0.0.0.0\n")
     local, remote = [], []
     try:
-        stackctl("--env", "production", "certs", "self-signed")
-        stackctl("deploy")
+        project.stackctl("--env", "production", "certs", "self-signed")
+        project.stackctl("deploy")
         for i in range(args.runs):
             for where, times, extra in (("local", local, ()), ("ssh", remote, ("--host", host))):
-                init.write_text(re.sub(r'VERSION = ".*"', f'VERSION = "1.{i}.0-{where}"', init.read_text()))
-                times.append(stackctl("deploy", *extra))
+                source = project.api_source
+                source.write_text(re.sub(r'VERSION = ".*"', f'VERSION = "1.{i}.0-{where}"', source.read_text()))
+                times.append(project.stackctl("deploy", *extra))
                 print(f"  run {i + 1}: {where} deploy {times[-1]:.1f} s", file=sys.stderr)
     finally:
-        subprocess.run([PY, "-m", "stackctl", "--env", "production", "down", "--volumes", "--yes"], env=env,
-                       capture_output=True)
-        subprocess.run(["docker", "rmi", "-f", *subprocess.run(
-            ["docker", "images", "-q", "--filter", "reference=stackctl-bench/ssh-*"], capture_output=True,
-            text=True).stdout.split()], capture_output=True)
-        shutil.rmtree(tmp, ignore_errors=True)
+        project.remove()
 
     result = {"host": host, "local_seconds": local, "ssh_seconds": remote,
               "ratio_of_medians": statistics.median(remote) / statistics.median(local)}
