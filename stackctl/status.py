@@ -92,6 +92,19 @@ def status(stack: Stack, *, stats: bool = True) -> StatusReport:
         endpoints = _probe_all(stack, names, containers)
         usage = sampling.result() if sampling else {}
     probe_ok = {e.name: e.ok for e in endpoints}
+    # A container whose healthcheck has not run yet (just started: "starting") and that no probe
+    # here reached (nothing published, or a remote engine): asked now, as the gate asks it.
+    unasked = [n for n in names if n not in probe_ok and n in containers and containers[n].state == "running"
+               and containers[n].health == "starting" and not stack.model.services[n].oneshot]
+    if unasked:
+        from stackctl.health.gate import State
+        from stackctl.health.service import observer
+
+        def asked(name: str) -> bool:
+            return observer(stack.model.services[name], stack.engine, containers[name].id)().state is State.READY
+
+        with ThreadPoolExecutor(max_workers=len(unasked)) as pool:
+            probe_ok.update(zip(unasked, pool.map(asked, unasked)))
     services = []
     for name in names:
         spec, info = stack.model.services[name], containers.get(name)
