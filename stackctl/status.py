@@ -11,7 +11,7 @@ from stackctl import stats as stats_lib
 from stackctl.containers import ContainerInfo, uptime_seconds
 from stackctl.service_state import ServiceState, classify
 from stackctl.health.gate import wait_ready
-from stackctl.health.service import EndpointResult, running_endpoints
+from stackctl.health.service import EndpointResult, ready_now, running_endpoints
 from stackctl.stack import Stack
 
 @dataclass(frozen=True)
@@ -96,15 +96,7 @@ def status(stack: Stack, *, stats: bool = True) -> StatusReport:
     # here reached (nothing published, or a remote engine): asked now, as the gate asks it.
     unasked = [n for n in names if n not in probe_ok and n in containers and containers[n].state == "running"
                and containers[n].health == "starting" and not stack.model.services[n].oneshot]
-    if unasked:
-        from stackctl.health.gate import State
-        from stackctl.health.service import observer
-
-        def asked(name: str) -> bool:
-            return observer(stack.model.services[name], stack.engine, containers[name].id)().state is State.READY
-
-        with ThreadPoolExecutor(max_workers=len(unasked)) as pool:
-            probe_ok.update(zip(unasked, pool.map(asked, unasked)))
+    probe_ok.update(ready_now(stack.model, stack.engine, containers, unasked))
     services = []
     for name in names:
         spec, info = stack.model.services[name], containers.get(name)

@@ -16,8 +16,9 @@ from stackctl.containers import ContainerInfo
 from stackctl.errors import EXIT_FAILED, StackError
 from stackctl.health import diagnose
 from stackctl.health.diagnose import failure_details
-from stackctl.health.gate import GateResult, Observation, State, wait_ready
-from stackctl.health.service import Endpoint, EndpointResult, check_endpoints, observer, running_endpoints
+from stackctl.health.gate import GateResult, Observation, wait_ready
+from stackctl.health.service import Endpoint, EndpointResult, check_endpoints, observer, ready_now, \
+    running_endpoints
 from stackctl.plan import Step, after_oneshots, closure, up_steps
 from stackctl.preflight import PreflightFailed, run_checks
 from stackctl.report import Reporter
@@ -48,19 +49,10 @@ class UpResult:
 
 def observe(stack: Stack, names: list[str], containers: dict[str, ContainerInfo]) -> dict[str, ServiceState]:
     """What each service is now (a running long-lived one is asked its probe once; in parallel)."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    def one(name: str) -> ServiceState:
-        spec, info = stack.model.services[name], containers.get(name)
-        ready = None
-        if info is not None and info.state == "running" and not spec.oneshot:
-            ready = observer(spec, stack.engine, info.id)().state is State.READY
-        return classify(spec.oneshot, info, ready)
-
-    if not names:
-        return {}
-    with ThreadPoolExecutor(max_workers=min(8, len(names))) as pool:
-        return dict(zip(names, pool.map(one, names)))
+    running = [n for n in names if n in containers and containers[n].state == "running"
+               and not stack.model.services[n].oneshot]
+    ready = ready_now(stack.model, stack.engine, containers, running)
+    return {n: classify(stack.model.services[n].oneshot, containers.get(n), ready.get(n)) for n in names}
 
 
 class Executor:

@@ -209,3 +209,18 @@ def observer(spec: ServiceSpec, engine: Engine, container_id: str) -> Callable[[
         return Observation.pending(info.last_health_output or f"health: {info.health or 'starting'}")
 
     return observe
+
+
+def ready_now(model, engine: Engine, containers: dict[str, ContainerInfo], names: list[str]) -> dict[str, bool]:
+    """Each named service's container asked once, as the gate asks it, all in parallel: ready?"""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from stackctl.health.gate import State
+
+    def ask(name: str) -> bool:
+        return observer(model.services[name], engine, containers[name].id)().state is State.READY
+
+    if not names:
+        return {}
+    with ThreadPoolExecutor(max_workers=min(8, len(names))) as pool:
+        return dict(zip(names, pool.map(ask, names)))
