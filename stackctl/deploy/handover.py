@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 
+from stackctl.deploy.rollout import retire
 from stackctl.errors import EXIT_FAILED
 from stackctl.health.diagnose import failure_details
 from stackctl.health.gate import wait_ready
@@ -55,8 +56,7 @@ def hand_over(stack: Stack, service: str, *, timeout: float, report: Reporter) -
     if not result.ok:
         details = failure_details(stack, service, new[-1].id)
         for container in new:
-            eng.stop(container.id, 5)
-            eng.remove(container.id)
+            retire(eng, container.id, grace=5)
         back = [c for c in old if eng.inspect(c.id) is not None]
         for container in back:
             eng.start(container.id)

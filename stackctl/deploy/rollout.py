@@ -48,7 +48,7 @@ def rollout(stack: Stack, service: str, *, timeout: float, report: Reporter,
         if not result.ok:
             details = failure_details(stack, service, container.id)
             for c in new:
-                _retire(eng, c.id, grace=5)
+                retire(eng, c.id, grace=5)
             report.service(service, "failed", result.detail, result.elapsed)
             raise RolloutFailed(f"the new {service} did not become healthy ({result.outcome.value} after "
                                 f"{result.elapsed:.1f}s): {result.detail}", exit_code=EXIT_FAILED, details=details)
@@ -60,11 +60,12 @@ def rollout(stack: Stack, service: str, *, timeout: float, report: Reporter,
         time.sleep(settle)
     for container in old:
         report.service(service, "draining", container.name)
-        _retire(eng, container.id, grace=STOP_GRACE)
+        retire(eng, container.id, grace=STOP_GRACE)
     report.service(service, "ready", f"replaced {len(old)} with {len(new)}", time.monotonic() - started)
     return healthy_after
 
 
-def _retire(eng, container_id: str, grace: int) -> None:
+def retire(eng, container_id: str, grace: int) -> None:
+    """Stopped gracefully (`grace` seconds), then removed."""
     eng.stop(container_id, grace)
     eng.remove(container_id)
