@@ -3,8 +3,8 @@
     .venv/bin/python bench/backup.py [--runs 5] [--rows 1400000]
 
 stackctl backup (dump + full read + manifest) vs `docker exec db pg_dump -Fc`; the cost of
-`backups verify` (checksums, full read, scratch restore); stackctl restore (check, stop,
-Redis copied aside, restore into a new database, swap, migrate, health) vs raw `pg_restore` into an
+`backups verify` (checksums, full read, scratch restore); stackctl restore (check, restore into
+a new database while the stack serves, stop, Redis copied aside, swap, migrate, health) vs raw `pg_restore` into an
 empty database. Writes bench/results/backup.json.
 """
 

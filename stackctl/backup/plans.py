@@ -25,16 +25,19 @@ def backup_steps(database: str, cache: str | None, verify: bool, apps: list[str]
 def restore_steps(backup_id: str, database: str, cache: str | None, users: list[str], with_redis: bool,
                   kept: str) -> list[Step]:
     """The restore of a set; `cache` is restored only when the set holds it and with_redis. The
-    data it replaces is never dumped: the database is renamed aside (`kept`), Redis's RDB copied."""
+    data it replaces is never dumped: the database is renamed aside (`kept`), Redis's RDB copied.
+    The dump goes into its new database before anything stops: that is its full read, and the
+    services are down only for the swap and the start."""
     fresh = f"{database}_restore_{backup_id.lower()}"
-    steps = [Step("check", f"backup {backup_id}", "checksums, a full read, the server's major version")]
+    steps = [Step("check", f"backup {backup_id}", "checksums, the server's major version"),
+             Step("restore-into", fresh, "a new database, read in full while the current one still serves",
+                  "drop it")]
     if users:
         steps.append(Step("stop", ", ".join(users), "nothing writes while the data changes",
                           "start them again (migrations not re-run)"))
     if with_redis and cache:
         steps.append(Step("copy-aside", cache, "BGSAVE, its RDB as it is now copied beside the backups"))
-    steps += [Step("restore-into", fresh, "a new database, the current one untouched", "drop it"),
-              Step("swap", database, f"{fresh} takes the name; the current data is renamed {kept}",
+    steps += [Step("swap", database, f"{fresh} takes the name; the current data is renamed {kept}",
                    "the names swapped back")]
     if with_redis and cache:
         steps.append(Step("put-snapshot", cache, "stop it, put the set's RDB in place, start it",

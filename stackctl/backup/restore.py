@@ -1,10 +1,12 @@
 """`stackctl restore`: put a backup back, or leave everything as it was.
 
-Refuses a damaged backup before touching anything. Then: stop the services that use the data,
-copy Redis's RDB aside, restore Postgres into a new database, swap names (the current database
-is renamed aside, never dumped: that is what makes a restore cost little more than pg_restore),
-put Redis's snapshot back, and start through the same path as `up` (migrations, then health
-gates). If any step fails, the steps taken are undone newest first, the services start again on
+Refuses a damaged backup before touching anything: checksums first, then the dump restored into
+a new database while everything still serves from the current one (pg_restore reads the whole
+dump: a dump that does not read in full fails here, its new database is dropped, nothing else was
+touched). Only then: stop the services that use the data, copy Redis's RDB aside, swap names (the
+current database is renamed aside, never dumped: that is what makes a restore cost little more
+than pg_restore), put Redis's snapshot back, and start through the same path as `up` (migrations,
+then health gates). If any step fails, the steps taken are undone newest first, the services start again on
 the data as it was, and the error says so. After a success the replaced database is kept under
 its own name until the next restore.
 """
@@ -64,10 +66,6 @@ def check_restorable(stack: Stack, backup_set: sets.BackupSet, db: ContainerInfo
             f"{target['server_version']}: a dump does not restore into an older major version",
             f"run PostgreSQL {postgres.major(pg['server_version_num'])} or newer (POSTGRES_IMAGE), then restore",
             EXIT_USAGE)
-    ok, _rows, error = postgres.full_read(stack.engine, db.image, backup_set.part("postgres"))
-    if not ok:
-        raise StackError(f"backup {backup_set.id} does not read in full, nothing was touched: {error}",
-                         "choose another backup: stackctl backups", EXIT_USAGE)
 
 
 def restore_plan(stack: Stack, ref: str, *, include_redis: bool = True) -> Plan:
@@ -113,7 +111,7 @@ class Restoring:
         self.fresh = f"{self.db}_restore_{backup_set.id.lower()}"
         self.previous = kept_name(self.db)
         self.users = data_users(stack)
-        self.touched = False  # a step past the check was taken
+        self.touched = False  # a step that changes what serves was taken (restore-into does not)
         self.redis_copy = backup_path(stack) / ".redis-before-restore.rdb"  # beside the sets, never one of them
         self.redis_aside: bytes | None = None  # copy-aside fills both; put-snapshot's undo puts them back
         self.redis_path = ""
@@ -129,7 +127,7 @@ class Restoring:
 
     def act(self, step: Step) -> None:
         self.report.note(f"{step.action} {step.target}")
-        self.touched = self.touched or step.action != "check"
+        self.touched = self.touched or step.action not in ("check", "restore-into")
         getattr(self, "do_" + step.action.replace("-", "_"))()  # a subclass's own way of a step counts
 
     def undo(self, step: Step) -> None:
@@ -174,8 +172,10 @@ class Restoring:
         self.sql(f"DROP DATABASE IF EXISTS {_q(self.fresh)}")
         self.sql(f"CREATE DATABASE {_q(self.fresh)} OWNER {_q(self.user)} TEMPLATE template0")
         result = postgres.restore_into(self.eng, self.db_info.id, self.user, self.fresh, self.set.part("postgres"))
-        if result.exit_code != 0:
-            raise StackError(f"pg_restore failed: {result.stderr.strip()[-400:]}")
+        if result.exit_code != 0:  # its undo drops the new database: the data that serves was not touched
+            error = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else f"exit {result.exit_code}"
+            raise StackError(f"backup {self.set.id} does not read in full into a new database, nothing was touched: "
+                             f"{error}", "choose another backup: stackctl backups", EXIT_USAGE)
 
     def undo_restore_into(self) -> None:
         self.terminate(self.fresh)

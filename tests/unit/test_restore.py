@@ -32,10 +32,11 @@ KEPT = "shop_before_20260303000000"
 
 def test_restore_plan_with_redis():
     assert [str(s) for s in plans.restore_steps(ID, "db", "cache", ["api", "web"], True, KEPT)] == [
-        f"check backup {ID} (checksums, a full read, the server's major version)",
+        f"check backup {ID} (checksums, the server's major version)",
+        f"restore-into db_restore_{ID.lower()} (a new database, read in full while the current one still serves) "
+        "[undo: drop it]",
         "stop api, web (nothing writes while the data changes) [undo: start them again (migrations not re-run)]",
         "copy-aside cache (BGSAVE, its RDB as it is now copied beside the backups)",
-        f"restore-into db_restore_{ID.lower()} (a new database, the current one untouched) [undo: drop it]",
         f"swap db (db_restore_{ID.lower()} takes the name; the current data is renamed {KEPT}) "
         "[undo: the names swapped back]",
         "put-snapshot cache (stop it, put the set's RDB in place, start it) [undo: the RDB copied aside put back]",
@@ -46,7 +47,7 @@ def test_restore_plan_with_redis():
 
 def test_restore_plan_without_redis_leaves_the_cache_alone():
     steps = plans.restore_steps(ID, "db", "cache", ["api"], False, KEPT)
-    assert [s.action for s in steps] == ["check", "stop", "restore-into", "swap", "start", "keep"]
+    assert [s.action for s in steps] == ["check", "restore-into", "stop", "swap", "start", "keep"]
     assert not any("cache" in str(step) for step in steps)
 
 
@@ -73,11 +74,14 @@ def make_set(folder, backup_id, with_redis):
 class Catalog:
     """The databases of the fake server, each name pointing at whose data it holds."""
 
-    def __init__(self):
+    def __init__(self, dump_reads=True):
         self.databases = {"shop": "live data", "postgres": "system"}
+        self.dump_reads = dump_reads
 
     def __call__(self, cid, cmd, env):
-        if cmd[0] == "docker":  # pg_restore full read, or restore_into via `docker exec -i`
+        if cmd[0] == "docker":  # restore_into via `docker exec -i`
+            if not self.dump_reads:
+                return ExecResult(1, "", "pg_restore: error: could not read from input file: end of file\n")
             if "exec" in cmd:
                 fresh = cmd[cmd.index("-d") + 1]
                 self.databases[fresh] = "backup data"
@@ -100,8 +104,8 @@ class Catalog:
 
 @pytest.fixture
 def restoring(tmp_path, monkeypatch):
-    def build(with_cache=True, fail_at_start=False, fail_undo=False):
-        catalog = Catalog()
+    def build(with_cache=True, fail_at_start=False, fail_undo=False, dump_reads=True):
+        catalog = Catalog(dump_reads)
         db_env = ("POSTGRES_USER=app", "POSTGRES_DB=shop", "POSTGRES_PASSWORD=pw")
         engine = FakeEngine([container("db", env=db_env), container("cache"), container("api"), container("web")],
                             exec_handler=catalog)
@@ -141,7 +145,10 @@ def test_a_restore_swaps_the_backup_in_and_keeps_the_data_it_replaced(restoring,
     # earlier restore kept is dropped
     assert catalog.databases == {"shop": "backup data", "postgres": "system", KEPT: "live data"}
     assert result.redis and result.kept_database == KEPT
-    assert engine.calls.index("compose stop api web") < engine.calls.index("copy aside redis") < engine.calls.index("up")
+    restored = next(i for i, c in enumerate(engine.calls) if c.startswith("docker exec -i"))  # pg_restore
+    # the dump goes into its new database while everything still serves; only then the writers stop
+    assert restored < engine.calls.index("compose stop api web") < engine.calls.index("copy aside redis") \
+        < engine.calls.index("up")
     assert "write cache-id /data/dump.rdb (9 bytes)" in engine.calls
     assert result.redis_copy.read_bytes() == b"REDIS-LIVE" and oct(result.redis_copy.stat().st_mode & 0o777) == "0o600"
     assert engine.calls[-1] == "remove stackctl-lock-shop"
@@ -155,7 +162,12 @@ def test_a_restore_that_fails_at_start_puts_everything_back(restoring):
                                  "shop_before_20250101000000": "what an earlier restore replaced"}
     writes = [c for c in engine.calls if c.startswith("write cache-id")]
     assert writes == ["write cache-id /data/dump.rdb (9 bytes)", "write cache-id /data/dump.rdb (10 bytes)"]
-    assert engine.calls[-2:] == ["up without migrations", "remove stackctl-lock-shop"]
+    # undone newest first: the services start on the data as it was, then the new database is dropped
+    after_start = engine.calls[engine.calls.index("up without migrations") + 1:]
+    assert [c.split(" -c ")[-1] for c in after_start] == [
+        f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname IN ('shop_restore_{ID.lower()}') "
+        "AND pid <> pg_backend_pid()", f'DROP DATABASE IF EXISTS "shop_restore_{ID.lower()}"',
+        "remove stackctl-lock-shop"]
 
 
 def test_a_restore_whose_undo_fails_too_says_so_instead_of_all_is_well(restoring):
@@ -181,3 +193,14 @@ def test_a_damaged_backup_is_refused_before_anything_is_touched(restoring, tmp_p
     with pytest.raises(StackError, match=f"backup {ID} is damaged, nothing was touched"):
         restore_mod.restore(stack, ID)
     assert "compose stop api web" not in engine.calls and catalog.databases["shop"] == "live data"
+
+
+def test_a_dump_that_does_not_read_in_full_is_refused_while_everything_still_serves(restoring):
+    stack, engine, catalog = restoring(dump_reads=False)
+    with pytest.raises(StackError, match=f"backup {ID} does not read in full into a new database, nothing was "
+                                         "touched: pg_restore: error: could not read") as raised:
+        restore_mod.restore(stack, ID)
+    assert raised.value.exit_code == 2
+    assert "compose stop api web" not in engine.calls and "copy aside redis" not in engine.calls
+    assert catalog.databases == {"shop": "live data", "postgres": "system",  # the new database dropped again
+                                 "shop_before_20250101000000": "what an earlier restore replaced"}
