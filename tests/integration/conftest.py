@@ -119,10 +119,14 @@ def make_runner(project_dir: Path, **env) -> StackRunner:
 
 
 def teardown(runner: StackRunner) -> None:
-    runner.run("down", "--volumes", "--yes", timeout=180)
+    down = runner.run("down", "--volumes", "--yes", timeout=180)
     leftovers = runner.containers()
     if leftovers:  # a failed down must not leak into the next test
         subprocess.run(["docker", "rm", "-f", *leftovers], capture_output=True)
+    volumes = runner.volumes()
+    if volumes:  # removed, and said: a test whose down cannot run leaks its data on every run
+        subprocess.run(["docker", "volume", "rm", "-f", *volumes], capture_output=True)
+        raise AssertionError(f"down --volumes left {volumes} (exit {down.returncode}: {down.stderr.strip()[-300:]})")
 
 
 @pytest.fixture

@@ -58,6 +58,7 @@ def test_a_set_pushed_off_site_comes_back_with_its_rows(data_stack, sftp_port, t
 
 def test_a_password_in_the_remote_address_is_refused(data_stack):
     s = data_stack
-    s.env["STACKCTL_BACKUP_REMOTE"] = "sftp://root:hunter2@127.0.0.1/srv/backups"
-    out = s.run("backups", "--remote")
+    # For this command only: left in the stack's env, it would refuse the teardown's down too
+    # (every command refuses invalid settings), and the stack's volumes would be left behind.
+    out = s.run("backups", "--remote", extra_env={"STACKCTL_BACKUP_REMOTE": "sftp://root:hunter2@127.0.0.1/srv/backups"})
     assert out.returncode == 2 and "STACKCTL_BACKUP_REMOTE" in out.stderr and "hunter2" not in out.stderr
