@@ -173,7 +173,9 @@ class Restoring:
         self.sql(f"CREATE DATABASE {_q(self.fresh)} OWNER {_q(self.user)} TEMPLATE template0")
         result = postgres.restore_into(self.eng, self.db_info.id, self.user, self.fresh, self.set.part("postgres"))
         if result.exit_code != 0:  # its undo drops the new database: the data that serves was not touched
-            error = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else f"exit {result.exit_code}"
+            lines = result.stderr.strip().splitlines()  # pg_restore's error line, not its "Command was: ..."
+            error = next((line for line in reversed(lines) if "error:" in line), lines[-1] if lines else
+                         f"exit {result.exit_code}")
             raise StackError(f"backup {self.set.id} does not read in full into a new database, nothing was touched: "
                              f"{error}", "choose another backup: stackctl backups", EXIT_USAGE)
 

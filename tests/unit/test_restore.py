@@ -81,7 +81,8 @@ class Catalog:
     def __call__(self, cid, cmd, env):
         if cmd[0] == "docker":  # restore_into via `docker exec -i`
             if not self.dump_reads:
-                return ExecResult(1, "", "pg_restore: error: could not read from input file: end of file\n")
+                return ExecResult(1, "", "pg_restore: error: could not read from input file: end of file\n"
+                                         "Command was: COPY public.stops (id, name) FROM stdin;\n")
             if "exec" in cmd:
                 fresh = cmd[cmd.index("-d") + 1]
                 self.databases[fresh] = "backup data"
