@@ -166,6 +166,13 @@ def restore_into(engine: Engine, cid: str, user: str, db: str, path: Path) -> Ex
                        "-U", user, "-d", db], stdin_path=path)
 
 
+def restore_error(result: ExecResult) -> str:
+    """The line that says why a pg_restore into a database failed: its "error:" line, not the
+    "Command was: ..." it prints after it."""
+    lines = result.stderr.strip().splitlines()
+    return next((line for line in reversed(lines) if "error:" in line), lines[-1] if lines else f"exit {result.exit_code}")
+
+
 def scratch_restore_counts(engine: Engine, image: str, path: Path,
                            timeout: float = 120) -> tuple[dict[str, int], set[str]]:
     """Restore into a throwaway server and count its rows; the container is always removed."""

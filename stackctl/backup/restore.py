@@ -6,9 +6,9 @@ dump: a dump that does not read in full fails here, its new database is dropped,
 touched). Only then: stop the services that use the data, copy Redis's RDB aside, swap names (the
 current database is renamed aside, never dumped: that is what makes a restore cost little more
 than pg_restore), put Redis's snapshot back, and start through the same path as `up` (migrations,
-then health gates). If any step fails, the steps taken are undone newest first, the services start again on
-the data as it was, and the error says so. After a success the replaced database is kept under
-its own name until the next restore.
+then health gates). If any step fails, the steps taken are undone newest first, the services
+start again on the data as it was, and the error says so. After a success the replaced database
+is kept under its own name until the next restore.
 """
 
 from __future__ import annotations
@@ -173,11 +173,8 @@ class Restoring:
         self.sql(f"CREATE DATABASE {_q(self.fresh)} OWNER {_q(self.user)} TEMPLATE template0")
         result = postgres.restore_into(self.eng, self.db_info.id, self.user, self.fresh, self.set.part("postgres"))
         if result.exit_code != 0:  # its undo drops the new database: the data that serves was not touched
-            lines = result.stderr.strip().splitlines()  # pg_restore's error line, not its "Command was: ..."
-            error = next((line for line in reversed(lines) if "error:" in line), lines[-1] if lines else
-                         f"exit {result.exit_code}")
             raise StackError(f"backup {self.set.id} does not read in full into a new database, nothing was touched: "
-                             f"{error}", "choose another backup: stackctl backups", EXIT_USAGE)
+                             f"{postgres.restore_error(result)}", "choose another backup: stackctl backups", EXIT_USAGE)
 
     def undo_restore_into(self) -> None:
         self.terminate(self.fresh)
