@@ -10,6 +10,7 @@ and a host key already in ~/.ssh/known_hosts; a password in the address is refus
 from __future__ import annotations
 
 import hashlib
+import os
 import posixpath
 import stat
 from contextlib import contextmanager
@@ -133,24 +134,34 @@ def _rmtree(sftp, path: str) -> None:
 
 
 def _remote_sets(sftp, folder: str) -> list[sets.BackupSet]:
-    import json
-
+    """The complete sets off-site whose manifests are ones stackctl writes (sets.manifest_problems):
+    anything else there is not a set, and none of its fields is ever used."""
     found = []
     try:
         entries = sftp.listdir(folder)
     except FileNotFoundError:
         return []
     for name in entries:
-        if name.startswith("."):
+        if not sets.ID.match(name):
             continue
-        try:
-            with sftp.open(posixpath.join(folder, name, sets.MANIFEST), "rb") as f:
-                manifest = json.loads(f.read())
-        except (OSError, ValueError):
-            continue
-        if manifest.get("complete"):
+        manifest = _read_manifest(sftp, posixpath.join(folder, name))
+        if isinstance(manifest, dict) and manifest.get("complete") and not sets.manifest_problems(manifest, name):
             found.append(sets.BackupSet(Path(posixpath.join(folder, name)), manifest))
     return sorted(found, key=lambda b: b.id, reverse=True)
+
+
+MAX_MANIFEST = 1 << 20  # a manifest is a few KB; a larger one is not read
+
+
+def _read_manifest(sftp, set_path: str):
+    import json
+
+    try:
+        with sftp.open(posixpath.join(set_path, sets.MANIFEST), "rb") as f:
+            data = f.read(MAX_MANIFEST + 1)
+        return json.loads(data) if len(data) <= MAX_MANIFEST else None
+    except (OSError, ValueError):
+        return None
 
 
 def push(stack, backup_set: sets.BackupSet) -> Pushed:
@@ -202,41 +213,93 @@ def listing(stack) -> RemoteList:
                                          for b in found))
 
 
-def fetch(stack, backup_id: str, local_folder: Path) -> sets.BackupSet:
-    """Bring a set back from off-site into the local folder, checked, as `backup` would have left it."""
-    import json
+def _one(sftp, remote: Remote, folder: str, backup_id: str) -> sets.BackupSet:
+    """The one good set off-site whose id is, or starts with, `backup_id`."""
+    listed = _remote_sets(sftp, folder)
+    matches = [b for b in listed if b.id == backup_id] or [b for b in listed if b.id.startswith(backup_id)]
+    if len(matches) == 1:
+        return matches[0]
+    if not matches and sets.ID.match(backup_id):
+        manifest = _read_manifest(sftp, posixpath.join(folder, backup_id))
+        if manifest is not None:  # there, but not a set stackctl wrote: say why, use none of it
+            sets.checked_manifest(manifest, backup_id, f"the off-site backup {backup_id}")
+    raise StackError(f"{'no' if not matches else 'more than one'} off-site backup '{backup_id}' in "
+                     f"{remote}/{folder.rsplit('/', 1)[-1]}",
+                     "list them with stackctl backups --remote", 2)
+
+
+def peek(stack, backup_id: str) -> sets.BackupSet:
+    """The off-site set's manifest, checked, without fetching a file (what `--dry-run` plans from)."""
+    remote = configured(stack)
+    with connected(remote) as sftp:
+        return _one(sftp, remote, posixpath.join(remote.path, stack.name), backup_id)
+
+
+def _download(sftp, source: str, folder_fd: int, name: str, size: int, sha256: str) -> str | None:
+    """One file into the partial folder under its checked name: created new (never over a file,
+    never through a link), read no further than the manifest's size, and hashed as it is written.
+    What is wrong with it, or None."""
+    digest, written = hashlib.sha256(), 0
+    fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, sets.PRIVATE_FILE, dir_fd=folder_fd)
+    with os.fdopen(fd, "wb") as out, sftp.open(source, "rb") as src:
+        while chunk := src.read(CHUNK):
+            written += len(chunk)
+            if written > size:
+                return f"{name} is larger than the manifest says ({size} bytes)"
+            digest.update(chunk)
+            out.write(chunk)
+        out.flush()
+        os.fsync(out.fileno())
+    if written != size:
+        return f"{name} is {written} bytes, the manifest says {size}"
+    if digest.hexdigest() != sha256:
+        return f"{name} does not match its sha256 checksum"
+    return None
+
+
+def _fresh_folder(path: Path) -> int:
+    """A new, owner-only folder at `path` (a leftover there, even a link, is removed, never
+    followed) and an open descriptor on it."""
     import shutil
 
+    if path.is_symlink() or path.is_file():
+        path.unlink()
+    elif path.exists():
+        shutil.rmtree(path)
+    os.mkdir(path, sets.PRIVATE_DIR)
+    return os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+
+
+def fetch(stack, backup_id: str, local_folder: Path) -> sets.BackupSet:
+    """Bring a set back from off-site into the local folder, checked, as `backup` would have left it.
+
+    Nothing of the remote manifest is used before it is checked (sets.manifest_problems): its id
+    names the folder, its file names are plain names inside it, and each file is written new
+    inside a folder made for it, so nothing outside that folder can be written."""
     remote = configured(stack)
     folder = posixpath.join(remote.path, stack.name)
     with connected(remote) as sftp:
-        matches = [b for b in _remote_sets(sftp, folder) if b.id.startswith(backup_id)]
-        if len(matches) != 1:
-            raise StackError(f"{'no' if not matches else 'more than one'} off-site backup '{backup_id}' in "
-                             f"{remote}/{stack.name}", "list them with stackctl backups --remote", 2)
-        found = matches[0]
+        found = _one(sftp, remote, folder, backup_id)
+        final = local_folder / found.id
+        if (final / sets.MANIFEST).is_file():
+            return sets.find_set(local_folder, found.id)  # here already: the local copy is checked where used
         sets.make_private_dir(local_folder)
         partial = local_folder / f"{sets.PARTIAL_PREFIX}{found.id}"
-        shutil.rmtree(partial, ignore_errors=True)
-        partial.mkdir(mode=sets.PRIVATE_DIR)
+        folder_fd = _fresh_folder(partial)
         try:
-            for meta in found.files().values():
-                sftp.get(posixpath.join(str(found.path), meta["file"]), str(partial / meta["file"]))
-                (partial / meta["file"]).chmod(sets.PRIVATE_FILE)
-            sets.write_manifest(partial, found.manifest)
-            fetched = sets.BackupSet(partial, json.loads((partial / sets.MANIFEST).read_text()))
-            from stackctl.backup.verify import check_files
-
-            problems = check_files(fetched)
+            problems = [why for meta in found.files().values()
+                        if (why := _download(sftp, posixpath.join(folder, found.id, meta["file"]), folder_fd,
+                                             meta["file"], meta["bytes"], meta["sha256"]))]
             if problems:
-                raise StackError(f"the off-site backup {found.id} is damaged: {'; '.join(problems)}",
-                                 "choose another: stackctl backups --remote")
-            final = local_folder / found.id
-            if final.exists():
-                shutil.rmtree(partial)
-                return sets.find_set(local_folder, found.id)
+                raise StackError(f"the off-site backup {found.id} is damaged, nothing was restored: "
+                                 f"{'; '.join(problems)}", "choose another: stackctl backups --remote", 2)
+            sets.write_manifest(partial, found.manifest)
             partial.rename(final)
         except BaseException:
+            import shutil
+
             shutil.rmtree(partial, ignore_errors=True)
             raise
-    return sets.BackupSet(final, found.manifest)
+        finally:
+            os.close(folder_fd)
+    return sets.find_set(local_folder, found.id)

@@ -52,6 +52,10 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
 def check_restorable(stack: Stack, backup_set: sets.BackupSet, db: ContainerInfo) -> None:
     problems = check_files(backup_set)
     if problems:
@@ -68,16 +72,24 @@ def check_restorable(stack: Stack, backup_set: sets.BackupSet, db: ContainerInfo
             EXIT_USAGE)
 
 
-def restore_plan(stack: Stack, ref: str, *, include_redis: bool = True) -> Plan:
-    """The steps `restore` would take now, without taking any (nothing is read but the set)."""
-    backup_set = sets.find_set(backup_path(stack), ref)
+def restore_plan(stack: Stack, ref: str, *, include_redis: bool = True, from_remote: bool = False) -> Plan:
+    """The steps `restore` would take now, without taking any (nothing is read but the set's
+    manifest: off-site, nothing is fetched)."""
+    if from_remote:
+        from stackctl.backup.remote import configured, peek
+
+        backup_set = peek(stack, ref)
+        fetch = [Step("fetch", f"backup {backup_set.id}", f"from {configured(stack)}: each file checked against "
+                      "its sha256 as it arrives, into a new hidden folder", "delete that folder")]
+    else:
+        backup_set, fetch = sets.find_set(backup_path(stack), ref), []
     cache = stack.model.one("cache")
     # The database by its name (the set's; the run reads the container's own, normally the same),
     # not the service's: a dry run names what the run will create and keep.
     database = (backup_set.manifest.get("postgres") or {}).get("database") or database_service(stack)
-    return Plan("restore", tuple(plans.restore_steps(backup_set.id, database, cache, data_users(stack),
-                                                     _with_redis(stack, backup_set, include_redis),
-                                                     kept_name(database))))
+    return Plan("restore", tuple(fetch + plans.restore_steps(backup_set.id, database, cache, data_users(stack),
+                                                             _with_redis(stack, backup_set, include_redis),
+                                                             kept_name(database))))
 
 
 def data_users(stack: Stack) -> list[str]:
@@ -121,7 +133,7 @@ class Restoring:
         return postgres.checked(postgres.psql(self.eng, self.db_info.id, self.user, database, statement), what)
 
     def terminate(self, *names: str) -> None:
-        listed = ", ".join(f"'{n}'" for n in names)
+        listed = ", ".join(_literal(n) for n in names)
         self.sql(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname IN ({listed}) "
                  f"AND pid <> pg_backend_pid()")
 
@@ -197,7 +209,8 @@ class Restoring:
 
     def do_put_snapshot(self) -> None:
         info = running_container(self.stack, self.cache)
-        redis.restore_rdb(self.eng, info.id, self.set.manifest["redis"]["path"], self.set.part("redis").read_bytes())
+        # Where this server keeps its RDB (read by copy-aside), never a path the set names.
+        redis.restore_rdb(self.eng, info.id, self.redis_path, self.set.part("redis").read_bytes())
 
     def undo_put_snapshot(self) -> None:
         info = self.stack.containers().get(self.cache)

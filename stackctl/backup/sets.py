@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -21,6 +22,57 @@ PRIVATE_FILE = 0o600
 PRIVATE_DIR = 0o700
 PARTIAL_PREFIX = ".partial-"
 FORMAT = 1
+# What stackctl itself writes, and so all a set read back (from disk, off-site) may hold: an id is
+# a UTC time and the name of its folder; a part's file is a plain name inside the set.
+ID = re.compile(r"^\d{8}T\d{6}Z$")
+PART_FILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,120}$")
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
+PARTS = ("postgres", "redis")
+
+
+def manifest_problems(manifest, folder_name: str | None = None) -> list[str]:
+    """Why a manifest read back is not one stackctl wrote (empty: its fields are safe to use as
+    names, paths and SQL identifiers). `folder_name`: the folder it was found in, which must be its id."""
+    if not isinstance(manifest, dict):
+        return ["its manifest is not a JSON object"]
+    problems = []
+    backup_id = manifest.get("id")
+    if not isinstance(backup_id, str) or not ID.match(backup_id):
+        problems.append(f"its id {str(backup_id)[:40]!r} is not a UTC time as stackctl writes it (20261201T030000Z)")
+    elif folder_name is not None and folder_name != backup_id:
+        problems.append(f"its id {backup_id} is not the name of its folder ({folder_name[:40]!r})")
+    try:
+        datetime.fromisoformat(str(manifest.get("created_at")))
+    except ValueError:
+        problems.append("its created_at is not a time")
+    seen = set()
+    for part in PARTS:
+        meta = manifest.get(part)
+        if not meta:
+            continue
+        if not isinstance(meta, dict):
+            problems.append(f"its {part} entry is not an object")
+            continue
+        name = meta.get("file")
+        if not isinstance(name, str) or not PART_FILE.match(name) or name == MANIFEST or name in seen:
+            problems.append(f"its manifest names {str(name)[:60]!r} for {part}, which is not a file inside the set")
+        seen.add(name)
+        if not isinstance(meta.get("bytes"), int) or isinstance(meta.get("bytes"), bool) or meta["bytes"] < 0:
+            problems.append(f"its {part} size is not a number of bytes")
+        if not isinstance(meta.get("sha256"), str) or not SHA256.match(meta["sha256"]):
+            problems.append(f"its {part} checksum is not a sha256")
+    if not manifest.get("postgres"):
+        problems.append("it holds no database dump")
+    return problems
+
+
+def checked_manifest(manifest, folder_name: str | None, where: str):
+    """The manifest, or a one-line usage error naming what is wrong with it; nothing is touched."""
+    problems = manifest_problems(manifest, folder_name)
+    if problems:
+        raise StackError(f"{where} is not a backup set stackctl wrote, nothing was touched: {'; '.join(problems)}",
+                         "choose another backup: stackctl backups", EXIT_USAGE)
+    return manifest
 
 
 def new_id(now: datetime | None = None) -> str:
@@ -77,7 +129,7 @@ class BackupSet:
         return sum(part.get("bytes", 0) for part in self.files().values())
 
     def files(self) -> dict[str, dict]:
-        return {k: v for k, v in self.manifest.items() if k in ("postgres", "redis") and v}
+        return {k: v for k, v in self.manifest.items() if k in PARTS and v}
 
     def part(self, kind: str) -> Path:
         """The file of one part (postgres, redis), which must lie inside the set: a manifest
@@ -139,7 +191,8 @@ def list_sets(folder: Path) -> list[BackupSet]:
             manifest = json.loads((child / MANIFEST).read_text())
         except ValueError:
             continue
-        if manifest.get("format") == FORMAT and manifest.get("complete"):
+        if isinstance(manifest, dict) and manifest.get("format") == FORMAT and manifest.get("complete") \
+                and not manifest_problems(manifest, child.name):
             sets.append(BackupSet(child, manifest))
     return sorted(sets, key=lambda s: (s.created_at, s.id), reverse=True)
 
@@ -152,8 +205,12 @@ def find_set(folder: Path, ref: str) -> BackupSet:
     """By id, by a unique id prefix, or by a path to a set folder."""
     as_path = Path(ref)
     if (as_path / MANIFEST).is_file():
-        manifest = json.loads((as_path / MANIFEST).read_text())
-        return BackupSet(as_path.resolve(), manifest)
+        as_path = as_path.resolve()
+        try:
+            manifest = json.loads((as_path / MANIFEST).read_text())
+        except (ValueError, UnicodeDecodeError):
+            manifest = None
+        return BackupSet(as_path, checked_manifest(manifest, as_path.name, f"{ref}"))
     matches = [s for s in list_sets(folder) if s.id == ref] or [s for s in list_sets(folder) if s.id.startswith(ref)]
     if len(matches) == 1:
         return matches[0]

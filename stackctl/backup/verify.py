@@ -42,27 +42,27 @@ def check_files(backup: sets.BackupSet) -> list[str]:
     return problems
 
 
-def verify(engine: Engine, backup: sets.BackupSet, *, restore: bool = True) -> dict:
-    """Checksums, full reads, and a scratch restore; raises on the first failure."""
+def verify(engine: Engine, backup: sets.BackupSet, images: dict[str, str], *, restore: bool = True) -> dict:
+    """Checksums, full reads, and a scratch restore; raises on the first failure. `images`: the
+    stack's own images for each part (postgres, redis): a set's manifest never chooses what runs."""
     problems = check_files(backup)
     if problems:
         raise StackError(f"backup {backup.id} is damaged: {'; '.join(problems)}",
                          "use another backup (stackctl backups)")
     pg = backup.manifest["postgres"]
-    ok, rows, error = postgres.full_read(engine, pg["image"], backup.part("postgres"))
+    ok, rows, error = postgres.full_read(engine, images["postgres"], backup.part("postgres"))
     if not ok:
         raise StackError(f"backup {backup.id}: the Postgres dump does not read in full: {error}",
                          "use another backup (stackctl backups)")
-    if rows != pg["tables"]:
+    if rows != pg.get("tables"):
         raise StackError(f"backup {backup.id}: the dump's rows differ from its manifest")
-    if backup.manifest.get("redis"):
-        rd = backup.manifest["redis"]
-        ok, error = redis.check_rdb(engine, rd["image"], backup.part("redis"))
+    if backup.manifest.get("redis") and images.get("redis"):
+        ok, error = redis.check_rdb(engine, images["redis"], backup.part("redis"))
         if not ok:
             raise StackError(f"backup {backup.id}: the Redis snapshot does not check: {error}")
     result = {"full_read": True, "at": _now()}
     if restore:
-        result["restore_test"] = restore_test(engine, pg["image"], backup.part("postgres"), pg["tables"])
+        result["restore_test"] = restore_test(engine, images["postgres"], backup.part("postgres"), pg["tables"])
         if not result["restore_test"]["ok"]:
             raise StackError(f"backup {backup.id}: restore test failed: {result['restore_test']['detail']}")
     manifest = {**backup.manifest, "verification": result}
@@ -70,10 +70,26 @@ def verify(engine: Engine, backup: sets.BackupSet, *, restore: bool = True) -> d
     return result
 
 
+def stack_images(stack) -> dict[str, str]:
+    """The images the stack's database and cache run (their containers', else the compose model's)."""
+    containers = stack.containers()
+    found = {}
+    for part, role in (("postgres", "database"), ("redis", "cache")):
+        service = stack.model.one(role)
+        if service:
+            info = containers.get(service)
+            found[part] = info.image if info is not None else stack.model.services[service].image
+    if "postgres" not in found:
+        raise StackError("this stack has no database role: nothing to verify a dump with",
+                         "name it in stackctl.yaml (database: SERVICE)", 2)
+    return found
+
+
 def verify_set(stack, ref: str) -> Verified:
-    """`stackctl backups verify`: the set found by id (or path), checked in full."""
+    """`stackctl backups verify`: the set found by id (or path), checked in full with the stack's
+    own images."""
     from stackctl.backup.create import backup_path
 
     target = sets.find_set(backup_path(stack), ref)
-    test = verify(stack.engine, target)["restore_test"]
+    test = verify(stack.engine, target, stack_images(stack))["restore_test"]
     return Verified(target.id, test["tables"], test["rows"])

@@ -134,18 +134,19 @@ def restore(app: App, backup_id: str, yes: bool, no_redis: bool, dry_run: bool, 
     from stackctl.cli.progress import make_progress
 
     stack = app.stack()
-    if from_remote:
-        from stackctl.backup.create import backup_path
-        from stackctl.backup.remote import fetch
-
-        backup_id = fetch(stack, backup_id, backup_path(stack)).id
-    if dry_run:
-        output.finish(app, restore_plan(stack, backup_id, include_redis=not no_redis), render.plan)
+    if dry_run:  # off-site too, nothing is fetched: the plan comes from the set's checked manifest
+        output.finish(app, restore_plan(stack, backup_id, include_redis=not no_redis, from_remote=from_remote),
+                      render.plan)
         return
     if not yes:
         if not sys.stdin.isatty():
             raise StackError("restore replaces the stack's data and needs confirmation", "add --yes", EXIT_USAGE)
         click.confirm(f"Replace the data of stack '{stack.name}' with backup {backup_id}?", abort=True)
+    if from_remote:
+        from stackctl.backup.create import backup_path
+        from stackctl.backup.remote import fetch
+
+        backup_id = fetch(stack, backup_id, backup_path(stack)).id
     progress = make_progress(app.console())
     try:
         result = run_restore(stack, backup_id, include_redis=not no_redis, report=progress)

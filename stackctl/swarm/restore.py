@@ -33,7 +33,7 @@ class SwarmRestoring(Restoring):
         self._start(run_oneshots=True)
 
     def do_put_snapshot(self) -> None:
-        self._put_rdb(self.set.manifest["redis"]["path"], self.set.part("redis").read_bytes())
+        self._put_rdb(self.redis_path, self.set.part("redis").read_bytes())  # where this server keeps it, not the set's word
 
     def undo_put_snapshot(self) -> None:
         self._put_rdb(self.redis_path, self.redis_aside)

@@ -62,3 +62,31 @@ def test_a_password_in_the_remote_address_is_refused(data_stack):
     # (every command refuses invalid settings), and the stack's volumes would be left behind.
     out = s.run("backups", "--remote", extra_env={"STACKCTL_BACKUP_REMOTE": "sftp://root:hunter2@127.0.0.1/srv/backups"})
     assert out.returncode == 2 and "STACKCTL_BACKUP_REMOTE" in out.stderr and "hunter2" not in out.stderr
+
+
+def test_a_hostile_off_site_set_writes_nothing_anywhere_and_a_dry_run_fetches_nothing(stack, sftp_port, tmp_path):
+    """A remote manifest naming `../../../victim` (shown on the old code to overwrite any file as
+    root, with "nothing was touched" printed): refused in one line before any file is written."""
+    s = stack
+    far = tmp_path / "a" / "b" / "offsite"
+    s.env["STACKCTL_BACKUP_REMOTE"] = f"sftp://root@127.0.0.1:{sftp_port}{far}"
+    s.env["STACKCTL_BACKUP_DIR"] = str(tmp_path / "backups")
+    victim = tmp_path / "victim"
+    victim.write_text("precious")
+    backup_id = "20261201T030000Z"
+    evil = b"ssh-ed25519 AAAA attacker"
+    there = far / s.name / backup_id
+    there.mkdir(parents=True)
+    (tmp_path / "a" / "b" / "victim").write_bytes(evil)  # what the remote side of the same name holds
+    (there / "manifest.json").write_text(json.dumps({
+        "format": 1, "id": backup_id, "created_at": "2026-12-01T03:00:00+00:00", "complete": True,
+        "postgres": {"file": "../../../victim", "bytes": len(evil), "sha256": hashlib.sha256(evil).hexdigest()}}))
+
+    for args in (("--dry-run",), ("--yes",)):
+        out = s.run("restore", backup_id, "--from-remote", *args)
+        assert out.returncode == 2, out.stderr
+        lines = out.stderr.strip().splitlines()
+        assert lines[0].startswith("error: the off-site backup 20261201T030000Z is not a backup set stackctl wrote, "
+                                   "nothing was touched: its manifest names '../../../victim' for postgres")
+        assert victim.read_text() == "precious"
+        assert not (tmp_path / "backups").exists() or not any((tmp_path / "backups").rglob("*.dump"))
