@@ -8,7 +8,6 @@ import sys
 from dataclasses import dataclass
 
 from stackctl.errors import EXIT_USAGE, StackError
-from stackctl.health import credentials
 from stackctl.plan import check_known
 from stackctl.stack import Stack
 
@@ -54,18 +53,20 @@ def run_in(stack: Stack, service: str, argv: list[str], *, capture: bool = False
 
 
 def psql(stack: Stack, args: list[str], *, capture: bool = False) -> Exited:
-    """psql in the database container over its local socket, as the database's own user."""
-    service = stack.role("database", "a Postgres service to open psql in")
-    creds = credentials.postgres(stack.engine, _running(stack, service))
-    return run_in(stack, service, ["psql", "-U", creds.user, "-d", creds.database, *args], capture=capture)
+    """The database's client in its container, as the database's own user."""
+    return _client(stack, "database", args, capture)
 
 
 def redis_cli(stack: Stack, args: list[str], *, capture: bool = False) -> Exited:
-    """redis-cli in the cache container; its password reaches it as REDISCLI_AUTH, never argv."""
-    service = stack.role("cache", "a Redis service to open redis-cli in")
-    password = credentials.redis_password(stack.engine, _running(stack, service))
-    return run_in(stack, service, ["redis-cli", "--no-auth-warning", *args], capture=capture,
-                  secret_env={"REDISCLI_AUTH": password} if password else None)
+    """The cache's client in its container; a password reaches it in its environment, never argv."""
+    return _client(stack, "cache", args, capture)
+
+
+def _client(stack: Stack, role: str, args: list[str], capture: bool) -> Exited:
+    service = stack.role(role, f"a {role} service to open its client in")
+    kind = stack.kind(role)
+    argv, secret_env = kind.client(kind.credentials(stack.engine, _running(stack, service)), args)
+    return run_in(stack, service, argv, capture=capture, secret_env=secret_env)
 
 
 def compose_model(stack: Stack) -> ComposeModel:

@@ -40,13 +40,23 @@ class BackupMade:
     pruned: tuple[str, ...]
     pushed: Any = None  # stackctl.backup.remote.Pushed, with --push
 
+    @property
+    def empty(self) -> bool:
+        """No row in any table of any database: said loudly (an app writing elsewhere?)."""
+        return self.backup.rows == 0
+
     def to_dict(self) -> dict:
-        m = self.backup.manifest
-        return {**self.backup.to_dict(), "restore_tested": self.verified, "pruned": list(self.pruned),
-                "pushed": self.pushed.to_dict() if self.pushed else None,
-                "postgres": {"server_version": m["postgres"]["server_version"],
-                             "tables": len(m["postgres"]["tables"]), "rows": sum(m["postgres"]["tables"].values())},
-                "redis": {"version": m["redis"]["version"], "keys": m["redis"]["keys"]} if m.get("redis") else None}
+        b = self.backup
+        db, cache = b.database, b.cache
+        return {**b.to_dict(), "restore_tested": self.verified, "pruned": list(self.pruned),
+                "pushed": self.pushed.to_dict() if self.pushed else None, "empty": self.empty,
+                "database": {"kind": db["kind"], "server_version": db["server_version"],
+                             "databases": {d["name"]: {"tables": len(d.get("tables", {})),
+                                                       "rows": sum(d.get("tables", {}).values())}
+                                           for d in b.databases()},
+                             "roles": bool(db.get("globals"))},
+                "cache": {"kind": cache["kind"], "version": cache.get("version"), "keys": cache.get("keys")}
+                if cache else None}
 
 
 @dataclass(frozen=True)

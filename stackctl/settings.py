@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     backup_schedule_at: str = Field("03:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
     # Off-site copies (`backup --push`, `backups push`): an SFTP folder, ssh keys only.
     backup_remote: str = ""
+    # The key that authenticates every set this host makes (stackctl.backup.seal), relative to the project.
+    backup_key_file: str = Field(".stackctl/backup.key", min_length=1)
 
     # `stackctl watch`: how often it looks, where alerts go, and the thresholds.
     watch_interval: Seconds = 30

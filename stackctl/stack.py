@@ -86,6 +86,13 @@ class Stack:
                              f"name it in stackctl.yaml ({role}: SERVICE), or run stackctl init", EXIT_USAGE)
         return name
 
+    def kind(self, role: str):
+        """The kind of the database or cache role (stackctl.kinds): postgres, redis, ..."""
+        from stackctl import kinds
+
+        name = self.model.services[self.role(role, f"a {role}")].probe or ""
+        return kinds.kind(name.split(":")[0])
+
     def with_files(self, *extra: Path) -> Stack:
         """The same stack with compose files layered on top (a release's image override)."""
         return Stack(self.project.with_extra(*extra), self.settings)

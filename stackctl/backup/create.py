@@ -1,7 +1,9 @@
-"""`stackctl backup`: Postgres (pg_dump custom format) and Redis (RDB) into one checked set.
+"""`stackctl backup`: the whole database server (every database that is not a template, each
+dumped and read back in full, and its roles) and the cache, into one checked, authenticated set.
 
-Written under `.partial-<id>`, read back in full, then renamed: an interrupted or failed
-backup (disk full, engine gone, Ctrl-C) leaves nothing that `backups` lists as good.
+Written under `.partial-<id>`, read back in full, sealed (a MAC over the manifest, which holds
+every file's sha256: stackctl.backup.seal), then renamed: an interrupted or failed backup (disk
+full, engine gone, Ctrl-C) leaves nothing that `backups` lists as good.
 """
 
 from __future__ import annotations
@@ -12,10 +14,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from stackctl import __version__
-from stackctl.backup import plans, postgres, redis, sets
+from stackctl.backup import plans, seal, sets
 from stackctl.backup.verify import restore_test
 from stackctl.containers import ContainerInfo
-from stackctl.health import credentials
 from stackctl.errors import EXIT_USAGE, StackError
 from stackctl.report import SILENT, Reporter
 from stackctl.results import BackupList, BackupMade
@@ -35,7 +36,7 @@ def running_container(stack: Stack, service: str) -> ContainerInfo:
 
 
 def database_service(stack: Stack) -> str:
-    return stack.role("database", "a Postgres service: what backups and restores work on")
+    return stack.role("database", "a database service: what backups and restores work on")
 
 
 def backup(stack: Stack, *, include_redis: bool = True, verify: bool = False, kind: str = "manual",
@@ -55,10 +56,13 @@ class Backing:
         self.stack, self.verify, self.report, self.s = stack, verify, report, stack.settings
         self.db_service = database_service(stack)
         self.db = running_container(stack, self.db_service)
+        self.database_kind = stack.kind("database")
+        self.server = self.database_kind.server(stack.engine, self.db)
         self.cache = stack.model.one("cache") if include_redis else None
+        self.cache_kind = stack.kind("cache") if self.cache else None
         self.redis_info = running_container(stack, self.cache) if self.cache else None
-        self.creds = credentials.postgres(stack.engine, self.db)
         self.folder = sets.stack_dir(stack.project.root, self.s.backup_dir, stack.name)
+        self.key_file = seal.key_path(stack.project, self.s)
         self.apps = [name for name in stack.model.with_role("app")]
         self.started = time.monotonic()
         self.manifest = {"format": sets.FORMAT, "stack": stack.name, "env": stack.project.env, "kind": kind,
@@ -69,11 +73,9 @@ class Backing:
     def steps(self) -> list[Step]:
         return plans.backup_steps(self.db_service, self.cache, self.verify, self.apps)
 
-    def act(self, step: Step) -> None:
-        DO[step.action](self)
-
     def open(self) -> None:
         sets.make_private_dir(self.folder)
+        self.key = seal.load_key(self.key_file, create=True)
         backup_id = sets.new_id()
         while (self.folder / backup_id).exists():  # two backups in one second
             time.sleep(1)
@@ -82,47 +84,59 @@ class Backing:
         self.partial.mkdir(mode=sets.PRIVATE_DIR)
         self.manifest.update(id=backup_id, created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
 
-    def do_dump(self) -> None:
-        eng, creds = self.stack.engine, self.creds
-        self.report.note(f"dumping Postgres ({self.db_service}) and reading the dump back in full")
-        info = postgres.server_info(eng, self.db.id, creds.user, creds.database)
-        # The dump goes to disk and, at the same time, into a throwaway pg_restore that reads
-        # it in full: one pass instead of writing and then reading back.
-        writer = sets.HashingWriter(self.partial / "postgres.dump")
-        reader = postgres.StreamingReader(eng, self.db.image)
+    def _write(self, name: str, produce, what: str) -> dict:
+        """A file of the set, counted and hashed as it is written; `produce(sink)` returns the ExecResult."""
+        writer = sets.HashingWriter(self.partial / name)
         try:
-            result = postgres.dump(eng, self.db.id, creds.user, creds.database, self.s.backup_compression,
-                                   postgres.Tee(writer, reader))
-        except BaseException:
-            reader.abort()
-            raise
+            result = produce(writer)
         finally:
             writer.close()
-        if result.exit_code != 0:
-            reader.abort()
-            raise StackError(f"pg_dump failed: {result.stderr.strip()[-300:]}")
-        ok, rows, error = reader.finish()
-        if not ok:
-            raise StackError(f"the new dump does not read back: {error}")
-        self.manifest["postgres"] = {"file": "postgres.dump", "bytes": writer.bytes, "sha256": writer.sha256,
-                                     "database": creds.database, "compression": self.s.backup_compression,
-                                     "image": self.db.image, **info, "tables": rows}
+        if result is not None and result.exit_code != 0:
+            raise StackError(f"{what}: {result.stderr.strip()[-300:] or f'exit {result.exit_code}'}")
+        return {"file": name, "bytes": writer.bytes, "sha256": writer.sha256}
+
+    def do_dump(self) -> None:
+        server, kind = self.server, self.database_kind
+        info = server.version()
+        databases = server.databases()
+        self.report.note(f"dumping {self.db_service}: roles and {len(databases)} database(s) "
+                         f"({', '.join(d.name for d in databases)}), each read back in full as it is written")
+        roles = self._write("roles.sql", server.dump_globals, "the roles")
+        problem = kind.globals_complete(self.partial / "roles.sql")
+        if problem:
+            raise StackError(f"the roles dump does not read back: {problem}")
+        entries = []
+        for index, database in enumerate(databases, start=1):
+            self.report.note(f"dumping database {database.name}")
+            # The dump goes to disk and, at the same time, into a throwaway reader that reads it
+            # in full: one pass instead of writing and then reading back.
+            reader = kind.reader(self.stack.engine, self.db.image)
+            try:
+                entry = self._write(f"database-{index}.dump", lambda sink, d=database: server.dump(
+                    d.name, self.s.backup_compression, sets.Tee(sink, reader)), f"database {database.name}")
+            except BaseException:
+                reader.abort()
+                raise
+            ok, rows, error = reader.finish()
+            if not ok:
+                raise StackError(f"the dump of database {database.name} does not read back: {error}")
+            entries.append({**database.to_dict(), **entry, "tables": rows})
+        self.manifest["database"] = {"kind": kind.name, "service": self.db_service, "image": self.db.image,
+                                     "compression": self.s.backup_compression, **info, "globals": roles,
+                                     "databases": entries}
         self.manifest["verification"] = {"full_read": True,
                                           "at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
 
     def do_snapshot(self) -> None:
-        self.report.note(f"snapshotting Redis ({self.cache})")
-        eng, info = self.stack.engine, self.redis_info
-        writer = sets.HashingWriter(self.partial / "redis.rdb")
-        try:
-            details = redis.snapshot(eng, info.id, credentials.redis_password(eng, info), writer)
-        finally:
-            writer.close()
-        ok, error = redis.check_rdb(eng, info.image, self.partial / "redis.rdb")
+        self.report.note(f"snapshotting the cache ({self.cache})")
+        eng, info, kind = self.stack.engine, self.redis_info, self.cache_kind
+        details: dict = {}
+        entry = self._write("cache.rdb", lambda sink: details.update(kind.snapshot(eng, info, sink)), "the cache")
+        ok, error = kind.check_rdb(eng, info.image, self.partial / "cache.rdb")
         if not ok:
-            raise StackError(f"the Redis snapshot does not check: {error}")
-        self.manifest["redis"] = {"file": "redis.rdb", "bytes": writer.bytes, "sha256": writer.sha256,
-                                  "image": info.image, **details}
+            raise StackError(f"the cache's snapshot does not check: {error}")
+        details.pop("path", None)  # where this server keeps it: a restore asks its own server
+        self.manifest["cache"] = {"kind": kind.name, "service": self.cache, **entry, "image": info.image, **details}
 
     def do_record(self) -> None:
         containers = self.stack.containers()
@@ -131,8 +145,8 @@ class Backing:
 
     def do_restore_test(self) -> None:
         self.report.note("restoring into a scratch database to compare row counts")
-        test = restore_test(self.stack.engine, self.db.image, self.partial / "postgres.dump",
-                            self.manifest["postgres"]["tables"])
+        test = restore_test(self.stack.engine, self.database_kind, self.db.image,
+                            sets.BackupSet(self.partial, {**self.manifest, "id": self.manifest["id"]}))
         self.manifest["verification"]["restore_test"] = test
         if not test["ok"]:
             raise StackError(f"restore test failed: {test['detail']}")
@@ -140,6 +154,7 @@ class Backing:
     def do_seal(self) -> None:
         self.manifest["duration_seconds"] = round(time.monotonic() - self.started, 2)
         self.manifest["complete"] = True
+        self.manifest = seal.signed(self.manifest, self.key)
         sets.write_manifest(self.partial, self.manifest)
         final = self.folder / self.manifest["id"]
         self.partial.rename(final)
@@ -148,14 +163,13 @@ class Backing:
     def do_prune(self) -> None:
         self.pruned = apply_retention(self.stack)
 
+    def act(self, step: Step) -> None:
+        getattr(self, "do_" + step.action.replace("-", "_"))()
+
     def discard(self, _step: Step) -> None:
         """Every step's undo: the partial folder goes, so nothing half-written is ever listed."""
         if self.partial is not None and self.made is None:
             shutil.rmtree(self.partial, ignore_errors=True)
-
-
-DO = {"dump": Backing.do_dump, "snapshot": Backing.do_snapshot, "record": Backing.do_record,
-      "restore-test": Backing.do_restore_test, "seal": Backing.do_seal, "prune": Backing.do_prune}
 
 
 def _backup(stack: Stack, *, include_redis: bool = True, verify: bool = False, kind: str = "manual",

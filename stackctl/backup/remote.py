@@ -169,7 +169,7 @@ def push(stack, backup_set: sets.BackupSet) -> Pushed:
     remote = configured(stack)
     folder = posixpath.join(remote.path, stack.name)
     final, partial = posixpath.join(folder, backup_set.id), posixpath.join(folder, f"{sets.PARTIAL_PREFIX}{backup_set.id}")
-    files = {meta["file"]: meta["sha256"] for meta in backup_set.files().values()}
+    files = {meta["file"]: meta["sha256"] for _, meta in backup_set.files()}
     with connected(remote) as sftp:
         _makedirs(sftp, folder)
         try:
@@ -287,7 +287,7 @@ def fetch(stack, backup_id: str, local_folder: Path) -> sets.BackupSet:
         partial = local_folder / f"{sets.PARTIAL_PREFIX}{found.id}"
         folder_fd = _fresh_folder(partial)
         try:
-            problems = [why for meta in found.files().values()
+            problems = [why for _, meta in found.files()
                         if (why := _download(sftp, posixpath.join(folder, found.id, meta["file"]), folder_fd,
                                              meta["file"], meta["bytes"], meta["sha256"]))]
             if problems:

@@ -1,78 +1,70 @@
 """`stackctl restore`: put a backup back, or leave everything as it was.
 
-Refuses a damaged backup before touching anything: checksums first, then the dump restored into
-a new database while everything still serves from the current one (pg_restore reads the whole
-dump: a dump that does not read in full fails here, its new database is dropped, nothing else was
-touched). Only then: stop the services that use the data, copy Redis's RDB aside, swap names (the
-current database is renamed aside, never dumped: that is what makes a restore cost little more
-than pg_restore), put Redis's snapshot back, and start through the same path as `up` (migrations,
-then health gates). If any step fails, the steps taken are undone newest first, the services
-start again on the data as it was, and the error says so. After a success the replaced database
-is kept under its own name until the next restore.
+Refuses before touching anything a set that is not authenticated by this host's key, damaged
+(checksums), from a newer server major, or made for another stack or environment (each unless
+the user says they accept it). Then, while everything still serves: the set's roles this server
+lacks are created, and every database of the set goes into a new database (that is the dump's
+full read: one that does not read in full is refused there, its new database dropped), whose rows
+per table must equal the set's. Only then: stop the services that use the data, copy the cache's
+snapshot aside, swap names through a maintenance connection (each current database renamed aside,
+never dumped: a restore costs little more than pg_restore; `postgres` too), put the cache's
+snapshot back, start through the same path as `up` (migrations, health gates), and count the rows
+again: a table the services' start changed is named (exit 3). If any step before the start
+settles fails, the steps taken are undone newest first and the error says what serves. After a
+success the replaced databases are kept under their own names until the next restore.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from stackctl.backup import plans, postgres, redis, sets
+from stackctl.backup import plans, seal, sets
 from stackctl.backup.create import backup_path, database_service, running_container
 from stackctl.backup.verify import check_files
-from stackctl.containers import ContainerInfo
-from stackctl.health import credentials
-from stackctl.errors import EXIT_FAILED, EXIT_USAGE, StackError
+from stackctl.errors import EXIT_FAILED, EXIT_UNHEALTHY, EXIT_USAGE, StackError
+from stackctl.report import SILENT, Reporter
 from stackctl.stack import Stack
 from stackctl.steps import Plan, Step, follow
-from stackctl.report import SILENT, Reporter
 from stackctl.up import up as run_up
+
+OTHER_STACK_FLAG = "--accept-other-stack"
+
+
+@dataclass(frozen=True)
+class Accepting:
+    """What the user said they accept of a set (each an explicit flag)."""
+
+    unauthenticated: bool = False
+    other_stack: bool = False
 
 
 @dataclass(frozen=True)
 class RestoreResult:
     restored: sets.BackupSet
-    kept_database: str  # the data the restore replaced, renamed aside
-    redis: bool
-    redis_copy: Path | None = None  # Redis's RDB as it was before the restore
+    databases: tuple[str, ...]
+    kept: dict[str, str]  # database -> the name the data it replaced is kept under
+    rows: int
+    tables: int
+    roles_created: tuple[str, ...] = ()
+    redis: bool = False
+    redis_copy: Path | None = None  # the cache's snapshot as it was before the restore
+    changed_by_start: tuple[str, ...] = field(default=())
 
     def to_dict(self) -> dict:
-        return {"restored": self.restored.id, "kept_database": self.kept_database, "redis": self.redis,
-                "redis_copy": str(self.redis_copy) if self.redis_copy else None}
+        return {"restored": self.restored.id, "databases": list(self.databases), "kept": self.kept,
+                "rows": self.rows, "tables": self.tables, "counts_match": not self.changed_by_start,
+                "changed_by_start": list(self.changed_by_start), "roles_created": list(self.roles_created),
+                "redis": self.redis, "redis_copy": str(self.redis_copy) if self.redis_copy else None}
 
 
-KEPT = "{db}_before_{stamp}"  # the replaced database; the next restore drops it
+def stamp(now: datetime | None = None) -> str:
+    return (now or datetime.now(timezone.utc)).strftime("%Y%m%d%H%M%S")
 
 
-def kept_name(database: str, now: datetime | None = None) -> str:
-    return KEPT.format(db=database, stamp=(now or datetime.now(timezone.utc)).strftime("%Y%m%d%H%M%S"))
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def check_restorable(stack: Stack, backup_set: sets.BackupSet, db: ContainerInfo) -> None:
-    problems = check_files(backup_set)
-    if problems:
-        raise StackError(f"backup {backup_set.id} is damaged, nothing was touched: {'; '.join(problems)}",
-                         "choose another backup: stackctl backups", EXIT_USAGE)
-    pg = backup_set.manifest["postgres"]
-    creds = credentials.postgres(stack.engine, db)
-    target = postgres.server_info(stack.engine, db.id, creds.user, creds.database)
-    if postgres.major(pg["server_version_num"]) > postgres.major(target["server_version_num"]):
-        raise StackError(
-            f"backup {backup_set.id} is from PostgreSQL {pg['server_version']}, this server runs "
-            f"{target['server_version']}: a dump does not restore into an older major version",
-            f"run PostgreSQL {postgres.major(pg['server_version_num'])} or newer (POSTGRES_IMAGE), then restore",
-            EXIT_USAGE)
-
-
-def restore_plan(stack: Stack, ref: str, *, include_redis: bool = True, from_remote: bool = False) -> Plan:
+def restore_plan(stack: Stack, ref: str, *, include_redis: bool = True, from_remote: bool = False,
+                 database: str | None = None) -> Plan:
     """The steps `restore` would take now, without taking any (nothing is read but the set's
     manifest: off-site, nothing is fetched)."""
     if from_remote:
@@ -83,13 +75,24 @@ def restore_plan(stack: Stack, ref: str, *, include_redis: bool = True, from_rem
                       "its sha256 as it arrives, into a new hidden folder", "delete that folder")]
     else:
         backup_set, fetch = sets.find_set(backup_path(stack), ref), []
-    cache = stack.model.one("cache")
-    # The database by its name (the set's; the run reads the container's own, normally the same),
-    # not the service's: a dry run names what the run will create and keep.
-    database = (backup_set.manifest.get("postgres") or {}).get("database") or database_service(stack)
-    return Plan("restore", tuple(fetch + plans.restore_steps(backup_set.id, database, cache, data_users(stack),
-                                                             _with_redis(stack, backup_set, include_redis),
-                                                             kept_name(database))))
+    names = [d["name"] for d in chosen(backup_set, database)]
+    kind = stack.kind("database")
+    kept = {name: kind.kept_name(name, stamp(), i) for i, name in enumerate(names)}
+    return Plan("restore", tuple(fetch + plans.restore_steps(
+        backup_set.id, database_service(stack), names, kept, bool(backup_set.database.get("globals")),
+        stack.model.one("cache"), data_users(stack), _with_cache(stack, backup_set, include_redis and not database))))
+
+
+def chosen(backup_set: sets.BackupSet, database: str | None) -> list[dict]:
+    """The set's databases a restore puts back: all, or the one `--database` names."""
+    found = backup_set.databases()
+    if database is None:
+        return found
+    picked = [d for d in found if d["name"] == database]
+    if not picked:
+        raise StackError(f"backup {backup_set.id} holds no database {database!r}",
+                         f"it holds: {', '.join(d['name'] for d in found)}", EXIT_USAGE)
+    return picked
 
 
 def data_users(stack: Stack) -> list[str]:
@@ -98,77 +101,112 @@ def data_users(stack: Stack) -> list[str]:
     return [n for n, spec in stack.model.services.items() if n not in keep and not spec.oneshot]
 
 
-def _with_redis(stack: Stack, backup_set: sets.BackupSet, include_redis: bool) -> bool:
-    return include_redis and bool(backup_set.manifest.get("redis")) and stack.model.one("cache") is not None
+def _with_cache(stack: Stack, backup_set: sets.BackupSet, include: bool) -> bool:
+    return include and backup_set.cache is not None and stack.model.one("cache") is not None
 
 
-def restore(stack: Stack, ref: str, *, include_redis: bool = True, report: Reporter = SILENT) -> RestoreResult:
+def restore(stack: Stack, ref: str, *, include_redis: bool = True, database: str | None = None,
+            accepting: Accepting = Accepting(), report: Reporter = SILENT) -> RestoreResult:
     """`stackctl restore` under the stack's lock: one command at a time changes a stack."""
     from stackctl import lock
 
     with lock.held(stack.engine, stack.name, "restore", wait=stack.settings.lock_wait):
-        return _restore(stack, ref, include_redis=include_redis, report=report)
+        return _restore(stack, ref, include_redis=include_redis and not database, database=database,
+                        accepting=accepting, report=report)
 
 
 class Restoring:
     """One restore as it runs: what each step of plans.restore_steps does, and undoes."""
 
-    def __init__(self, stack: Stack, backup_set: sets.BackupSet, with_redis: bool, report: Reporter):
-        self.stack, self.set, self.with_redis, self.report = stack, backup_set, with_redis, report
+    def __init__(self, stack: Stack, backup_set: sets.BackupSet, with_cache: bool, report: Reporter,
+                 database: str | None = None, accepting: Accepting = Accepting()):
+        self.stack, self.set, self.with_redis, self.report, self.accepting = \
+            stack, backup_set, with_cache, report, accepting
         self.eng = stack.engine
         self.db_service, self.cache = database_service(stack), stack.model.one("cache")
+        self.kind = stack.kind("database")
         self.db_info = running_container(stack, self.db_service)
-        creds = credentials.postgres(self.eng, self.db_info)
-        self.db, self.user = creds.database, creds.user
-        self.fresh = f"{self.db}_restore_{backup_set.id.lower()}"
-        self.previous = kept_name(self.db)
+        self.server = self.kind.server(self.eng, self.db_info)
+        self.databases = chosen(backup_set, database)
+        self.names = [d["name"] for d in self.databases]
+        when = stamp()
+        self.fresh = {d["name"]: self.kind.fresh_name(backup_set.id, i) for i, d in enumerate(self.databases)}
+        self.previous = {d["name"]: self.kind.kept_name(d["name"], when, i) for i, d in enumerate(self.databases)}
+        self.with_roles = bool(backup_set.database.get("globals"))
+        self.roles_created: list[str] = []
+        self.renames: list[tuple[str, str]] = []  # taken by swap, in order: its undo takes them back
+        self.kept: dict[str, str] = {}
+        self.restored_counts: dict[str, dict[str, int]] = {}
+        self.changed: list[str] = []
         self.users = data_users(stack)
-        self.touched = False  # a step that changes what serves was taken (restore-into does not)
+        self.touched = False  # a step that changes what serves was taken (check, roles, restore-into do not)
         self.redis_copy = backup_path(stack) / ".redis-before-restore.rdb"  # beside the sets, never one of them
         self.redis_aside: bytes | None = None  # copy-aside fills both; put-snapshot's undo puts them back
         self.redis_path = ""
 
-    def sql(self, statement: str, database: str = "postgres") -> str:
-        what = " ".join(statement.split()[:2])  # "ALTER DATABASE", "CREATE DATABASE", ...
-        return postgres.checked(postgres.psql(self.eng, self.db_info.id, self.user, database, statement), what)
-
-    def terminate(self, *names: str) -> None:
-        listed = ", ".join(_literal(n) for n in names)
-        self.sql(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname IN ({listed}) "
-                 f"AND pid <> pg_backend_pid()")
+    def steps(self) -> list[Step]:
+        return plans.restore_steps(self.set.id, self.db_service, self.names, self.previous, self.with_roles,
+                                   self.cache, self.users, self.with_redis)
 
     def act(self, step: Step) -> None:
         self.report.note(f"{step.action} {step.target}")
-        self.touched = self.touched or step.action not in ("check", "restore-into")
+        self.touched = self.touched or step.action not in ("check", "roles", "restore-into")
         getattr(self, "do_" + step.action.replace("-", "_"))()  # a subclass's own way of a step counts
 
     def undo(self, step: Step) -> None:
         getattr(self, "undo_" + step.action.replace("-", "_"))()
 
     def do_check(self) -> None:
-        check_restorable(self.stack, self.set, self.db_info)
-        if self.with_redis:
-            info = running_container(self.stack, self.cache)
-            password = credentials.redis_password(self.eng, info)
-            if redis.cli(self.eng, info.id, password, "CONFIG", "GET", "appendonly").splitlines()[-1] == "yes":
-                raise StackError("Redis runs with appendonly: its AOF, not the RDB, would be loaded",
-                                 "restore with --no-redis, or turn appendonly off", EXIT_USAGE)
+        s, m = self.stack, self.set.manifest
+        seal.require(m, seal.load_key(seal.key_path(s.project, s.settings)), f"backup {self.set.id}",
+                     self.accepting.unauthenticated)
+        made_for = (m.get("stack"), m.get("env"))
+        if made_for != (s.name, s.project.env) and not self.accepting.other_stack:
+            raise StackError(f"backup {self.set.id} was made for stack {made_for[0]} ({made_for[1]}), this is stack "
+                             f"{s.name} ({s.project.env}): nothing was touched",
+                             f"restore it here anyway with {OTHER_STACK_FLAG}", EXIT_USAGE)
+        problems = check_files(self.set)
+        if problems:
+            raise StackError(f"backup {self.set.id} is damaged, nothing was touched: {'; '.join(problems)}",
+                             "choose another backup: stackctl backups", EXIT_USAGE)
+        made, here = self.set.database, self.server.version()
+        if self.kind.major(made["server_version_num"]) > self.kind.major(here["server_version_num"]):
+            raise StackError(
+                f"backup {self.set.id} is from {made['kind']} {made['server_version']}, this server runs "
+                f"{here['server_version']}: a dump does not restore into an older major version",
+                f"run {self.kind.major(made['server_version_num'])} or newer, then restore", EXIT_USAGE)
+        if self.with_redis and self.stack.kind("cache").appendonly(self.eng, running_container(s, self.cache)):
+            raise StackError("the cache runs with appendonly: its AOF, not the snapshot, would be loaded",
+                             "restore with --no-redis, or turn appendonly off", EXIT_USAGE)
 
-    def do_copy_aside(self) -> None:
-        """Redis's data as it is now (nothing writes any more), read back and kept beside the project."""
-        import io
+    def do_roles(self) -> None:
+        self.roles_created = self.server.restore_roles(self.set.file(self.set.database["globals"]))
 
-        info = running_container(self.stack, self.cache)
-        sink = io.BytesIO()
-        details = redis.snapshot(self.eng, info.id, credentials.redis_password(self.eng, info), sink)
-        self.redis_aside, self.redis_path = sink.getvalue(), details["path"]
-        self.redis_copy.parent.mkdir(parents=True, exist_ok=True)
-        partial = self.redis_copy.with_suffix(".partial")
-        partial.write_bytes(self.redis_aside)
-        partial.chmod(0o600)
-        if partial.read_bytes() != self.redis_aside:
-            raise StackError(f"the copy of Redis's RDB in {partial} does not read back as written")
-        partial.replace(self.redis_copy)
+    def undo_roles(self) -> None:
+        self.server.drop_roles(self.roles_created)
+
+    def do_restore_into(self) -> None:
+        for database in self.databases:
+            name, fresh = database["name"], self.fresh[database["name"]]
+            self.report.note(f"restoring database {name} into {fresh}")
+            self.server.create(fresh, self.kind.database(database, self.server.user))
+            result = self.server.restore_into(fresh, self.set.file(database), owners=self.with_roles)
+            if result.exit_code != 0:  # its undo drops the new databases: the data that serves was not touched
+                raise StackError(f"backup {self.set.id} does not read in full into a new database, nothing was "
+                                 f"touched: {self.kind.restore_error(result)}", "choose another backup: stackctl backups",
+                                 EXIT_USAGE)
+            counts, extension_tables = self.server.counts(fresh)
+            expected = {t: n for t, n in database.get("tables", {}).items() if t not in extension_tables}
+            wrong = _differences(expected, counts)
+            if wrong:
+                raise StackError(f"backup {self.set.id}: database {name} restored with other rows than the set "
+                                 f"holds, nothing was touched: {'; '.join(wrong[:5])}",
+                                 "choose another backup: stackctl backups", EXIT_USAGE)
+            self.restored_counts[name] = counts
+
+    def undo_restore_into(self) -> None:
+        for fresh in self.fresh.values():
+            self.server.drop(fresh)
 
     def stop_users(self) -> None:
         self.stack.compose.stop(self.users)
@@ -180,54 +218,69 @@ class Restoring:
         # The data is what it was before the restore: start without re-running migrations.
         run_up(self.stack, None, build="never", check=False, report=self.report, run_oneshots=False)
 
-    def do_restore_into(self) -> None:
-        self.sql(f"DROP DATABASE IF EXISTS {_q(self.fresh)}")
-        self.sql(f"CREATE DATABASE {_q(self.fresh)} OWNER {_q(self.user)} TEMPLATE template0")
-        result = postgres.restore_into(self.eng, self.db_info.id, self.user, self.fresh, self.set.part("postgres"))
-        if result.exit_code != 0:  # its undo drops the new database: the data that serves was not touched
-            raise StackError(f"backup {self.set.id} does not read in full into a new database, nothing was touched: "
-                             f"{postgres.restore_error(result)}", "choose another backup: stackctl backups", EXIT_USAGE)
+    def do_copy_aside(self) -> None:
+        """The cache's data as it is now (nothing writes any more), read back and kept beside the project."""
+        import io
 
-    def undo_restore_into(self) -> None:
-        self.terminate(self.fresh)
-        self.sql(f"DROP DATABASE IF EXISTS {_q(self.fresh)}")
+        info = running_container(self.stack, self.cache)
+        sink = io.BytesIO()
+        details = self.stack.kind("cache").snapshot(self.eng, info, sink)
+        self.redis_aside, self.redis_path = sink.getvalue(), details["path"]
+        self.redis_copy.parent.mkdir(parents=True, exist_ok=True)
+        partial = self.redis_copy.with_suffix(".partial")
+        partial.write_bytes(self.redis_aside)
+        partial.chmod(0o600)
+        if partial.read_bytes() != self.redis_aside:
+            raise StackError(f"the copy of the cache's snapshot in {partial} does not read back as written")
+        partial.replace(self.redis_copy)
+
+    def _rename(self, old: str, new: str) -> None:
+        self.server.rename(old, new)
+        self.renames.append((old, new))
 
     def do_swap(self) -> None:
-        self.terminate(self.db, self.fresh)
-        self.sql(f"ALTER DATABASE {_q(self.db)} RENAME TO {_q(self.previous)}")
-        self.sql(f"ALTER DATABASE {_q(self.fresh)} RENAME TO {_q(self.db)}")
+        present = set(self.server.all_names())
+        for name in self.names:
+            if name in present:
+                self._rename(name, self.previous[name])
+                self.kept[name] = self.previous[name]
+            self._rename(self.fresh[name], name)
 
     def undo_swap(self) -> None:
         self.stop_users()  # the start step may have started them on the restored data
-        self.terminate(self.db, self.fresh, self.previous)
-        databases = self.sql("SELECT datname FROM pg_database").split()
-        if self.previous not in databases:
-            return  # the swap never began
-        if self.db in databases:
-            self.sql(f"ALTER DATABASE {_q(self.db)} RENAME TO {_q(self.fresh)}")
-        self.sql(f"ALTER DATABASE {_q(self.previous)} RENAME TO {_q(self.db)}")
+        while self.renames:
+            old, new = self.renames.pop()
+            self.server.rename(new, old)
 
     def do_put_snapshot(self) -> None:
         info = running_container(self.stack, self.cache)
-        # Where this server keeps its RDB (read by copy-aside), never a path the set names.
-        redis.restore_rdb(self.eng, info.id, self.redis_path, self.set.part("redis").read_bytes())
+        # Where this server keeps its snapshot (read by copy-aside), never a path the set names.
+        self.stack.kind("cache").restore_rdb(self.eng, info.id, self.redis_path, self.set.file(self.set.cache).read_bytes())
 
     def undo_put_snapshot(self) -> None:
         info = self.stack.containers().get(self.cache)
         if info is not None:
-            redis.restore_rdb(self.eng, info.id, self.redis_path, self.redis_aside)
+            self.stack.kind("cache").restore_rdb(self.eng, info.id, self.redis_path, self.redis_aside)
 
     def do_start(self) -> None:
         run_up(self.stack, None, build="never", check=False, report=self.report)
 
+    def do_count(self) -> None:
+        """Rows again, once the services started on the restored data: what their start changed."""
+        for name in self.names:
+            now, _ = self.server.counts(name)
+            self.changed += [f"{name}.{change}" for change in _differences(self.restored_counts[name], now)]
+
     def do_keep(self) -> None:
-        """The replaced data stays as its own database; what an earlier restore kept goes."""
-        prefix = KEPT.format(db=self.db, stamp="")
-        earlier = [name for name in self.sql("SELECT datname FROM pg_database").split()
-                   if name.startswith(prefix) and name[len(prefix):].isdigit() and name != self.previous]
-        for name in earlier:
-            self.terminate(name)
-            self.sql(f"DROP DATABASE IF EXISTS {_q(name)}")
+        """The replaced data stays as its own databases; what an earlier restore kept goes."""
+        for name in self.server.kept():
+            if name not in self.kept.values():
+                self.server.drop(name)
+
+
+def _differences(expected: dict[str, int], found: dict[str, int]) -> list[str]:
+    changed = [f"{t}: {n} -> {found.get(t, 'gone')}" for t, n in sorted(expected.items()) if found.get(t) != n]
+    return changed + [f"{t}: none -> {n}" for t, n in sorted(found.items()) if t not in expected]
 
 
 def _runner(stack: Stack) -> type[Restoring]:
@@ -238,10 +291,12 @@ def _runner(stack: Stack) -> type[Restoring]:
     return Restoring
 
 
-def _restore(stack: Stack, ref: str, *, include_redis: bool = True, report: Reporter = SILENT) -> RestoreResult:
+def _restore(stack: Stack, ref: str, *, include_redis: bool, database: str | None, accepting: Accepting,
+             report: Reporter) -> RestoreResult:
     backup_set = sets.find_set(backup_path(stack), ref)
-    run = _runner(stack)(stack, backup_set, _with_redis(stack, backup_set, include_redis), report)
-    plan = plans.restore_steps(backup_set.id, run.db, run.cache, run.users, run.with_redis, run.previous)
+    run = _runner(stack)(stack, backup_set, _with_cache(stack, backup_set, include_redis), report, database,
+                         accepting)
+    plan = run.steps()
     started = next(i for i, step in enumerate(plan) if step.action == "start") + 1
     undo_failed: list[str] = []
 
@@ -257,16 +312,22 @@ def _restore(stack: Stack, ref: str, *, include_redis: bool = True, report: Repo
         follow(plan[:started], run.act, undo=undo, note=report.note)
     except BaseException as exc:
         if not run.touched or isinstance(exc, KeyboardInterrupt):
-            raise  # a check that fails touches nothing
+            raise  # nothing that serves was touched (what was made aside is undone)
         reason = exc.message if isinstance(exc, StackError) else type(exc).__name__
         if undo_failed:  # said, not hidden: what could not be put back is named
             raise RestoreUndone(f"restore of {backup_set.id} failed ({reason}) and undoing it failed too: "
-                                f"{'; '.join(undo_failed)}", "see stackctl status; no database was dropped (the data as it "
-                                f"was is {run.db} or, if the swap stayed, {run.previous})") from None
+                                f"{'; '.join(undo_failed)}", "see stackctl status; no database was dropped (the data as "
+                                f"it was is under its own name or {', '.join(run.previous.values())})") from None
         raise RestoreUndone(f"restore of {backup_set.id} failed and was undone: {reason}",
-                            "the data is as it was and serves again") from None
+                            "the data is as it was and serves again (stackctl status shows it)") from None
     follow(plan[started:], run.act, note=report.note)  # the restored data serves: nothing after this is undone
-    return RestoreResult(backup_set, run.previous, run.with_redis, run.redis_copy if run.with_redis else None)
+    result = RestoreResult(backup_set, tuple(run.names), dict(run.kept),
+                           sum(sum(c.values()) for c in run.restored_counts.values()),
+                           sum(len(c) for c in run.restored_counts.values()), tuple(run.roles_created),
+                           run.with_redis, run.redis_copy if run.with_redis else None, tuple(run.changed))
+    if run.changed:
+        raise StartChangedData(result)
+    return result
 
 
 class RestoreUndone(StackError):
@@ -274,3 +335,14 @@ class RestoreUndone(StackError):
 
     def __init__(self, message: str, hint: str):
         super().__init__(message, hint, EXIT_FAILED)
+
+
+class StartChangedData(StackError):
+    """The set's data went in with the set's rows, and the services' start changed some (exit 3)."""
+
+    def __init__(self, result: RestoreResult):
+        super().__init__(f"restored backup {result.restored.id} with the set's rows, then the services' start "
+                         f"changed them: {'; '.join(result.changed_by_start[:8])}",
+                         "an entrypoint or migration writes at start (a flush or seed step?): see stackctl logs",
+                         EXIT_UNHEALTHY)
+        self.result = result

@@ -21,13 +21,65 @@ MANIFEST = "manifest.json"
 PRIVATE_FILE = 0o600
 PRIVATE_DIR = 0o700
 PARTIAL_PREFIX = ".partial-"
-FORMAT = 1
+FORMAT = 2  # a whole database server (every database and its roles) and the cache
+FORMATS = (1, 2)  # format 1: one Postgres database (POSTGRES_DB) and Redis; still restored
 # What stackctl itself writes, and so all a set read back (from disk, off-site) may hold: an id is
-# a UTC time and the name of its folder; a part's file is a plain name inside the set.
+# a UTC time and the name of its folder; a file is a plain name inside the set; a database name is
+# any text a server accepts (it reaches SQL only quoted).
 ID = re.compile(r"^\d{8}T\d{6}Z$")
 PART_FILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,120}$")
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
-PARTS = ("postgres", "redis")
+DATABASE_KINDS = ("postgres",)
+CACHE_KINDS = ("redis",)
+
+
+def _name_ok(value) -> bool:
+    return isinstance(value, str) and 0 < len(value.encode()) <= 63 and "\0" not in value
+
+
+def _file_problems(meta, label: str, seen: set) -> list[str]:
+    if not isinstance(meta, dict):
+        return [f"its {label} entry is not an object"]
+    problems = []
+    name = meta.get("file")
+    if not isinstance(name, str) or not PART_FILE.match(name) or name == MANIFEST or name in seen:
+        problems.append(f"its manifest names {str(name)[:60]!r} for {label}, which is not a file inside the set")
+    seen.add(name)
+    size = meta.get("bytes")
+    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+        problems.append(f"its {label} size is not a number of bytes")
+    if not isinstance(meta.get("sha256"), str) or not SHA256.match(meta["sha256"]):
+        problems.append(f"its {label} checksum is not a sha256")
+    tables = meta.get("tables", {})
+    if not isinstance(tables, dict) or not all(isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool)
+                                               for k, v in tables.items()):
+        problems.append(f"its {label} row counts are not numbers per table")
+    return problems
+
+
+def _database_problems(database, seen: set) -> list[str]:
+    if not isinstance(database, dict):
+        return ["it holds no database dump"]
+    problems = []
+    if database.get("kind") not in DATABASE_KINDS:
+        problems.append(f"its database kind {str(database.get('kind'))[:20]!r} is not one stackctl backs up")
+    if not isinstance(database.get("server_version_num"), int):
+        problems.append("its server version is not a number")
+    if database.get("globals") is not None:
+        problems += _file_problems(database["globals"], "roles", seen)
+    listed = database.get("databases")
+    if not isinstance(listed, list) or not listed:
+        return problems + ["it holds no database dump"]
+    names = set()
+    for entry in listed:
+        if not isinstance(entry, dict) or not _name_ok(entry.get("name")) or entry["name"] in names:
+            problems.append(f"its database name {str((entry or {}).get('name'))[:63]!r} is not one a server has")
+            continue
+        names.add(entry["name"])
+        problems += _file_problems(entry, f"database {entry['name']}", seen)
+        if entry.get("owner") is not None and not _name_ok(entry["owner"]):
+            problems.append(f"its database {entry['name']} has no usable owner")
+    return problems
 
 
 def manifest_problems(manifest, folder_name: str | None = None) -> list[str]:
@@ -45,24 +97,21 @@ def manifest_problems(manifest, folder_name: str | None = None) -> list[str]:
         datetime.fromisoformat(str(manifest.get("created_at")))
     except ValueError:
         problems.append("its created_at is not a time")
-    seen = set()
-    for part in PARTS:
-        meta = manifest.get(part)
-        if not meta:
-            continue
-        if not isinstance(meta, dict):
-            problems.append(f"its {part} entry is not an object")
-            continue
-        name = meta.get("file")
-        if not isinstance(name, str) or not PART_FILE.match(name) or name == MANIFEST or name in seen:
-            problems.append(f"its manifest names {str(name)[:60]!r} for {part}, which is not a file inside the set")
-        seen.add(name)
-        if not isinstance(meta.get("bytes"), int) or isinstance(meta.get("bytes"), bool) or meta["bytes"] < 0:
-            problems.append(f"its {part} size is not a number of bytes")
-        if not isinstance(meta.get("sha256"), str) or not SHA256.match(meta["sha256"]):
-            problems.append(f"its {part} checksum is not a sha256")
-    if not manifest.get("postgres"):
-        problems.append("it holds no database dump")
+    if manifest.get("format") not in FORMATS:
+        return problems + [f"its format {str(manifest.get('format'))[:10]!r} is not one this stackctl reads"]
+    seen: set = set()
+    if manifest["format"] == 1:
+        problems += _file_problems(manifest["postgres"], "postgres", seen) if manifest.get("postgres") else \
+            ["it holds no database dump"]
+        if manifest.get("redis"):
+            problems += _file_problems(manifest["redis"], "redis", seen)
+        return problems
+    problems += _database_problems(manifest.get("database"), seen)
+    cache = manifest.get("cache")
+    if cache is not None:
+        problems += _file_problems(cache, "cache", seen)
+        if isinstance(cache, dict) and cache.get("kind") not in CACHE_KINDS:
+            problems.append(f"its cache kind {str(cache.get('kind'))[:20]!r} is not one stackctl backs up")
     return problems
 
 
@@ -111,8 +160,22 @@ class HashingWriter:
         return self.digest.hexdigest()
 
 
+class Tee:
+    """One stream to several sinks (the dump's file and its full read)."""
+
+    def __init__(self, *sinks):
+        self.sinks = sinks
+
+    def write(self, chunk: bytes) -> None:
+        for sink in self.sinks:
+            sink.write(chunk)
+
+
 @dataclass(frozen=True)
 class BackupSet:
+    """A set on disk (or off-site) whose manifest passed manifest_problems. Both formats are read
+    through one view: `database` (kind, versions, `globals`, `databases`) and `cache`."""
+
     path: Path
     manifest: dict
 
@@ -125,21 +188,50 @@ class BackupSet:
         return datetime.fromisoformat(self.manifest["created_at"])
 
     @property
+    def database(self) -> dict:
+        m = self.manifest
+        if m.get("format", 1) == 1:  # one Postgres database, as format 1 held it
+            pg = m["postgres"]
+            entry = {"name": pg.get("database") or "", "owner": None, "file": pg["file"], "bytes": pg["bytes"],
+                     "sha256": pg["sha256"], "tables": pg.get("tables") or {}}
+            return {"kind": "postgres", "image": pg.get("image"), "server_version_num": pg.get("server_version_num"),
+                    "server_version": pg.get("server_version"), "postgis_version": pg.get("postgis_version"),
+                    "globals": None, "databases": [entry]}
+        return m["database"]
+
+    @property
+    def cache(self) -> dict | None:
+        m = self.manifest
+        if m.get("format", 1) == 1:
+            return {**m["redis"], "kind": "redis"} if m.get("redis") else None
+        return m.get("cache")
+
+    def databases(self) -> list[dict]:
+        return list(self.database["databases"])
+
+    def files(self) -> list[tuple[str, dict]]:
+        """(what it is, its entry) for every file of the set."""
+        found = [("roles", self.database["globals"])] if self.database.get("globals") else []
+        found += [(f"database {d['name']}", d) for d in self.databases()]
+        return found + ([("cache", self.cache)] if self.cache else [])
+
+    @property
     def size(self) -> int:
-        return sum(part.get("bytes", 0) for part in self.files().values())
+        return sum(meta.get("bytes", 0) for _, meta in self.files())
 
-    def files(self) -> dict[str, dict]:
-        return {k: v for k, v in self.manifest.items() if k in PARTS and v}
+    @property
+    def rows(self) -> int:
+        return sum(sum(d.get("tables", {}).values()) for d in self.databases())
 
-    def part(self, kind: str) -> Path:
-        """The file of one part (postgres, redis), which must lie inside the set: a manifest
-        naming `../elsewhere/x.dump` or `/etc/passwd` is refused, never opened."""
-        name = str((self.manifest.get(kind) or {}).get("file") or "")
+    def file(self, meta: dict) -> Path:
+        """A file of the set, which must lie inside it: a manifest naming `../elsewhere/x.dump` or
+        `/etc/passwd` is refused, never opened."""
+        name = str(meta.get("file") or "")
         inside = self.path.resolve()
         path = (inside / name).resolve()
         if not name or "/" in name or "\\" in name or name in (".", "..") or path.parent != inside:
             raise StackError(f"backup {self.id} is damaged, nothing was touched: its manifest names "
-                             f"{name!r} for {kind}, which is not a file inside the set",
+                             f"{name!r}, which is not a file inside the set",
                              "choose another backup: stackctl backups", EXIT_USAGE)
         return path
 
@@ -156,6 +248,8 @@ class BackupSet:
     def to_dict(self, now: datetime | None = None) -> dict:
         return {"id": self.id, "path": str(self.path), "created_at": self.manifest["created_at"],
                 "kind": self.manifest.get("kind", "manual"), "bytes": self.size, "verified": self.verified,
+                "databases": [d["name"] for d in self.databases()], "rows": self.rows,
+                "stack": self.manifest.get("stack"), "env": self.manifest.get("env"),
                 "age_seconds": round(self.age(now).total_seconds())}
 
 
@@ -191,8 +285,7 @@ def list_sets(folder: Path) -> list[BackupSet]:
             manifest = json.loads((child / MANIFEST).read_text())
         except ValueError:
             continue
-        if isinstance(manifest, dict) and manifest.get("format") == FORMAT and manifest.get("complete") \
-                and not manifest_problems(manifest, child.name):
+        if isinstance(manifest, dict) and manifest.get("complete") and not manifest_problems(manifest, child.name):
             sets.append(BackupSet(child, manifest))
     return sorted(sets, key=lambda s: (s.created_at, s.id), reverse=True)
 

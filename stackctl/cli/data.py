@@ -110,33 +110,44 @@ def backups_push(app: App, backup_id: str) -> None:
 
 @click.command("verify")
 @click.argument("backup_id")
+@click.option("--accept-unauthenticated-set", "accept_unauthenticated", is_flag=True,
+              help="Check a set this host's backup key does not authenticate (made elsewhere, or before sets were "
+                   "authenticated).")
 @json_option
 @pass_app
-def backups_verify(app: App, backup_id: str) -> None:
-    """Checksums, a full read, and a restore into a scratch database compared with the manifest."""
+def backups_verify(app: App, backup_id: str, accept_unauthenticated: bool) -> None:
+    """Its MAC, checksums, a full read, and a restore into a scratch server compared with the manifest."""
     from stackctl.backup.verify import verify_set
 
-    output.finish(app, verify_set(app.stack(), backup_id), render.verified)
+    output.finish(app, verify_set(app.stack(), backup_id, accept_unauthenticated), render.verified)
 
 
 @click.command()
 @click.argument("backup_id")
 @click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
-@click.option("--no-redis", is_flag=True, help="Restore Postgres only.")
+@click.option("--no-redis", is_flag=True, help="Restore the databases only; the cache is left as it is.")
+@click.option("--database", "database", metavar="NAME",
+              help="Restore only this database of the set (the cache and the other databases are left as they are).")
 @click.option("--dry-run", is_flag=True, help="Print the steps the restore would take now, and take none.")
 @click.option("--from-remote", is_flag=True, help="Fetch the set from off-site first (checked before use).")
+@click.option("--accept-unauthenticated-set", "accept_unauthenticated", is_flag=True,
+              help="Restore a set this host's backup key does not authenticate: its contents run as SQL on your "
+                   "server, so only a set you trust.")
+@click.option("--accept-other-stack", "accept_other_stack", is_flag=True,
+              help="Restore a set made for another stack or environment into this one.")
 @json_option
 @pass_app
-def restore(app: App, backup_id: str, yes: bool, no_redis: bool, dry_run: bool, from_remote: bool) -> None:
+def restore(app: App, backup_id: str, yes: bool, no_redis: bool, database: str | None, dry_run: bool,
+            from_remote: bool, accept_unauthenticated: bool, accept_other_stack: bool) -> None:
     """Restore a backup (ID or path); on any failure the data is left as it was."""
+    from stackctl.backup.restore import Accepting, restore_plan
     from stackctl.backup.restore import restore as run_restore
-    from stackctl.backup.restore import restore_plan
     from stackctl.cli.progress import make_progress
 
     stack = app.stack()
     if dry_run:  # off-site too, nothing is fetched: the plan comes from the set's checked manifest
-        output.finish(app, restore_plan(stack, backup_id, include_redis=not no_redis, from_remote=from_remote),
-                      render.plan)
+        output.finish(app, restore_plan(stack, backup_id, include_redis=not no_redis, from_remote=from_remote,
+                                        database=database), render.plan)
         return
     if not yes:
         if not sys.stdin.isatty():
@@ -149,7 +160,8 @@ def restore(app: App, backup_id: str, yes: bool, no_redis: bool, dry_run: bool, 
         backup_id = fetch(stack, backup_id, backup_path(stack)).id
     progress = make_progress(app.console())
     try:
-        result = run_restore(stack, backup_id, include_redis=not no_redis, report=progress)
+        result = run_restore(stack, backup_id, include_redis=not no_redis, database=database,
+                             accepting=Accepting(accept_unauthenticated, accept_other_stack), report=progress)
     finally:
         progress.close()
     output.finish(app, result, render.restored)

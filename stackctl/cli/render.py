@@ -130,12 +130,17 @@ def migration_status(console, result) -> None:
 
 
 def backup_made(console, result) -> None:
-    b, m = result.backup, result.backup.manifest
-    checked = "restored into a scratch database, row counts match" if result.verified else "read back in full"
-    console.result(f"[green]backup {b.id}[/] ({b.size / 1e6:.1f} MB, {checked}) in {b.path}")
-    console.result(f"  postgres {m['postgres']['server_version']}: {sum(m['postgres']['tables'].values())} rows "
-                   f"in {len(m['postgres']['tables'])} tables" +
-                   (f"; redis {m['redis']['version']}: {m['redis']['keys']} keys" if m.get("redis") else ""))
+    b = result.backup
+    checked = "restored into a scratch server, row counts match" if result.verified else "read back in full"
+    console.result(f"[green]backup {b.id}[/] ({b.size / 1e6:.1f} MB, {checked}, authenticated) in {b.path}")
+    db, cache = b.database, b.cache
+    each = ", ".join(f"{d['name']} {sum(d.get('tables', {}).values())} rows in {len(d.get('tables', {}))} tables"
+                     for d in b.databases())
+    console.result(f"  {db['kind']} {db['server_version']}: {each}" + ("; roles" if db.get("globals") else "")
+                   + (f"; {cache['kind']} {cache.get('version')}: {cache.get('keys')} keys" if cache else ""))
+    if result.empty:
+        console.result(f"[bold yellow]  warning: no row in any table of {len(b.databases())} database(s): "
+                       f"if your app has data, it writes somewhere this server does not hold[/]")
     if result.pruned:
         console.result(f"  retention removed {len(result.pruned)}: {', '.join(result.pruned)}")
     if result.pushed:
@@ -178,9 +183,15 @@ def verified(console, result) -> None:
 
 
 def restored(console, result) -> None:
-    console.result(f"[green]restored backup {result.restored.id}[/]" + (" (Postgres and Redis)" if result.redis
-                   else " (Postgres)") + f"; the data it replaced is kept as database {result.kept_database}"
-                   + (f" and {result.redis_copy}" if result.redis_copy else "") + " until the next restore")
+    kept = ", ".join(result.kept.values())
+    console.result(f"[green]restored backup {result.restored.id}[/]: database(s) {', '.join(result.databases)}, "
+                   f"{result.rows} rows in {result.tables} tables, each table's rows equal to the set's before and "
+                   f"after the services started" + (" (and the cache's snapshot)" if result.redis else ""))
+    if result.roles_created:
+        console.result(f"  roles created from the set: {', '.join(result.roles_created)}")
+    if kept or result.redis_copy:
+        console.result("  the data it replaced is kept" + (f" as database(s) {kept}" if kept else "")
+                       + (f" and {result.redis_copy}" if result.redis_copy else "") + " until the next restore")
 
 
 def cert_made(console, result) -> None:

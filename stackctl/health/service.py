@@ -5,15 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
+from stackctl import kinds
 from stackctl.containers import ContainerInfo
 from stackctl.engine import Engine
-from stackctl.health import credentials, probes
+from stackctl.health import probes
 from stackctl.health.gate import Observation
 from stackctl.plan import ServiceSpec
 
-# The container port each probe kind talks to; HTTP takes the service's declared port, else
-# the first of these that is published, else its first published port.
-PROBE_PORTS = {"postgres": (5432,), "redis": (6379,), "http": (80, 8000, 8080, 3000, 5000, 4000)}
+# The container ports HTTP is looked for on: the service's declared port, else the first of
+# these that is published, else its first published port. A data kind's is its own (kinds).
+HTTP_PORTS = (80, 8000, 8080, 3000, 5000, 4000)
 HTTPS_PORT = 443
 CRASH_LOOP_RESTARTS = 3
 
@@ -33,32 +34,33 @@ class Endpoint:
     """Something stackctl can ask directly from the host."""
 
     name: str
-    kind: str  # postgres | redis | http | https
+    kind: str  # http | https | a data kind (postgres, redis, ...)
     host: str
     port: int
     path: str = ""
-    user: str = ""
-    database: str = ""
-    password: str | None = field(default=None, repr=False)  # from the service's own container
+    credentials: object = field(default=None, repr=False, compare=False)  # a data kind's, from its container
 
     @property
     def url(self) -> str:
         host = "localhost" if self.host == "127.0.0.1" else self.host
-        if self.kind == "postgres":
-            return f"postgresql://{self.user}@{host}:{self.port}/{self.database}"
+        if self.kind not in ("http", "https"):
+            return kinds.kind(self.kind).url(host, self.port, self.credentials)
         return f"{self.kind}://{host}:{self.port}{self.path}"
 
     def probe(self) -> Observation:
-        if self.kind == "postgres":
-            return probes.postgres(self.host, self.port, self.user, self.password, self.database)
-        if self.kind == "redis":
-            return probes.redis(self.host, self.port, self.password)
+        if self.kind not in ("http", "https"):
+            return kinds.kind(self.kind).probe_host(self.host, self.port, self.credentials)
         return probes.http(f"{self.kind}://{self.host}:{self.port}{self.path or '/'}", any_answer=not self.path)
 
 
+def _ports(spec: ServiceSpec, kind: str) -> tuple[int, ...]:
+    if kind == "http":
+        return ((spec.port,) if spec.port else ()) + HTTP_PORTS
+    return (kinds.kind(kind).port,)
+
+
 def _published_for(spec: ServiceSpec, kind: str, info: ContainerInfo, remote: str | None):
-    ports = ((spec.port,) if kind == "http" and spec.port else ()) + PROBE_PORTS[kind]
-    for container_port in ports:
+    for container_port in _ports(spec, kind):
         published = info.host_port(container_port)
         if published is not None and connect_host(published.host_ip, remote) is not None:
             return published
@@ -74,17 +76,15 @@ def probe_endpoint(spec: ServiceSpec, info: ContainerInfo, engine: Engine) -> En
     if not spec.probe:
         return None
     kind, _, path = spec.probe.partition(":")
-    if kind not in PROBE_PORTS:
+    if kind != "http" and kind not in kinds.KNOWN:
         return None
     published = _published_for(spec, kind, info, engine.remote)
     if published is None:
         return None
     host = connect_host(published.host_ip, engine.remote)
-    if kind == "postgres":
-        creds = credentials.postgres(engine, info)
-        return Endpoint(spec.name, kind, host, published.host_port, "", creds.user, creds.database, creds.password)
-    if kind == "redis":
-        return Endpoint(spec.name, kind, host, published.host_port, password=credentials.redis_password(engine, info))
+    if kind != "http":
+        return Endpoint(spec.name, kind, host, published.host_port,
+                        credentials=kinds.kind(kind).credentials(engine, info))
     return Endpoint(spec.name, kind, host, published.host_port, path or "")
 
 
@@ -158,28 +158,9 @@ def observe_container(spec: ServiceSpec, info: ContainerInfo | None) -> Observat
 
 
 def exec_role_probe(engine: Engine, spec: ServiceSpec, info: ContainerInfo) -> Observation | None:
-    """The database's or cache's own protocol, asked inside its container (nothing published):
-    SQL over TCP to 127.0.0.1 (the init-time server listens on the socket only), or PING."""
+    """A data kind's own protocol, asked inside its container (nothing published)."""
     kind = (spec.probe or "").split(":")[0]
-    if kind == "postgres":
-        creds = credentials.postgres(engine, info)
-        cmd = ["psql", "-X", "-h", "127.0.0.1", "-U", creds.user, "-d", creds.database, "-tAc", "SELECT 1"]
-        env = {"PGPASSWORD": creds.password} if creds.password else None
-    elif kind == "redis":
-        password = credentials.redis_password(engine, info)
-        cmd, env = ["redis-cli", "--no-auth-warning", "ping"], ({"REDISCLI_AUTH": password} if password else None)
-    else:
-        return None
-    try:
-        result = engine.exec(info.id, cmd, env=env)
-    except Exception as exc:  # the container may be going away
-        return Observation.pending(f"{type(exc).__name__}: {exc}")
-    output = (result.stdout + result.stderr).strip()
-    if result.exit_code == 0 and output.splitlines()[-1:] in (["1"], ["PONG"]):
-        return Observation.ready("accepting queries" if kind == "postgres" else "PONG")
-    if "password authentication failed" in output or "WRONGPASS" in output or "NOAUTH" in output:
-        return Observation.failed(output.splitlines()[-1])
-    return Observation.pending(output.splitlines()[-1] if output else f"exit {result.exit_code}")
+    return kinds.kind(kind).probe_inside(engine, info) if kind in kinds.KNOWN else None
 
 
 def observer(spec: ServiceSpec, engine: Engine, container_id: str) -> Callable[[], Observation]:

@@ -7,7 +7,6 @@ again, then each wave scaled back and gated on health."""
 
 from __future__ import annotations
 
-from stackctl.backup import redis
 from stackctl.backup.restore import Restoring
 from stackctl.errors import EXIT_FAILED, StackError
 from stackctl.health.gate import wait_ready
@@ -33,7 +32,7 @@ class SwarmRestoring(Restoring):
         self._start(run_oneshots=True)
 
     def do_put_snapshot(self) -> None:
-        self._put_rdb(self.redis_path, self.set.part("redis").read_bytes())  # where this server keeps it, not the set's word
+        self._put_rdb(self.redis_path, self.set.file(self.set.cache).read_bytes())  # where this server keeps it, not the set's word
 
     def undo_put_snapshot(self) -> None:
         self._put_rdb(self.redis_path, self.redis_aside)
@@ -64,7 +63,7 @@ class SwarmRestoring(Restoring):
         """Redis's service at 0 (it saves on the way down; then nothing writes the file), the RDB
         written through its stopped container into the volume, the service at 1 and healthy."""
         self._scale({self.cache: 0})
-        redis.put_rdb(self.eng, self._newest_container(self.cache), path, data)
+        self.stack.kind("cache").put_rdb(self.eng, self._newest_container(self.cache), path, data)
         self._scale({self.cache: 1})
 
     def _newest_container(self, service: str) -> str:

@@ -38,6 +38,24 @@ def take_backup(stack, *args) -> dict:
     return json.loads((Path(listed[0]["path"]) / "manifest.json").read_text())
 
 
+def entry(manifest: dict, name: str = "stackctl") -> dict:
+    """The set's entry for one database."""
+    return next(d for d in manifest["database"]["databases"] if d["name"] == name)
+
+
+def kept_databases(stack) -> list[str]:
+    return [r[0] for r in sql(stack, "SELECT datname FROM pg_database WHERE datname ~ '_(before|restore)_' "
+                                     "ORDER BY 1")]
+
+
+def resign(stack, folder: Path, manifest: dict) -> None:
+    """A manifest rewritten by the test, signed again with the project's key (as if stackctl wrote it)."""
+    from stackctl.backup import seal
+
+    key = seal.load_key(stack.project_dir / ".stackctl" / "backup.key")
+    (folder / "manifest.json").write_text(json.dumps(seal.signed(manifest, key)))
+
+
 def test_rows_and_keys_round_trip_byte_equal(data_stack):
     s = data_stack
     for i in range(3):
@@ -46,10 +64,11 @@ def test_rows_and_keys_round_trip_byte_equal(data_stack):
     original = sql(s, CHECKSUM_SQL)
 
     manifest = take_backup(s, "--verify")
-    assert manifest["postgres"]["tables"]["public.stops"] == original[0][0]
+    assert entry(manifest)["tables"]["public.stops"] == original[0][0]
+    assert {d["name"] for d in manifest["database"]["databases"]} == {"stackctl", "postgres"}
     assert manifest["verification"]["restore_test"]["ok"] is True
-    assert manifest["redis"]["keys"] >= 1 and len(manifest["postgres"]["sha256"]) == 64
-    assert manifest["postgres"]["server_version_num"] >= 150000
+    assert manifest["cache"]["keys"] >= 1 and len(entry(manifest)["sha256"]) == 64
+    assert manifest["database"]["server_version_num"] >= 150000 and manifest["mac"]["alg"] == "hmac-sha256"
 
     sql(s, "UPDATE stops SET name = 'changed' WHERE name = 'Keep 0'")
     sql(s, "DELETE FROM stops WHERE name IN ('Keep 1', 'Alexanderplatz')")
@@ -67,27 +86,27 @@ def test_rows_and_keys_round_trip_byte_equal(data_stack):
     near = httpx.get(s.url("/api/stops/near"), params={"lat": 52.521918, "lon": 13.413215, "radius": 10}).json()
     assert [x["name"] for x in near["stops"]] == ["Alexanderplatz"]
     # nothing lost: the data the restore replaced is a database of its own, Redis's RDB a file
-    kept = result["kept_database"]
+    kept = result["kept"]["stackctl"]
     assert sql(s, CHECKSUM_SQL, dbname=kept) == replaced
     assert Path(result["redis_copy"]).read_bytes().startswith(b"REDIS")
-    assert sql(s, "SELECT datname FROM pg_database WHERE datname LIKE 'stackctl\\_%'") == [(kept,)]
+    assert kept_databases(s) == sorted(result["kept"].values()) and set(result["kept"]) == {"stackctl", "postgres"}
     kinds = [b["kind"] for b in json.loads(s.run("backups", "--json").stdout)["result"]["backups"]]
     assert kinds == ["manual"]  # no dump was taken to make the restore safe
 
     time.sleep(1)  # the kept database is named after the second it was replaced in
     again = s.run("restore", manifest["id"], "--yes", "--json")
     assert again.returncode == 0, again.stderr
-    newer = json.loads(again.stdout)["result"]["kept_database"]
-    assert newer != kept  # the next restore keeps what it replaced and drops what the last one kept
-    assert sql(s, "SELECT datname FROM pg_database WHERE datname LIKE 'stackctl\\_%'") == [(newer,)]
+    newer = json.loads(again.stdout)["result"]["kept"]
+    assert newer["stackctl"] != kept  # the next restore keeps what it replaced and drops what the last one kept
+    assert kept_databases(s) == sorted(newer.values())
     assert sql(s, CHECKSUM_SQL) == original
 
 
-def copy_set(src: Path, dst: Path) -> Path:
+def copy_set(stack, src: Path, dst: Path) -> Path:
     subprocess.run(["cp", "-a", str(src), str(dst)], check=True)
     manifest = json.loads((dst / "manifest.json").read_text())
     manifest["id"] = dst.name
-    (dst / "manifest.json").write_text(json.dumps(manifest))
+    resign(stack, dst, manifest)
     return dst
 
 
@@ -98,19 +117,21 @@ def test_truncated_and_bit_flipped_backups_are_refused_and_nothing_is_touched(da
     sql(s, "INSERT INTO stops (name, geom) VALUES ('after backup', ST_MakePoint(1, 1)::geography)")
     before = sql(s, CHECKSUM_SQL)
 
-    flipped = copy_set(good, backup_dir(s) / "20000101T000001Z")
-    data = bytearray((flipped / "postgres.dump").read_bytes())
+    name = entry(manifest)["file"]
+    flipped = copy_set(s, good, backup_dir(s) / "20000101T000001Z")
+    data = bytearray((flipped / name).read_bytes())
     data[len(data) // 2] ^= 0xFF
-    (flipped / "postgres.dump").write_bytes(bytes(data))
+    (flipped / name).write_bytes(bytes(data))
 
-    # Truncated, with a manifest that matches the truncated file: only a full read finds it.
-    truncated = copy_set(good, backup_dir(s) / "20000101T000002Z")
-    dump = truncated / "postgres.dump"
+    # Truncated, with a manifest that matches the truncated file (and signed with the key: an
+    # insider's set): only a full read finds it.
+    truncated = copy_set(s, good, backup_dir(s) / "20000101T000002Z")
+    dump = truncated / name
     dump.write_bytes(dump.read_bytes()[:-500])  # the data blocks end the file; the TOC stays whole
     m = json.loads((truncated / "manifest.json").read_text())
-    m["postgres"].update(bytes=dump.stat().st_size, sha256=__import__("hashlib").sha256(dump.read_bytes()).hexdigest())
-    (truncated / "manifest.json").write_text(json.dumps(m))
-    listing = subprocess.run(["docker", "run", "--rm", "-i", "--entrypoint", "pg_restore", m["postgres"]["image"],
+    entry(m).update(bytes=dump.stat().st_size, sha256=__import__("hashlib").sha256(dump.read_bytes()).hexdigest())
+    resign(s, truncated, m)
+    listing = subprocess.run(["docker", "run", "--rm", "-i", "--entrypoint", "pg_restore", m["database"]["image"],
                               "-l"], stdin=dump.open("rb"), capture_output=True)
     assert listing.returncode == 0  # the table of contents alone looks fine
 
@@ -121,7 +142,7 @@ def test_truncated_and_bit_flipped_backups_are_refused_and_nothing_is_touched(da
         verify = s.run("backups", "verify", bad.name)
         assert verify.returncode != 0 and reason in verify.stderr
     assert sql(s, CHECKSUM_SQL) == before
-    assert sql(s, "SELECT datname FROM pg_database WHERE datname LIKE 'stackctl\\_%'") == []  # nothing renamed
+    assert kept_databases(s) == []  # nothing renamed, no new database left
     assert not (backup_dir(s) / ".redis-before-restore.rdb").exists()  # nothing copied aside
 
 
@@ -136,7 +157,7 @@ def test_restore_that_fails_halfway_leaves_the_data_as_it_was(data_stack):
     assert f"restore of {manifest['id']} failed and was undone" in out.stderr
     assert sql(s, CHECKSUM_SQL) == before
     assert httpx.get(s.url("/api/health")).json()["status"] == "ok"
-    assert sql(s, "SELECT datname FROM pg_database WHERE datname LIKE 'stackctl\\_%'") == []
+    assert kept_databases(s) == []
 
 
 def test_backup_from_a_newer_postgres_major_is_refused(data_stack):
@@ -144,11 +165,11 @@ def test_backup_from_a_newer_postgres_major_is_refused(data_stack):
     manifest = take_backup(s)
     path = backup_dir(s) / manifest["id"] / "manifest.json"
     m = json.loads(path.read_text())
-    m["postgres"].update(server_version_num=990001, server_version="99.1")
-    path.write_text(json.dumps(m))
+    m["database"].update(server_version_num=990001, server_version="99.1")
+    resign(s, path.parent, m)
     out = s.run("restore", manifest["id"], "--yes")
     assert out.returncode == 2
-    assert "is from PostgreSQL 99.1, this server runs" in out.stderr and "older major" in out.stderr
+    assert "is from postgres 99.1, this server runs" in out.stderr and "older major" in out.stderr
 
 
 def test_retention_keeps_the_newest_by_count(data_stack):
@@ -181,19 +202,15 @@ def test_concurrent_migrate_applies_once(stack):
 def test_failed_backup_leaves_nothing_that_looks_like_a_backup(data_stack):
     s = data_stack
     take_backup(s)  # one good set exists
-    # The database the db service names is gone mid-way (renamed away, the API stopped so nothing
-    # reconnects): the set must not appear, nor a leftover folder.
-    subprocess.run(["docker", "stop", f"{s.name}-api-1"], capture_output=True, check=True)
-    admin = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'stackctl'"
-    sql(s, admin, dbname="postgres")
-    sql(s, "ALTER DATABASE stackctl RENAME TO stackctl_away", dbname="postgres")
-    try:
-        out = s.run("backup")
-    finally:
-        sql(s, "ALTER DATABASE stackctl_away RENAME TO stackctl", dbname="postgres")
-        subprocess.run(["docker", "start", f"{s.name}-api-1"], capture_output=True, check=True)
+    # One database of the server cannot be read (its files are gone): the set must not appear,
+    # nor a leftover folder.
+    sql(s, "CREATE DATABASE broken", dbname="postgres")
+    oid = sql(s, "SELECT oid FROM pg_database WHERE datname = 'broken'", dbname="postgres")[0][0]
+    subprocess.run(["docker", "exec", f"{s.name}-db-1", "rm", "-rf", f"/var/lib/postgresql/data/base/{oid}"],
+                   capture_output=True, check=True)
+    out = s.run("backup")
     assert out.returncode == 1
-    assert "backup failed, nothing was recorded" in out.stderr
+    assert "backup failed, nothing was recorded" in out.stderr and "broken" in out.stderr
     listed = json.loads(s.run("backups", "--json").stdout)["result"]
     assert len(listed["backups"]) == 1 and listed["incomplete"] == []
     assert [p.name for p in backup_dir(s).iterdir()] == [listed["backups"][0]["id"]]
@@ -203,7 +220,7 @@ def test_a_backup_restores_by_hand_without_stackctl_as_documented(data_stack):
     """README, 'Restore by hand': a fresh database from template0, then pg_restore of the dump."""
     s = data_stack
     manifest = take_backup(s)
-    dump = backup_dir(s) / manifest["id"] / "postgres.dump"
+    dump = backup_dir(s) / manifest["id"] / entry(manifest)["file"]
     db = f"{s.name}-db-1"
     made = subprocess.run(["docker", "exec", db, "createdb", "-U", "stackctl", "-T", "template0", "by_hand"],
                           capture_output=True, text=True)

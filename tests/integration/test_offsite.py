@@ -35,8 +35,7 @@ def test_a_set_pushed_off_site_comes_back_with_its_rows(data_stack, sftp_port, t
     first = listed[0]["id"]
     there = far / s.name / first
     manifest = json.loads((there / "manifest.json").read_text())
-    for part in ("postgres", "redis"):
-        meta = manifest[part]
+    for meta in (*manifest["database"]["databases"], manifest["database"]["globals"], manifest["cache"]):
         assert hashlib.sha256((there / meta["file"]).read_bytes()).hexdigest() == meta["sha256"]
     assert not any(p.name.startswith(".partial") for p in (far / s.name).iterdir())
 

@@ -185,7 +185,7 @@ def test_stack_on_a_swarm_with_three_api_replicas_updates_and_heals_without_a_fa
     backup = s.run("backup", "--json")
     assert backup.returncode == 0, backup.stderr
     made = json.loads(backup.stdout)["result"]
-    assert made["postgres"]["rows"] >= written + len(strict.written), (made["postgres"], written)
+    assert made["rows"] >= written + len(strict.written), (made["database"], written)
 
     # restore: what was written after the backup goes, what it holds is back, Redis's key too, and
     # the API serves again at 3 replicas through the proxy
@@ -200,7 +200,7 @@ def test_stack_on_a_swarm_with_three_api_replicas_updates_and_heals_without_a_fa
     assert redis_cli(s, "GET", "restore-marker") == "in-backup"
     assert swarm_status(s)["api"]["running"] == 3
     assert httpx.get(s.url(NEAR), timeout=10).status_code == 200
-    kept = json.loads(restored.stdout)["result"]["kept_database"]
+    kept = json.loads(restored.stdout)["result"]["kept"]["stackctl"]
     assert later_ids[0] in stored(s, later_ids, database=kept)  # the replaced data was kept, not dropped
 
     down = s.run("down", "--volumes", "--yes")

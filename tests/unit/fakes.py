@@ -132,7 +132,7 @@ class FakeEngine:
     def cli(self, args: list[str], stdin_path=None, timeout: float | None = None,
             stdin_data: bytes | None = None) -> ExecResult:
         self.calls.append(f"docker {' '.join(args[:3])}")
-        return self.exec_handler(None, ["docker", *args], None)
+        return self.exec_handler(None, ["docker", *args], {"stdin": stdin_data} if stdin_data is not None else None)
 
     def tag(self, image: str, reference: str) -> None:
         self.calls.append(f"tag {image} {reference}")
@@ -240,3 +240,83 @@ def fake_stack(root: Path, model, engine: FakeEngine):
     stack = Stack(Project(root=root, files=(root / "compose.yaml",), name=model.name))
     stack.__dict__.update(model=model, engine=engine, compose=FakeCompose(engine))
     return stack
+
+
+class FakePostgres:
+    """A Postgres server simulated from the commands stackctl sends it (an exec handler): its
+    databases (name -> whose data, tables with rows) and roles, so tests assert which data ends up
+    named what. `fail`: a command word whose next run fails (pg_restore, pg_dump, start...)."""
+
+    def __init__(self, databases: dict[str, dict] | None = None, roles: set[str] | None = None):
+        import json as _json
+
+        self.json = _json
+        self.databases = databases if databases is not None else {
+            "shop": {"data": "live data", "owner": "app", "tables": {"public.stops": 3}},
+            "postgres": {"data": "system", "owner": "app", "tables": {}}}
+        self.roles = roles if roles is not None else {"app"}
+        self.fail: set[str] = set()
+        self.restored_rows: dict[str, int] | None = None  # rows a pg_restore leaves (default: the dump's)
+        self.dump_rows = {"public.stops": 3}  # what a full read of any dump counts
+        self.on_restore_into = None
+
+    def __call__(self, cid, cmd, env):
+        import re
+
+        if cmd[0] == "docker":
+            return self.docker(cmd[1:], env)
+        if cmd[0] == "redis-cli":
+            return ExecResult(0, "PONG\n" if "PING" in cmd else "dir\nno\n", "")
+        if cmd[0] == "pg_dump":
+            if "pg_dump" in self.fail:
+                return ExecResult(1, "", "pg_dump: error: connection lost")
+            return ExecResult(0, "PGDMP " + cmd[-1], "")
+        if cmd[0] == "pg_dumpall":
+            return ExecResult(0, "CREATE ROLE app;\nALTER ROLE app WITH SUPERUSER;\nCREATE ROLE reader;\n"
+                                 "-- PostgreSQL database cluster dump complete\n", "")
+        sql, db = cmd[-1], cmd[cmd.index("-d") + 1] if "-d" in cmd else None
+        if "current_setting('server_version_num')" in sql:
+            return ExecResult(0, "160004|16.4|3.4.2\n", "")
+        if "json_agg" in sql:
+            return ExecResult(0, self.json.dumps([{"name": n, "owner": d["owner"], "encoding": "UTF8", "collate": "C",
+                                                   "ctype": "C"} for n, d in sorted(self.databases.items())]), "")
+        if sql.startswith("SELECT rolname"):
+            return ExecResult(0, "\n".join(sorted(self.roles)) + "\n", "")
+        if "pg_depend" in sql:  # the tables of a database
+            tables = self.databases[db]["tables"]
+            return ExecResult(0, "".join(f"{t}|false\n" for t in tables), "")
+        if "count(*)" in sql:
+            tables = self.databases[db]["tables"]
+            return ExecResult(0, "".join(f"{t}|{n}\n" for t, n in tables.items()), "")
+        if m := re.match(r'CREATE DATABASE "(\w+)"(?: OWNER "(\w+)")?', sql):
+            if m[2] and m[2] not in self.roles:
+                return ExecResult(1, "", f'ERROR:  role "{m[2]}" does not exist')
+            self.databases[m[1]] = {"data": "empty", "owner": m[2] or "app", "tables": {}}
+        elif m := re.match(r'DROP DATABASE IF EXISTS "(\w+)"', sql):
+            self.databases.pop(m[1], None)
+        elif m := re.match(r'ALTER DATABASE "(\w+)" RENAME TO "(\w+)"', sql):
+            if db in (m[1], m[2]):
+                return ExecResult(1, "", "ERROR:  current database cannot be renamed")
+            self.databases[m[2]] = self.databases.pop(m[1])
+        elif m := re.match(r'DROP ROLE IF EXISTS "(\w+)"', sql):
+            self.roles.discard(m[1])
+        return ExecResult(0, "", "")
+
+    def docker(self, args, env):
+        if args[0] == "run":  # a full read of a dump, in a throwaway container
+            return ExecResult(0, "".join(f"ROWS {t} {n}\n" for t, n in self.dump_rows.items()) + "EXIT 0\n", "")
+        if args[:2] == ["exec", "-i"] and "pg_restore" in args:
+            if "pg_restore" in self.fail:
+                return ExecResult(1, "", "pg_restore: error: could not read from input file: end of file\n"
+                                         "Command was: COPY public.stops (id, name) FROM stdin;\n")
+            fresh = args[args.index("-d") + 1]
+            self.databases[fresh].update(data="backup data", tables=dict(self.restored_rows or {"public.stops": 3}))
+            if self.on_restore_into:
+                self.on_restore_into(fresh)
+            return ExecResult(0, "", "")
+        if args[:2] == ["exec", "-i"] and "psql" in args:  # roles, from the set's roles file on stdin
+            for line in (env or {}).get("stdin", b"").decode().splitlines():
+                if line.startswith("CREATE ROLE "):
+                    self.roles.add(line.split()[2].rstrip(";"))
+            return ExecResult(0, "", "")
+        return ExecResult(0, "", "")

@@ -44,10 +44,12 @@ def _set(tmp_path):
     folder = tmp_path / "20260101T000000Z"
     folder.mkdir()
     (folder / "postgres.dump").write_bytes(b"x" * 10)
-    return BackupSet(folder, {"id": folder.name, "created_at": "2026-01-01T00:00:00+00:00", "kind": "manual",
-                              "postgres": {"file": "postgres.dump", "bytes": 10, "server_version": "16.4",
-                                           "tables": {"public.stops": 3}},
-                              "redis": {"file": "redis.rdb", "version": "7.2.5", "keys": 2},
+    return BackupSet(folder, {"format": 2, "id": folder.name, "created_at": "2026-01-01T00:00:00+00:00",
+                              "kind": "manual", "stack": "shop", "env": "production",
+                              "database": {"kind": "postgres", "server_version": "16.4", "globals": None,
+                                           "databases": [{"name": "shop", "file": "postgres.dump", "bytes": 10,
+                                                          "tables": {"public.stops": 3}}]},
+                              "cache": {"kind": "redis", "file": "redis.rdb", "version": "7.2.5", "keys": 2},
                               "verification": {"full_read": True}})
 
 
@@ -97,7 +99,8 @@ def samples(tmp_path) -> dict:
         "backups": results.BackupList(tmp_path, (backup_set,), ()),
         "backups verify": results.Verified(backup_set.id, 1, 3),
         "backups push": Pushed(backup_set.id, "sftp://ops@backup1/srv/shop/" + backup_set.id, 10, ()),
-        "restore": RestoreResult(backup_set, "shop_before_20260101000000", True, Path("/srv/shop/.stackctl/r.rdb")),
+        "restore": RestoreResult(backup_set, ("shop",), {"shop": "shop_before_20260101000000"}, 3, 1, ("reader",),
+                                 True, Path("/srv/shop/.stackctl/r.rdb")),
         "certs self-signed": results.CertMade(Path("c.pem"), Path("k.pem"), when),
         "deploy": DeployResult("deploy", "20260101-000000", None, 40.0, (("check", 1.0),), ()),
         "rollback": DeployResult("rollback", "20260101-000000", "20260102-000000", 20.0),

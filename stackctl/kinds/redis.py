@@ -1,0 +1,262 @@
+"""Redis (and Valkey): the only module that names its tools (redis-cli, redis-check-rdb).
+
+Whether the server wants a password, and which, is read from the server itself, never from the
+names of environment variables: asked without one, a server that answers PONG has none; else
+the password is what its own configuration says (`--requirepass` in its command line, or
+`requirepass` / the default user's `>password` in the config file it was started with), read
+from inside its container. A REDIS_PASSWORD in its environment is tried last, and only used if
+the server accepts it. Passwords reach redis-cli as REDISCLI_AUTH in its environment, never argv.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from stackctl.containers import ContainerInfo
+from stackctl.engine import Engine
+from stackctl.errors import StackError
+from stackctl.health.gate import Observation
+from stackctl.kinds import env_or_file
+
+PORT = 6379
+PROBE_TIMEOUT = 2.0
+SNAPSHOT_TIMEOUT = 300.0
+NEEDS_AUTH = ("NOAUTH", "WRONGPASS", "invalid password", "Authentication required")
+
+# The running server's command line and, when it names one, its config file, read inside its
+# container (no ps needed: /proc). Printed as NUL-separated argv, then a marker, then the file.
+SERVER_CONFIG_SCRIPT = r"""
+for p in /proc/[0-9]*; do
+  cmd=$(tr '\0' '\n' < "$p/cmdline" 2>/dev/null | head -n 1)
+  case "$cmd" in *redis-server*|*valkey-server*|*keydb-server*) ;; *) continue ;; esac
+  cat "$p/cmdline"; printf '\n__CONFIG__\n'
+  conf=$(tr '\0' '\n' < "$p/cmdline" | sed -n 2p)
+  case "$conf" in --*|"") ;; /*) cat "$conf" 2>/dev/null ;; *) cat "$(readlink "$p/cwd")/$conf" 2>/dev/null ;; esac
+  exit 0
+done
+exit 1
+"""
+
+_passwords: dict[tuple[str, str], str | None] = {}  # (container id, started at) -> the password that worked
+
+
+def config_words(line: str) -> list[str]:
+    """One line of a Redis config file split as Redis splits it (sdssplitargs): spaces between
+    words, "double quotes" with \\n \\r \\t \\b \\a \\\\ \\" and \\xHH escapes, 'single quotes' with \\'."""
+    words, i, n = [], 0, len(line)
+    escapes = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "a": "\a"}
+    while i < n:
+        while i < n and line[i].isspace():
+            i += 1
+        if i >= n:
+            break
+        word, quote = [], None
+        while i < n:
+            c = line[i]
+            if quote == '"':
+                if c == "\\" and i + 3 < n and line[i + 1] == "x" and all(h in "0123456789abcdefABCDEF"
+                                                                       for h in line[i + 2:i + 4]):
+                    word.append(chr(int(line[i + 2:i + 4], 16)))
+                    i += 4
+                    continue
+                if c == "\\" and i + 1 < n:
+                    word.append(escapes.get(line[i + 1], line[i + 1]))
+                    i += 2
+                    continue
+                if c == '"':
+                    quote = None
+                    i += 1
+                    break
+                word.append(c)
+            elif quote == "'":
+                if c == "\\" and i + 1 < n and line[i + 1] == "'":
+                    word.append("'")
+                    i += 2
+                    continue
+                if c == "'":
+                    quote = None
+                    i += 1
+                    break
+                word.append(c)
+            else:
+                if c.isspace():
+                    break
+                if c in "\"'" and not word:
+                    quote = c
+                    i += 1
+                    continue
+                word.append(c)
+            i += 1
+        words.append("".join(word))
+    return words
+
+
+def configured_passwords(cmdline: list[str], config_text: str) -> list[str]:
+    """The passwords a server's own configuration gives it, most specific first: `--requirepass`
+    on its command line, then the config file's `requirepass` and the default user's `>password`."""
+    found = []
+    for index, word in enumerate(cmdline):
+        if word == "--requirepass" and index + 1 < len(cmdline):
+            found.append(cmdline[index + 1])
+    for line in config_text.splitlines():
+        words = config_words(line.strip())
+        if len(words) >= 2 and words[0].lower() == "requirepass":
+            found.append(words[1])
+        elif len(words) >= 2 and words[0].lower() == "user" and words[1] == "default":
+            found += [w[1:] for w in words[2:] if w.startswith(">")]
+    return found
+
+
+class Redis:
+    name = "redis"
+    role = "cache"
+    port = PORT
+
+    def credentials(self, engine: Engine, info: ContainerInfo) -> str | None:
+        """The password the server wants (None: it wants none), read from the server (see the module).
+        Kept for the container's life once the server has answered; not while it does not answer yet."""
+        key = (info.id, str(info.started_at))
+        if key in _passwords:
+            return _passwords[key]
+        answered, found = self._password(engine, info)
+        if answered:
+            _passwords[key] = found
+        return found
+
+    def _password(self, engine: Engine, info: ContainerInfo) -> tuple[bool, str | None]:
+        bare = self._ask(engine, info.id, None, "PING")
+        said = bare.stdout + bare.stderr
+        if bare.exit_code == 0 and "PONG" in bare.stdout:
+            return True, None
+        if not any(word in said for word in NEEDS_AUTH):
+            return False, None  # not answering yet (loading, starting): nothing is known
+        candidates = []
+        seen = engine.exec(info.id, ["sh", "-c", SERVER_CONFIG_SCRIPT])
+        if seen.exit_code == 0:
+            head, _, config = seen.stdout.partition("\n__CONFIG__\n")
+            candidates += configured_passwords([w for w in head.split("\0") if w], config)
+        env = env_or_file(engine, info, "REDIS_PASSWORD")
+        candidates += [env] if env else []
+        for candidate in dict.fromkeys(candidates):
+            answer = self._ask(engine, info.id, candidate, "PING")
+            if answer.exit_code == 0 and "PONG" in answer.stdout:
+                return True, candidate
+        return False, None  # none works: the probes say so (NOAUTH), with nothing guessed
+
+    def _ask(self, engine: Engine, cid: str, password: str | None, *args: str):
+        return engine.exec(cid, ["redis-cli", "--no-auth-warning", *args],
+                           env={"REDISCLI_AUTH": password} if password else None)
+
+    def forget(self, info: ContainerInfo) -> None:
+        _passwords.pop((info.id, str(info.started_at)), None)
+
+    def url(self, host: str, port: int, creds: str | None) -> str:
+        return f"redis://{host}:{port}"
+
+    def probe_host(self, host: str, port: int, password: str | None, timeout: float = PROBE_TIMEOUT) -> Observation:
+        import redis as redis_lib
+
+        client = redis_lib.Redis(host=host, port=port, password=password, socket_timeout=timeout,
+                                 socket_connect_timeout=timeout)
+        try:
+            client.ping()
+            return Observation.ready("PONG")
+        except redis_lib.AuthenticationError as exc:
+            return Observation.failed(f"authentication refused ({exc}): the server's password is not one its "
+                                      "configuration or REDIS_PASSWORD gives")
+        except (redis_lib.ConnectionError, redis_lib.TimeoutError, redis_lib.BusyLoadingError, OSError) as exc:
+            return Observation.pending(str(exc) or type(exc).__name__)
+        except redis_lib.ResponseError as exc:
+            return Observation.pending(str(exc))
+        finally:
+            client.close()
+
+    def probe_inside(self, engine: Engine, info: ContainerInfo) -> Observation:
+        try:
+            password = self.credentials(engine, info)
+            result = self._ask(engine, info.id, password, "PING")
+        except Exception as exc:  # the container may be going away
+            return Observation.pending(f"{type(exc).__name__}: {exc}")
+        output = (result.stdout + result.stderr).strip()
+        if result.exit_code == 0 and output.splitlines()[-1:] == ["PONG"]:
+            return Observation.ready("PONG")
+        if any(word in output for word in NEEDS_AUTH):
+            self.forget(info)  # asked again next time: the server may still be reading its config
+            return Observation.pending(f"{output.splitlines()[-1]} (no password its configuration gives is accepted)")
+        return Observation.pending(output.splitlines()[-1] if output else f"exit {result.exit_code}")
+
+    def client(self, password: str | None, args: list[str]) -> tuple[list[str], dict[str, str] | None]:
+        return ["redis-cli", "--no-auth-warning", *args], ({"REDISCLI_AUTH": password} if password else None)
+
+    # -- snapshots --------------------------------------------------------------------------------
+    def cli(self, engine: Engine, cid: str, password: str | None, *args: str) -> str:
+        result = self._ask(engine, cid, password, *args)
+        out = result.stdout.strip()
+        if result.exit_code != 0 or out.startswith(("ERR", "NOAUTH", "WRONGPASS")):
+            raise StackError(f"redis-cli {' '.join(args)} failed: {out or result.stderr.strip()}")
+        return out
+
+    def appendonly(self, engine: Engine, info: ContainerInfo) -> bool:
+        return self.cli(engine, info.id, self.credentials(engine, info), "CONFIG", "GET",
+                        "appendonly").splitlines()[-1] == "yes"
+
+    def snapshot(self, engine: Engine, info: ContainerInfo, sink, timeout: float = SNAPSHOT_TIMEOUT) -> dict:
+        """BGSAVE, wait until LASTSAVE moves past what it was, then copy the RDB file out."""
+        password, cid = self.credentials(engine, info), info.id
+        server = dict(line.split(":", 1) for line in self.cli(engine, cid, password, "INFO", "server").splitlines()
+                      if ":" in line)
+        details = {"version": server.get("redis_version", "").strip(),
+                   "keys": int(self.cli(engine, cid, password, "DBSIZE"))}
+        before = int(self.cli(engine, cid, password, "LASTSAVE"))
+        # LASTSAVE has one-second resolution: start the save in a later second than `before`.
+        while int(time.time()) <= before:
+            time.sleep(0.05)
+        reply = self.cli(engine, cid, password, "BGSAVE")
+        if "started" not in reply.lower() and "scheduled" not in reply.lower():
+            raise StackError(f"redis BGSAVE: {reply}")
+        deadline = time.monotonic() + timeout
+        while int(self.cli(engine, cid, password, "LASTSAVE")) <= before:
+            if time.monotonic() > deadline:
+                raise StackError(f"redis did not finish BGSAVE within {timeout:.0f}s")
+            time.sleep(0.05)
+        status = dict(line.split(":", 1) for line in self.cli(engine, cid, password, "INFO",
+                                                              "persistence").splitlines() if ":" in line)
+        if status.get("rdb_last_bgsave_status", "ok").strip() != "ok":
+            raise StackError("redis reports its last BGSAVE failed (disk full?)")
+        path = self.rdb_path(engine, info)
+        engine.read_file(cid, path, sink)
+        return {**details, "path": path}
+
+    def rdb_path(self, engine: Engine, info: ContainerInfo) -> str:
+        """Where this server keeps its RDB (its own CONFIG dir and dbfilename)."""
+        password = self.credentials(engine, info)
+        directory = self.cli(engine, info.id, password, "CONFIG", "GET", "dir").splitlines()[-1]
+        filename = self.cli(engine, info.id, password, "CONFIG", "GET", "dbfilename").splitlines()[-1]
+        return f"{directory}/{filename}"
+
+    def check_rdb(self, engine: Engine, image: str, path: Path) -> tuple[bool, str]:
+        result = engine.cli(["run", "--rm", "-i", "--network", "none", "--user", "root", "--entrypoint", "sh", image,
+                             "-c", "cat > /tmp/dump.rdb && redis-check-rdb /tmp/dump.rdb"], stdin_path=path)
+        text = (result.stdout + result.stderr).strip()
+        if result.exit_code != 0 or "RDB looks OK" not in text:
+            return False, text.splitlines()[-1] if text else f"exit {result.exit_code}"
+        return True, ""
+
+    def restore_rdb(self, engine: Engine, cid: str, rdb_path: str, data: bytes, timeout: int = 30) -> None:
+        """Stop Redis (it must not save over the file), put the RDB in place, start it again."""
+        engine.stop(cid, timeout=timeout)
+        self.put_rdb(engine, cid, rdb_path, data)
+        engine.start(cid)
+
+    def put_rdb(self, engine: Engine, cid: str, rdb_path: str, data: bytes) -> None:
+        """The RDB written into a stopped Redis container (into its data volume), owned as Redis runs."""
+        directory, _, name = rdb_path.rpartition("/")
+        info = engine.inspect(cid)
+        uid = _redis_uid(engine, info.image_id) if info is not None and info.user == "redis" else 0
+        engine.write_file(cid, directory, name, data, uid=uid)
+
+
+def _redis_uid(engine: Engine, image: str) -> int:
+    result = engine.cli(["run", "--rm", "--network", "none", "--entrypoint", "id", image, "-u", "redis"])
+    return int(result.stdout.strip()) if result.exit_code == 0 else 0
