@@ -72,12 +72,13 @@ def _client(stack: Stack, role: str, args: list[str], capture: bool) -> Exited:
 def compose_model(stack: Stack) -> ComposeModel:
     """`stackctl config`: what compose will run, with every known secret value masked."""
     from stackctl import masking
-    from stackctl.settings import SECRET_NAME
+    from stackctl.settings import is_secret
 
     config = stack.config
-    # Values the compose files themselves default (`${REDIS_PASSWORD:-dev-...}`) are in no env
-    # file: every environment entry whose name says secret is a secret wherever it appears.
+    # Values the compose files themselves default (`${REDIS_PASSWORD:-dev-...}`) or services read
+    # from their env_file are in no env file of the stack's: every environment entry that is a
+    # secret is one wherever it appears.
     masking.register(value for spec in (config.get("services") or {}).values()
                      for name, value in (spec.get("environment") or {}).items()
-                     if isinstance(value, str) and SECRET_NAME.search(name))
+                     if isinstance(value, str) and is_secret(name, value))
     return ComposeModel(masking.mask_data(config))

@@ -143,3 +143,31 @@ def build_now(stack: Stack, services: list[str], report: Reporter):
     check_known(stack.model, services)
     wanted = services or [n for n, spec in stack.model.services.items() if spec.build]
     return Changed("built", tuple(build_images(stack, wanted, "always", report)))
+
+
+def missing_pulled(stack: Stack, services: list[str]) -> dict[str, str]:
+    """image -> the first service that runs it, for each image no service builds and the engine
+    does not have."""
+    missing: dict[str, str] = {}
+    for name in sorted(services):
+        spec = stack.model.services[name]
+        if not spec.build and spec.image and spec.image not in missing and stack.engine.image_id(spec.image) is None:
+            missing[spec.image] = name
+    return missing
+
+
+def pull_missing(stack: Stack, services: list[str], report: Reporter) -> list[str]:
+    """Pull the images the services run and nobody builds, where the engine lacks them; a pull
+    that fails names each image and its service."""
+    missing = missing_pulled(stack, services)
+    if not missing:
+        return []
+    listed = ", ".join(f"{image} ({service})" for image, service in missing.items())
+    report.phase(f"pulling {listed}")
+    try:
+        stack.compose.pull(sorted(set(missing.values())))
+    except StackError as exc:
+        raise StackError(f"not on the engine and not pulled: {listed}: {exc.message}",
+                         "check the registry is reachable and you are logged in (docker login), or load the "
+                         "image (docker load -i FILE); stackctl check lists what is missing") from None
+    return sorted(missing)

@@ -45,6 +45,31 @@ def _dialed(env: dict[str, str]) -> dict[str, str]:
     return engine_ssh.dial_env(env)
 
 
+# compose 2.24 has everything stackctl asks of it: `config --environment` (the interpolation
+# environment the secret checks read), `up --no-start --pull missing`, develop.watch. Every later
+# release is accepted, v5 and on: compose keeps its command line across majors.
+MINIMUM = (2, 24, 0)
+
+
+def parse_version(text: str) -> tuple[int, int, int] | None:
+    """`v2.40.3`, `2.29.7-desktop.1`, `v5.0.1`, `5.5.0` -> numbers; None when it is not a version."""
+    import re
+
+    found = re.match(r"^v?(\d+)\.(\d+)(?:\.(\d+))?", text.strip())
+    return (int(found[1]), int(found[2]), int(found[3] or 0)) if found else None
+
+
+def version_problem(text: str) -> str | None:
+    """Why this compose will not do, or None."""
+    version = parse_version(text)
+    if version is None:
+        return f"compose answered {text[:40]!r}, which is not a version"
+    if version < MINIMUM:
+        return (f"compose {text} found; stackctl needs {'.'.join(map(str, MINIMUM[:2]))} or newer "
+                "(config --environment, up --pull missing)")
+    return None
+
+
 def version_command(host: str | None) -> ComposeCommand:
     return ComposeCommand(("docker", "compose", "version", "--short"), engine_env(host))
 

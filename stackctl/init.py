@@ -72,8 +72,9 @@ def proxy_switch(config: dict, roles: roleslib.Roles) -> tuple[str, str | None]:
 def propose(stack: Stack, force: bool = False) -> Proposal:
     path = stack.project.roles_file
     if stack.declared is not None and not force:
-        stack.declared.check_against(stack.config.get("services") or {}, path.name)
-        return Proposal(stack.declared, path.read_text(), (), True, path)
+        services = stack.config.get("services") or {}
+        stack.declared.check_against(services, path.name)
+        return Proposal(stack.declared, path.read_text(), tuple(unassigned(services, stack.declared)), True, path)
     config = stack.config
     detected = roleslib.detect(config)
     switch, note = proxy_switch(config, detected)
@@ -81,21 +82,41 @@ def propose(stack: Stack, force: bool = False) -> Proposal:
     if detected.proxy is not None:
         detected = detected.model_copy(update={"proxy": detected.proxy.model_copy(update={"switch": switch})})
     if detected.database is None:
-        notes.append("no Postgres service found: backups and restores are off")
+        notes.append("no database service found: backups and restores are off")
     if detected.migrate is None:
         notes.append("no migration one-shot found: add `migrate: SERVICE` if you have one")
     if not detected.apps:
         notes.append("no app service found: deploys need at least one under `apps:`")
-    overlay = stack.project.production_overlay() if stack.project.production else _conventional_overlay(stack)
-    if overlay is not None and stack.project.files and overlay.parent != stack.project.files[0].parent:
-        detected = detected.model_copy(update={"production": str(overlay.relative_to(stack.project.root))})
+    notes += unassigned(config.get("services") or {}, detected)
+    production = stack.project.production_overlay() if stack.project.production else _conventional_overlay(stack)
+    if production is not None:
+        standalone = is_standalone(production)
+        beside = stack.project.files and production.parent == stack.project.files[0].parent
+        if standalone or not beside:
+            detected = detected.model_copy(update={"production": roleslib.Production(
+                file=str(production.relative_to(stack.project.root)), standalone=standalone)})
+        if standalone:
+            notes.append(f"{production.name} defines every service with an image or a build: it is used alone in "
+                         "production (standalone), not layered over the development files")
     return Proposal(detected, roleslib.render(detected, notes), tuple(notes), False, path)
 
 
-def _conventional_overlay(stack: Stack) -> Path | None:
-    from dataclasses import replace
+def unassigned(services: dict, roles: roleslib.Roles) -> list[str]:
+    """What stackctl does with each service that has no role (said, so nothing is left unsaid)."""
+    named = roles.named()
+    return [f"{name} has no role: up and deploy start it in dependency order and check it by what it shows "
+            f"(its healthcheck, or a port it listens on); add it under apps: to roll it out beside its old container"
+            for name in sorted(services) if name not in named]
 
-    return replace(stack.project, env="production").production_overlay()
+
+def is_standalone(path: Path) -> bool:
+    """A compose file that is a whole model: every service it defines has an image or a build."""
+    from stackctl.model_cache import read_compose_yaml
+
+    data = read_compose_yaml(path)
+    services = data.get("services") if isinstance(data, dict) else None
+    return bool(services) and isinstance(services, dict) and all(
+        isinstance(raw, dict) and (raw.get("image") or raw.get("build")) for raw in services.values())
 
 
 def write(proposal: Proposal) -> None:

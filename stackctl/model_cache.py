@@ -22,7 +22,7 @@ VERSION = 3
 VARIABLE = re.compile(rb"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
 
 
-def _yaml(path: Path):
+def read_compose_yaml(path: Path):
     """A compose file as plain data: compose's own tags (!reset, !override) read as their value."""
     import yaml
 
@@ -51,7 +51,7 @@ def _as_list(value) -> list:
 
 def referenced(path: Path) -> list[Path]:
     """Files a compose file makes compose read: include, extends.file, env_file (no interpolation)."""
-    data = _yaml(path)
+    data = read_compose_yaml(path)
     if not isinstance(data, dict):
         return []
     found = []

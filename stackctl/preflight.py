@@ -10,7 +10,7 @@ from pathlib import Path
 from stackctl import ports as portlib
 from stackctl.engine import Engine, remote_hostname
 from stackctl.errors import EXIT_USAGE, StackError
-from stackctl.settings import SECRET_NAME, Settings, weak_secret
+from stackctl.settings import Settings, is_secret, weak_secret
 from stackctl.stack import Stack
 
 
@@ -51,14 +51,15 @@ def check_engine(host: str | None) -> tuple[Check, Engine | None]:
 
 
 def check_compose(host: str | None, cache_dir: Path | None = None) -> Check:
-    from stackctl.compose import installed_version
+    from stackctl.compose import installed_version, version_problem
 
-    fix = "install the compose v2 plugin (Debian/Ubuntu: docker-compose-plugin; or docs.docker.com/compose/install)"
+    fix = "install the compose plugin (Debian/Ubuntu: docker-compose-plugin; or docs.docker.com/compose/install)"
     version = installed_version(host, cache_dir)
     if not version:
-        return Check("compose", False, "docker compose v2 is not installed", fix)
-    if not version.startswith("2."):
-        return Check("compose", False, f"compose {version} found; stackctl needs v2", fix)
+        return Check("compose", False, "docker compose (the CLI plugin) is not installed", fix)
+    problem = version_problem(version)
+    if problem:
+        return Check("compose", False, problem, "upgrade the compose plugin (docs.docker.com/compose/install)")
     return Check("compose", True, f"compose v{version}")
 
 
@@ -120,8 +121,18 @@ def check_env(stack: Stack) -> list[Check]:
     except StackError as exc:
         checks.append(Check("secrets", False, f"not checked: {exc.message}", exc.hint or ""))
         return checks
-    secrets = sorted(n for n in used if SECRET_NAME.search(n))
+    secrets = sorted(n for n in used if is_secret(n, values.get(n)))
     problems = [(var, why) for var in secrets if (why := weak_secret(values.get(var)))]
+    # What services get through env_file: (or literally in the compose file) runs too: checked alike.
+    seen = set(secrets)
+    for service, spec in sorted((stack.config.get("services") or {}).items()):
+        for var, value in sorted((spec.get("environment") or {}).items()):
+            if var in seen or not isinstance(value, str) or not is_secret(var, value):
+                continue
+            seen.add(var)
+            why = weak_secret(value)
+            if why:
+                problems.append((f"{var} (of {service})", why))
     if problems:
         detail = "; ".join(f"{var} {what}" for var, what in problems)
         checks.append(Check("secrets", False, detail,
@@ -231,6 +242,24 @@ def check_disk(settings: Settings, engine: Engine | None, remote: str | None) ->
     return Check("disk", True, f"{free} MiB free at {where} (need {need})")
 
 
+def check_images(stack: Stack, engine: Engine | None) -> Check:
+    """Which images the stack runs the engine does not have yet: built by up, or pulled by it."""
+    if engine is None:
+        return Check("images", False, "not checked: the engine does not answer", "see the engine check")
+    from stackctl.build import missing_pulled
+
+    model = stack.model
+    to_pull = missing_pulled(stack, list(model.services))
+    to_build = sorted({spec.image: name for name, spec in model.services.items()
+                       if spec.build and engine.image_id(spec.image) is None}.items())
+    if not to_pull and not to_build:
+        return Check("images", True, f"all {len({s.image for s in model.services.values()})} on the engine")
+    parts = ([f"to build: {', '.join(f'{i} ({n})' for i, n in to_build)}"] if to_build else []) + \
+            ([f"to pull: {', '.join(f'{i} ({n})' for i, n in sorted(to_pull.items()))}"] if to_pull else [])
+    return Check("images", True, "not on the engine yet, up makes them: " + "; ".join(parts),
+                 "offline, load pulled images first (docker load -i FILE)" if to_pull else "")
+
+
 def check_model(stack: Stack) -> Check:
     try:
         model = stack.model
@@ -247,15 +276,15 @@ def run_checks(stack: Stack) -> CheckReport:
     engine_check, engine = check_engine(host)
     compose_check = check_compose(host, stack.project.state_dir)
     checks = [engine_check, compose_check, *check_env(stack)]
-    model_check = check_model(stack) if compose_check.ok else Check("compose model", False, "not read: no compose v2",
-                                                                    compose_check.fix)
+    model_check = check_model(stack) if compose_check.ok else Check("compose model", False,
+                                                                    "not read: no usable compose", compose_check.fix)
     checks.append(model_check)
     if model_check.ok and stack.project.target == "swarm":
         from stackctl.swarm.check import swarm_checks
 
         checks += [*check_production(stack), *swarm_checks(stack, engine)]
     elif model_check.ok:
-        checks += [*check_production(stack), *check_ports(stack, engine)]
+        checks += [*check_production(stack), *check_ports(stack, engine), check_images(stack, engine)]
     settings = stack.settings
     remote = remote_hostname(host)
     checks += [check_memory(settings, engine, remote), check_disk(settings, engine, remote)]

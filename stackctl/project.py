@@ -3,10 +3,14 @@
 The compose files are, in order of precedence: `-f/--file` (repeatable), `COMPOSE_FILE`
 (paths separated by `COMPOSE_PATH_SEPARATOR`, default `:`), else the first of compose's own
 default names in the current directory or above (compose.yaml, compose.yml,
-docker-compose.yml, docker-compose.yaml), else `compose/compose.yaml` (this repository's own
-layout). In production an overlay is layered on top: the roles file's `production:`, or by
-convention the first of compose.prod.yaml, compose.prod.yml, docker-compose.prod.yml,
-docker-compose.prod.yaml beside the first compose file.
+docker-compose.yml, docker-compose.yaml) with compose's default override file beside it
+(compose.override.yml, compose.override.yaml, docker-compose.override.yml,
+docker-compose.override.yaml), else `compose/compose.yaml` (this repository's own layout).
+In production a production file is used: the roles file's `production:` (an overlay layered on
+the files, or a standalone model used alone), or by convention an overlay, the first of
+compose.prod.yaml, compose.prod.yml, docker-compose.prod.yml, docker-compose.prod.yaml beside the
+first compose file. Compose's default override file is development's: where a production file
+is used, it is not.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from pathlib import Path
 from stackctl.errors import ConfigError
 
 DEFAULT_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
+OVERRIDE_NAMES = ("compose.override.yml", "compose.override.yaml", "docker-compose.override.yml",
+                  "docker-compose.override.yaml")
 NESTED = Path("compose/compose.yaml")
 PROD_NAMES = ("compose.prod.yaml", "compose.prod.yml", "docker-compose.prod.yml", "docker-compose.prod.yaml")
 ROLES_FILE = "stackctl.yaml"
@@ -42,6 +48,8 @@ class Project:
     host: str | None = None  # the engine's address (--host / DOCKER_HOST); None: the local default
     rules: str | None = None  # the safety rules stackctl.yaml's environments: gives this env (RULES)
     target: str = "compose"  # compose (one host) | swarm (a swarm stack of the same files)
+    discovered: bool = False  # the files are compose's defaults (the main file and its override file)
+    standalone: bool = False  # the production file is a whole model, used alone
 
     @property
     def safety(self) -> str:
@@ -94,8 +102,10 @@ class Project:
     def compose_files(self) -> list[Path]:
         files = list(self.files)
         overlay = self.production_overlay()
-        if overlay is not None and overlay not in files:
-            files.append(overlay)
+        if overlay is not None and self.standalone:
+            files = [overlay]  # a whole model: production is that file
+        elif overlay is not None and overlay not in files:
+            files = (files[:1] if self.discovered else files) + [overlay]
         if self.env != "development" and self.deployed_file.is_file():
             files.append(self.deployed_file)
         return files + [f for f in self.extra_files if f not in files]
@@ -111,6 +121,12 @@ def _default_file(directory: Path) -> Path | None:
         if (directory / name).is_file():
             return directory / name
     return (directory / NESTED) if (directory / NESTED).is_file() else None
+
+
+def _with_override(first: Path) -> tuple[Path, ...]:
+    """The main file and, as compose reads it with no -f, the first default override file beside it."""
+    override = next((first.parent / n for n in OVERRIDE_NAMES if (first.parent / n).is_file()), None)
+    return (first, override) if override is not None else (first,)
 
 
 def find_root(start: Path | None = None) -> tuple[Path, Path]:
@@ -158,7 +174,7 @@ def open_project(project_dir: Path | None, env: str, files: tuple[str, ...] = ()
         if first is None:
             raise ConfigError(f"{cwd} has no compose file ({', '.join(DEFAULT_NAMES)})",
                               "point --project-dir at your project, or name the files with -f")
-        chosen = (first,)
+        chosen = _with_override(first)
     if root.name == "compose" and (root.parent / NESTED).is_file() and chosen[0] == root.parent / NESTED:
         root = root.parent
     name = name or os.environ.get("COMPOSE_PROJECT_NAME") or None
@@ -170,4 +186,5 @@ def open_project(project_dir: Path | None, env: str, files: tuple[str, ...] = ()
     if host and not host.startswith(("ssh://", "tcp://", "unix://")):
         raise ConfigError(f"engine address {host!r} is not usable", "use ssh://user@host (or tcp://, unix://)")
     return Project(root=root, env=env, files=chosen, name=name, profiles=tuple(profiles), overlay=overlay_path,
-                   host=host or os.environ.get("DOCKER_HOST") or None, target=target)
+                   host=host or os.environ.get("DOCKER_HOST") or None, target=target,
+                   discovered=not files and not from_env)

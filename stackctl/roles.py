@@ -59,13 +59,18 @@ class Proxy(_Strict):
     switch: Literal["include", "recreate"] = "recreate"
 
 
+class Production(_Strict):
+    file: str = Field(min_length=1)  # relative to the project
+    standalone: bool = False  # a complete model used alone (True), or an overlay layered on the files
+
+
 class Roles(_Strict):
     database: str | None = Field(None, pattern=SERVICE)
     cache: str | None = Field(None, pattern=SERVICE)
     migrate: Migrate | None = None
     apps: dict[str, App] = Field(default_factory=dict)
     proxy: Proxy | None = None
-    production: str | None = None  # the production overlay, relative to the project
+    production: Production | None = None  # the production file (a bare path: an overlay)
     # Which safety rules an environment gets (stackctl.project.RULES), by its --env name:
     # `staging: production` gives staging production's overlay, TLS and exposure checks.
     environments: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,30}$")],
@@ -75,6 +80,11 @@ class Roles(_Strict):
     @classmethod
     def _migrate(cls, value):
         return {"service": value} if isinstance(value, str) else value
+
+    @field_validator("production", mode="before")
+    @classmethod
+    def _production(cls, value):
+        return {"file": value} if isinstance(value, str) else value
 
     @field_validator("proxy", mode="before")
     @classmethod
@@ -323,8 +333,10 @@ def render(roles: Roles, notes: list[str] | None = None) -> str:
         if p.checks:
             lines.append(f"  checks: [{', '.join(p.checks)}]")
         lines.append(f"  switch: {p.switch}")
-    if roles.production:
-        lines.append(f"production: {roles.production}")
+    if roles.production and roles.production.standalone:
+        lines += ["production:", f"  file: {roles.production.file}", "  standalone: true  # a whole model, used alone"]
+    elif roles.production:
+        lines.append(f"production: {roles.production.file}")
     if roles.environments:
         lines += ["environments:", *(f"  {name}: {rules}" for name, rules in roles.environments.items())]
     return "\n".join(lines) + "\n"

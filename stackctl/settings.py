@@ -28,8 +28,29 @@ PLACEHOLDERS = {"change-me", "changeme", "change_me", "password", "secret", "exa
                 "default", "postgres", "redis", "admin", "test", "todo", "xxx", "replace-me"}
 MIN_SECRET_LENGTH = 16
 MIN_DISTINCT = 8  # aaaaaaaaaaaaaaaa is 16 characters long and no secret
-# Names of variables that hold secrets: checked in production, masked in output.
-SECRET_NAME = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|API_KEY|PRIVATE_KEY)$")
+# Names of variables that hold secrets (checked in production, masked in output): a word of the
+# name says so (DB_PASSWORD, SECRET_KEY_BASE, SENTRY_DSN, GOOGLE_CREDENTIALS), or it ends in KEY
+# (SECRET_KEY, API_KEY, APP_KEY) and is not public (STRIPE_PUBLISHABLE_KEY). A name ending in
+# _FILE or _PATH holds where a secret is, not the secret.
+SECRET_WORDS = {"PASSWORD", "PASSWD", "PASS", "PWD", "SECRET", "SECRETS", "TOKEN", "DSN", "CREDENTIAL", "CREDENTIALS",
+                "PRIVATE", "APIKEY"}
+NOT_SECRET_WORDS = {"PUBLIC", "PUBLISHABLE", "FILE", "PATH", "ID"}
+CREDENTIALS_URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@]*:[^/\s@]+@")
+
+
+def is_secret_name(name: str) -> bool:
+    words = [w for w in re.split(r"[^A-Za-z0-9]+", name.upper()) if w]
+    if not words or words[-1] in ("FILE", "PATH"):
+        return False
+    if SECRET_WORDS.intersection(words):
+        return True
+    return words[-1] == "KEY" and not NOT_SECRET_WORDS.intersection(words)
+
+
+def is_secret(name: str, value: str | None) -> bool:
+    """A variable whose name says it is a secret, or whose value carries credentials (a URL with
+    user:password)."""
+    return is_secret_name(name) or bool(value and CREDENTIALS_URL.match(value))
 
 Seconds = Annotated[float, Field(gt=0, le=3600)]
 
@@ -120,7 +141,12 @@ def interpolation_values(project: Project) -> dict[str, str]:
 
 
 def weak_secret(value: str | None) -> str | None:
-    """Why a production secret is not good enough, or None."""
+    """Why a production secret is not good enough, or None. A URL is judged by its password."""
+    if value and CREDENTIALS_URL.match(value):
+        from urllib.parse import urlsplit
+
+        why = weak_secret(urlsplit(value).password)
+        return f"carries a password that {why}" if why else None
     if not value:
         return "is not set"
     if value.strip().lower() in PLACEHOLDERS or "change" in value.lower() or "dev-only" in value:
@@ -141,5 +167,5 @@ def _sequential(value: str) -> bool:
 
 
 def secret_values(values: dict[str, str]) -> list[str]:
-    """The values of every variable whose name says it holds a secret (to mask them in output)."""
-    return [v for k, v in values.items() if SECRET_NAME.search(k) and v]
+    """The values of every variable that holds a secret (to mask them in output)."""
+    return [v for k, v in values.items() if v and is_secret(k, v)]

@@ -20,13 +20,14 @@ class Stack:
         if self.declared and project.env in self.declared.environments:
             project = replace(project, rules=self.declared.environments[project.env])
         if self.declared and self.declared.production and project.overlay is None and project.production:
-            overlay = project.root / self.declared.production
+            declared = self.declared.production
+            overlay = project.root / declared.file
             if not overlay.is_file():
                 from stackctl.errors import ConfigError
 
-                raise ConfigError(f"{project.roles_file.name}: production overlay {self.declared.production} "
-                                  "does not exist", "fix the path, or remove the production key")
-            project = replace(project, overlay=overlay)
+                raise ConfigError(f"{project.roles_file.name}: production file {declared.file} does not exist",
+                                  "fix the path, or remove the production key")
+            project = replace(project, overlay=overlay, standalone=declared.standalone)
         self.project = project
         self.settings = settings or load_settings(project)
         # What compose reads is masked (read on first use); the env files' own text is a fallback

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 
 from stackctl import converged, injected
-from stackctl.build import build_images
+from stackctl.build import build_images, pull_missing
 from stackctl.containers import ContainerInfo
 from stackctl.errors import EXIT_FAILED, StackError
 from stackctl.health import diagnose
@@ -218,6 +218,7 @@ def _up(stack: Stack, services: list[str] | None, *, build: str = "auto", timeou
     report.phase("reading the compose model")
     targets = closure(stack.model, services)
     built = build_images(stack, targets, build, report)
+    pull_missing(stack, targets, report)
     executor = Executor(stack, timeout or stack.settings.health_timeout, report, cancel)
     steps, outcomes = converge(stack, targets, run_oneshots, executor, report)
     if cancel.is_set():

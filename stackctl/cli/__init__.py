@@ -28,8 +28,11 @@ from stackctl.errors import EXIT_INTERRUPTED, StackError
 @click.option("--profile", "profiles", multiple=True, help="Compose profile to enable (repeatable; or COMPOSE_PROFILES).")
 @click.option("--prod-file", envvar="STACKCTL_PROD_FILE",
               help="The production overlay. Default: compose.prod.yaml / docker-compose.prod.yml beside the compose file.")
-@click.option("--project-dir", type=click.Path(file_okay=False, path_type=Path), envvar="STACKCTL_PROJECT_DIR",
+@click.option("--project-directory", "--project-dir", "project_dir", type=click.Path(file_okay=False, path_type=Path),
+              envvar="STACKCTL_PROJECT_DIR",
               help="The project folder (holds the compose file, stackctl.yaml, .env). Default: found from here.")
+@click.option("-H", "--host", "host", envvar="DOCKER_HOST", metavar="ADDRESS",
+              help="The Docker engine to use (ssh://user@host, tcp://, unix://), as docker -H. Default: DOCKER_HOST.")
 @click.option("--target", type=click.Choice(["compose", "swarm"]), envvar="STACKCTL_TARGET", default="compose",
               show_default=True, help="compose: one host, as docker compose runs it. swarm: the same files as a "
               "swarm stack (run it on a manager).")
@@ -37,12 +40,15 @@ from stackctl.errors import EXIT_INTERRUPTED, StackError
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 @click.pass_context
 def cli(ctx: click.Context, env: str, files: tuple[str, ...], project_name: str | None, profiles: tuple[str, ...],
-        prod_file: str | None, project_dir: Path | None, target: str, quiet: bool, debug: bool) -> None:
-    """Take your docker compose web stack from a laptop to a production host."""
+        prod_file: str | None, project_dir: Path | None, host: str | None, target: str, quiet: bool,
+        debug: bool) -> None:
+    """Take your docker compose web stack from a laptop to a production host.
+
+    Global options may also come after the command (stackctl deploy --env staging)."""
     from stackctl.cli.swarm import check_supported
 
     ctx.obj = App(env=env, project_dir=project_dir, debug=debug, quiet=quiet, files=files,
-                  project_name=project_name, profiles=profiles, prod_file=prod_file, target=target)
+                  project_name=project_name, profiles=profiles, prod_file=prod_file, target=target, host=host)
     if target == "swarm":
         check_supported(ctx.invoked_subcommand)
 
@@ -66,8 +72,10 @@ def interrupted() -> None:
 def main() -> None:
     debug = "--debug" in sys.argv
     as_json = "--json" in sys.argv
+    from stackctl.cli.hoist import hoist
+
     try:
-        cli.main(standalone_mode=False, prog_name="stackctl")
+        cli.main(args=hoist(sys.argv[1:], cli), standalone_mode=False, prog_name="stackctl")
     except click.exceptions.Abort as exc:
         # click turns Ctrl-C into Abort; a "no" at a confirmation prompt is an Abort too.
         if isinstance(exc.__cause__, KeyboardInterrupt):

@@ -19,6 +19,7 @@ class App:
     profiles: tuple[str, ...] = ()
     prod_file: str | None = None
     target: str = "compose"  # compose | swarm
+    host: str | None = None  # -H/--host: the engine's address (else DOCKER_HOST)
     json: bool = False  # set by a command's --json: the result (or error) as one JSON envelope
 
     def console(self):
@@ -30,7 +31,7 @@ class App:
         from stackctl.project import open_project
 
         return open_project(self.project_dir, env or self.env, self.files, self.project_name, self.profiles,
-                            self.prod_file, host, self.target)
+                            self.prod_file, host or self.host, self.target)
 
     def stack(self, env: str | None = None, host: str | None = None):
         from stackctl.stack import Stack

@@ -243,7 +243,10 @@ def audit_log(console, result) -> None:
 
 def roles_written(console, result) -> None:
     if result.existing:
-        console.result(f"{result.path} already declares the roles and matches the compose files; nothing changed")
+        console.result(f"{result.path} already declares the roles, and each service it names is in the compose "
+                       "files; nothing was written")
+        for note in result.notes:
+            console.result(f"  {note}")
         return
     console.result(f"[green]wrote {result.path}[/]; next: stackctl check, then stackctl up" if result.written
                    else f"not written: run stackctl init --yes to write {result.path}")

@@ -55,7 +55,7 @@ def override_text(deployed: Deployed) -> str:
     """A compose override naming the release's images: layered over the user's files, never
     written into them."""
     lines = ["# Written by stackctl deploy/rollback: the images of the release in service. Do not edit.",
-             f"x-stackctl-release: {json.dumps(deployed.release)}", "services:"]
+             f"x-stackctl-release: {json.dumps(deployed.release)}", "services:" if deployed.images else "services: {}"]
     lines += [f"  {json.dumps(service)}:\n    image: {json.dumps(image)}" for service, image in sorted(deployed.images.items())]
     return "\n".join(lines) + "\n"
 

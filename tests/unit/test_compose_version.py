@@ -34,3 +34,21 @@ def test_the_install_key_follows_the_plugin_file(tmp_path, monkeypatch):
     (tmp_path / "cli-plugins").mkdir()
     (tmp_path / "cli-plugins" / "docker-compose").write_bytes(b"v2")
     assert compose._install_key() != first
+
+
+import pytest
+
+
+@pytest.mark.parametrize("text, number, ok", [
+    ("v2.40.3", (2, 40, 3), True), ("2.29.7-desktop.1", (2, 29, 7), True), ("v5.0.1", (5, 0, 1), True),
+    ("5.5.0", (5, 5, 0), True), ("2.24.0", (2, 24, 0), True), ("v2.20.2", (2, 20, 2), False),
+    ("1.29.2", (1, 29, 2), False), ("10.1", (10, 1, 0), True),
+])
+def test_versions_are_compared_as_numbers_and_every_later_major_is_accepted(text, number, ok):
+    assert compose.parse_version(text) == number
+    assert (compose.version_problem(text) is None) is ok
+
+
+def test_a_version_that_is_not_one_is_said():
+    assert compose.parse_version("dev") is None
+    assert "is not a version" in compose.version_problem("dev")

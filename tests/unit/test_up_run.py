@@ -28,6 +28,7 @@ def flow(tmp_path, monkeypatch):
     stack = fake_stack(tmp_path, model(), FakeEngine())
     done = []
     monkeypatch.setattr(up_mod, "build_images", lambda s, targets, mode, report: done.append("build") or [])
+    monkeypatch.setattr(up_mod, "pull_missing", lambda s, targets, report: done.append("pull") or [])
     monkeypatch.setattr(up_mod, "converge", lambda s, targets, oneshots, executor, report: done.append("converge")
                         or ([], []))
     monkeypatch.setattr(up_mod, "check_all_endpoints", lambda *a, **k: [])
@@ -40,7 +41,7 @@ def test_a_passing_check_goes_on_to_build_and_start(flow):
     monkeypatch.setattr(up_mod, "run_checks", lambda s: CheckReport((Check("engine", True, "ok"),)))
     recorder = Recorder()
     result = up_mod.up(stack, None, report=recorder)
-    assert result.ok and done == ["build", "converge"]
+    assert result.ok and done == ["build", "pull", "converge"]
     assert recorder.phases == ["checking the machine", "reading the compose model", "verifying endpoints"]
 
 
