@@ -37,6 +37,8 @@ class ContainerInfo:
     last_health_output: str = ""
     user: str = ""  # Config.User
     healthcheck: tuple[str, ...] = ()  # the engine's test: ("CMD", ...) or ("CMD-SHELL", "...")
+    exposed: tuple[int, ...] = ()  # TCP ports it says it serves: its image's EXPOSE, compose's expose and ports
+    ips: tuple[str, ...] = ()  # its addresses on its networks
     # The container's own environment and command: where stackctl reads the credentials of the
     # database and cache (never shown: repr=False).
     env: tuple[str, ...] = field(default=(), compare=False, hash=False, repr=False)
@@ -88,6 +90,10 @@ def container_from_inspect(data: dict) -> ContainerInfo:
         last_health_output=(logs[-1].get("Output", "") if logs else "").strip(),
         user=data.get("Config", {}).get("User") or "",
         healthcheck=tuple((data.get("Config", {}).get("Healthcheck") or {}).get("Test") or ()),
+        exposed=tuple(sorted(int(p.split("/")[0]) for p in (data.get("Config", {}).get("ExposedPorts") or {})
+                             if p.endswith("/tcp") and p.split("/")[0].isdigit())),
+        ips=tuple(n.get("IPAddress") for n in ((data.get("NetworkSettings") or {}).get("Networks") or {}).values()
+                  if n and n.get("IPAddress")),
         env=tuple(data.get("Config", {}).get("Env") or ()),
         command=tuple(data.get("Config", {}).get("Cmd") or ()),
     )

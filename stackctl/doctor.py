@@ -52,13 +52,15 @@ class Finding:
 class Diagnosis:
     stack: str
     findings: tuple[Finding, ...]
+    answered: tuple[str, ...] = ()  # what was asked and answered (the evidence behind "no problem found")
 
     @property
     def ok(self) -> bool:
         return not self.findings
 
     def to_dict(self) -> dict:
-        return {"stack": self.stack, "ok": self.ok, "findings": [f.to_dict() for f in self.findings]}
+        return {"stack": self.stack, "ok": self.ok, "findings": [f.to_dict() for f in self.findings],
+                "answered": list(self.answered)}
 
 
 def _tail(stack: Stack, container_id: str, lines: int = LOG_LINES) -> list[str]:
@@ -118,29 +120,94 @@ def _service(stack: Stack, name: str, info, engine) -> list[Finding]:
                             f"stackctl logs {name}")]
 
 
-def _proxy(stack: Stack, containers, findings: list[Finding], engine) -> list[Finding]:
-    """What users see through the proxy: a 502/504 names the app behind it, when that app has a finding."""
-    from stackctl.health.service import check_endpoints
+# What an nginx (or another proxy) writes to its error log about the upstream that failed it.
+UPSTREAM_ADDRESS = re.compile(r'upstream: "[a-z]+://\[?([0-9a-fA-F.:]+?)\]?:(\d+)')
+UPSTREAM_NAME = re.compile(r'host not found in upstream "([A-Za-z0-9_.-]+)|([A-Za-z0-9_.-]+) could not be resolved')
+DATA_KINDS = ("postgres", "redis")
 
-    proxy = stack.model.one("proxy")
-    info = containers.get(proxy) if proxy else None
-    if info is None or info.state != "running":
-        return []
-    upstream = stack.model.upstream
-    behind = next((f for f in findings if f.subject == upstream), None)
+
+def _published_http(stack: Stack, containers, engine) -> list[tuple[str, object]]:
+    """(service, endpoint) for `/` and each declared check on every port a running service
+    publishes (data services aside): what users hit."""
+    from stackctl.health.service import Endpoint, check_endpoints, connect_host
+
     found = []
-    endpoints = check_endpoints(stack.model.services[proxy], info, engine)
-    for endpoint in endpoints[1:] or endpoints[:1]:  # the paths through to the app, else its health
-        result = endpoint.probe()
-        code = re.match(r"HTTP (50[234]) ", result.detail or "")
-        if code:
-            cause = (f"because {upstream} {behind.what}" if behind else
-                     "the app behind it is down or too slow to answer")
-            found.append(Finding(7, proxy, f"answers {code.group(1)} on {endpoint.url}: {cause}",
-                                 (re.sub(r":\s*<.*$", "", result.detail.splitlines()[0]),),
-                                 f"see the {upstream} finding" if behind else
-                                 f"stackctl logs {upstream or proxy}"))
+    for name in stack.model.names():
+        spec, info = stack.model.services[name], containers.get(name)
+        if info is None or info.state != "running" or spec.oneshot or (spec.probe or "").split(":")[0] in DATA_KINDS:
+            continue
+        declared = {(e.host, e.port, e.path): e for e in check_endpoints(spec, info, engine)
+                    if e.kind in ("http", "https")}
+        for published in info.ports:
+            host = connect_host(published.host_ip, engine.remote)
+            if host is None or not published.container_port.endswith("/tcp"):
+                continue
+            kind = "https" if published.container_port.startswith("443/") else "http"
+            # `/` with no path asked of it: any answer below 500 shows it serves (a 404 does too)
+            declared.setdefault((host, published.host_port, ""), Endpoint(name, kind, host, published.host_port, ""))
+        found += [(name, e) for _, e in sorted(declared.items(), key=lambda kv: (kv[0][1], kv[0][2]))]
     return found
+
+
+def _upstream_of(stack: Stack, containers, proxy_id: str) -> tuple[str | None, str | None]:
+    """(the service the proxy's own error log says failed it, that log line), from its last lines."""
+    lines = stack.engine.logs_tail(proxy_id, 200).splitlines()
+    # an upstream is logged by its address, or by the name the proxy asked for: a service or a
+    # container (a stopped container keeps its name, not its address: named by the project's pattern)
+    known = {ip: name for name, info in containers.items() for ip in info.ips}
+    known.update({info.name: name for name, info in containers.items()})
+    known.update({f"{stack.name}-{name}-1": name for name in stack.model.services})
+    known.update({name: name for name in stack.model.services})
+    for line in reversed(lines):
+        address = UPSTREAM_ADDRESS.search(line)
+        named = UPSTREAM_NAME.search(line)
+        said = address.group(1) if address else (named.group(1) or named.group(2)) if named else None
+        if said:
+            return known.get(said), line.strip()[:300]
+    return None, None
+
+
+def _answers(stack: Stack, containers, findings: list[Finding], engine,
+             answered: list[str]) -> list[Finding]:
+    """Every published HTTP port, asked: a 5xx is followed through the answering service's own
+    error log to the upstream that failed it, and that service is named (not a guess)."""
+    from stackctl.health.gate import State
+
+    found, by_subject = [], {f.subject: f for f in findings}
+    for name, endpoint in _published_http(stack, containers, engine):
+        seen = endpoint.probe()
+        if seen.state is State.READY:
+            answered.append(f"{endpoint.url}: {seen.detail.split(' from ')[0]}")
+            continue
+        code = re.match(r"HTTP (5\d\d) ", seen.detail or "")
+        if not code:
+            found.append(Finding(6, name, f"does not answer on {endpoint.url}", (seen.detail.splitlines()[0],),
+                                 f"stackctl logs {name}"))
+            continue
+        upstream, line = _upstream_of(stack, containers, containers[name].id)
+        said = (line,) if line else (re.sub(r":\s*<.*$", "", seen.detail.splitlines()[0]),)
+        if upstream and upstream in by_subject:
+            cause, fix = f"because {upstream} {by_subject[upstream].what}", f"see the {upstream} finding"
+        elif upstream:
+            cause, fix = f"{upstream} behind it does not answer it (its error log)", f"stackctl logs {upstream}"
+        else:
+            cause, fix = "its own error log names no upstream: the fault is in it", f"stackctl logs {name}"
+        found.append(Finding(7, name, f"answers {code.group(1)} on {endpoint.url}: {cause}", said, fix))
+    return found
+
+
+def _unproven(stack: Stack, containers, engine) -> list[Finding]:
+    """Services that run with nothing to show they serve: said, so "no problem found" is never a guess."""
+    from stackctl.health.gate import NO_EVIDENCE
+    from stackctl.health.service import ready_now
+
+    running = [n for n in stack.model.names() if n in containers and containers[n].state == "running"
+               and not stack.model.services[n].oneshot]
+    return [Finding(9, name, f"runs, and nothing shows it serves ({seen.detail})", (),
+                    "give it a healthcheck in the compose file, or name the port it serves on (apps.NAME.port in "
+                    "stackctl.yaml, or expose: in compose)")
+            for name, seen in ready_now(stack.model, engine, containers, running).items()
+            if seen.state.value == "ready" and seen.evidence == NO_EVIDENCE]
 
 
 def _tls(stack: Stack, now: datetime) -> list[Finding]:
@@ -200,9 +267,13 @@ def diagnose(stack: Stack, now: datetime | None = None) -> Diagnosis:
         service = check.detail.split(" publishes ")[0]
         if not check.ok and service in waiting:
             findings.append(Finding(2, service, f"cannot start: {check.detail}", (), check.fix))
-    findings += _proxy(stack, containers, findings, engine)
+    answered: list[str] = []
+    findings += _answers(stack, containers, findings, engine, answered)
+    findings += _unproven(stack, containers, engine)
     disk = check_disk(stack.settings, engine, remote_hostname(stack.project.host))
     if not disk.ok:
         findings.append(Finding(8, "disk", disk.detail, (), disk.fix))
     findings += _backup_disk(stack)
-    return Diagnosis(name, tuple(sorted(findings, key=lambda f: f.rank)))
+    services = [n for n in stack.model.names() if not any(f.subject == n for f in findings)]
+    return Diagnosis(name, tuple(sorted(findings, key=lambda f: f.rank)),
+                     (f"{len(services)} services as they should be ({', '.join(services)})", *answered))

@@ -132,6 +132,28 @@ class Engine:
             return ""
         return raw.decode("utf-8", "replace")
 
+    def listening_ports(self, container: str, pid: int) -> set[int] | None:
+        """The TCP ports a running container listens on, read from its own network namespace
+        (/proc/net/tcp and tcp6): the host's /proc/<pid>/net for a local engine, else inside the
+        container. None when neither can be read."""
+        found: set[int] | None = None
+        if self.remote is None and pid:
+            try:
+                found = set()
+                for name in ("tcp", "tcp6"):
+                    with open(f"/proc/{pid}/net/{name}") as table:
+                        found |= listening_in(table.read())
+                return found
+            except OSError:
+                found = None
+        from docker.errors import APIError
+
+        try:
+            result = self.exec(container, ["cat", "/proc/net/tcp", "/proc/net/tcp6"])
+        except (StackError, APIError):
+            return None
+        return listening_in(result.stdout) if result.stdout.strip() else None
+
     def stats(self, container: str) -> dict:
         return self._api.stats(container, stream=False)
 
@@ -250,6 +272,16 @@ class Engine:
             return self._api.inspect_image(reference)["Id"]
         except (ImageNotFound, NotFound):
             return None
+
+    def image_exposed(self, reference: str) -> list[int]:
+        """The TCP ports an image EXPOSEs ([] when the engine does not have it)."""
+        from docker.errors import ImageNotFound, NotFound
+
+        try:
+            ports = self._api.inspect_image(reference)["Config"].get("ExposedPorts") or {}
+        except (ImageNotFound, NotFound):
+            return []
+        return sorted(int(p.split("/")[0]) for p in ports if p.endswith("/tcp") and p.split("/")[0].isdigit())
 
     def image_tags(self, repository: str) -> list[str]:
         """Every repo:tag the engine holds for a repository."""
@@ -414,6 +446,22 @@ def _translated(fn):
 for _name, _member in list(vars(Engine).items()):
     if not _name.startswith("_") and callable(_member):
         setattr(Engine, _name, _translated(_member))
+
+
+DOCKER_DNS = "0B00007F"  # 127.0.0.11: the engine's own resolver listens in every container on a user network
+
+
+def listening_in(table: str) -> set[int]:
+    """Ports in the LISTEN state (st 0A) of a /proc/net/tcp or tcp6 table (the engine's resolver aside)."""
+    ports = set()
+    for line in table.splitlines()[1:]:
+        fields = line.split()
+        if len(fields) > 3 and fields[3] == "0A" and ":" in fields[1] and not fields[1].startswith(DOCKER_DNS + ":"):
+            try:
+                ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+            except ValueError:
+                continue
+    return ports
 
 
 class _ChunkReader:

@@ -8,6 +8,7 @@ changes nothing.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,7 +77,8 @@ def propose(stack: Stack, force: bool = False) -> Proposal:
         stack.declared.check_against(services, path.name)
         return Proposal(stack.declared, path.read_text(), tuple(unassigned(services, stack.declared)), True, path)
     config = stack.config
-    detected = roleslib.detect(config)
+    detected = roleslib.detect(config, served_ports(stack, config))
+    detected = with_answered_health(stack, detected)
     switch, note = proxy_switch(config, detected)
     notes = [note] if note else []
     if detected.proxy is not None:
@@ -99,6 +101,70 @@ def propose(stack: Stack, force: bool = False) -> Proposal:
             notes.append(f"{production.name} defines every service with an image or a build: it is used alone in "
                          "production (standalone), not layered over the development files")
     return Proposal(detected, roleslib.render(detected, notes), tuple(notes), False, path)
+
+
+UPSTREAM = re.compile(rb"(?:proxy_pass|set\s+\$\w+|server)\s+(?:https?://)?([A-Za-z0-9][A-Za-z0-9_.-]*):(\d{2,5})")
+EXPOSE = re.compile(r"^\s*EXPOSE\s+(\d+)", re.M | re.I)
+HEALTH_PATHS = ("/health", "/healthz", "/api/health", "/status", "/")
+
+
+def served_ports(stack: Stack, config: dict) -> dict[str, int]:
+    """service -> the port it serves on, as the files show it: a proxy's upstream (proxy_pass
+    http://api:8000), else the last stage's EXPOSE of its Dockerfile, else its image's."""
+    services = config.get("services") or {}
+    found: dict[str, int] = {}
+    for raw in services.values():
+        for base in _proxy_sources(raw):
+            for path in ([base] if base.is_file() else sorted(base.rglob("*.conf")) if base.is_dir() else []):
+                try:
+                    text = path.read_bytes()[:SCAN_LIMIT]
+                except OSError:
+                    continue
+                for host, port in UPSTREAM.findall(text):
+                    if host.decode() in services:
+                        found.setdefault(host.decode(), int(port))
+    for name, raw in services.items():
+        if name in found or raw.get("command"):  # a worker on the API's image inherits its EXPOSE
+            continue
+        exposed = EXPOSE.findall(roleslib._dockerfile_text(raw).rsplit("FROM", 1)[-1]) if raw.get("build") else []
+        if not exposed and raw.get("image"):
+            exposed = [str(p) for p in _image_exposed(stack, raw["image"])]
+        if exposed:
+            found[name] = int(exposed[0])
+    return found
+
+
+def _image_exposed(stack: Stack, image: str) -> list[int]:
+    try:
+        return stack.engine.image_exposed(image)
+    except Exception:  # noqa: BLE001  (no engine, no image: nothing learnt)
+        return []
+
+
+def with_answered_health(stack: Stack, roles: roleslib.Roles) -> roleslib.Roles:
+    """A health path for an app that has none, only where the running app answered it with a 200."""
+    from stackctl.health import probes
+
+    try:
+        containers = stack.containers()
+    except Exception:  # noqa: BLE001  (not running: nothing answered, nothing proposed)
+        return roles
+    apps = dict(roles.apps)
+    for name, app in roles.apps.items():
+        info = containers.get(name)
+        if app.health or not app.port or info is None or info.state != "running" or not info.ips:
+            continue
+        for path in HEALTH_PATHS:
+            if probes.http(f"http://{info.ips[0]}:{app.port}{path}").state.value == "ready":
+                apps[name] = app.model_copy(update={"health": path})
+                break
+    return roles.model_copy(update={"apps": apps})
+
+
+def _conventional_overlay(stack: Stack) -> Path | None:
+    from dataclasses import replace
+
+    return replace(stack.project, env="production").production_overlay()
 
 
 def unassigned(services: dict, roles: roleslib.Roles) -> list[str]:

@@ -18,7 +18,7 @@ from stackctl.plan import StackModel, model_from_json, model_to_json
 from stackctl.project import Project
 
 FILE = "model-cache.json"
-VERSION = 3
+VERSION = 5
 VARIABLE = re.compile(rb"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
 
 

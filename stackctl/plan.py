@@ -26,6 +26,7 @@ class ServiceSpec:
     role: str = ""  # database | cache | migrate | app | proxy | "" (anything else)
     port: int | None = None  # the container port an app or proxy serves HTTP on
     published: tuple[tuple[str, int], ...] = ()  # (host ip, host port) compose publishes
+    exposes: tuple[int, ...] = ()  # container ports compose names (expose:, ports: targets): it serves there
     build_context: str = ""
     dockerfile: str = "Dockerfile"
     build_args_hash: str = ""
@@ -76,6 +77,7 @@ def model_from_json(data: dict) -> StackModel:
     services = {name: ServiceSpec(**{**raw, "depends_on": tuple(tuple(d) for d in raw["depends_on"]),
                                      "checks": tuple(raw["checks"]),
                                      "file_sources": tuple(raw.get("file_sources") or ()),
+                                     "exposes": tuple(raw.get("exposes") or ()),
                                      "published": tuple(tuple(p) for p in raw["published"])})
                 for name, raw in data["services"].items()}
     return StackModel(services, data["name"], data["upstream"], data["switch"], data["migrate_status"])
@@ -104,6 +106,18 @@ def _published(raw: dict) -> tuple[tuple[str, int], ...]:
     return tuple(found)
 
 
+def _exposes(raw: dict) -> tuple[int, ...]:
+    found = set()
+    for item in raw.get("expose") or []:
+        head = str(item).split("/")[0].split("-")[0]
+        if head.isdigit():
+            found.add(int(head))
+    for port in raw.get("ports") or []:
+        if isinstance(port, dict) and str(port.get("target") or "").isdigit() and port.get("protocol", "tcp") == "tcp":
+            found.add(int(port["target"]))
+    return tuple(sorted(found))
+
+
 def _digest(value) -> str:
     import hashlib
     import json
@@ -128,7 +142,8 @@ def parse_model(config: dict, roles) -> StackModel:
             # a health path answers 200; an app that declares only its port must answer at all
             probe, port = (f"http:{app.health}" if app.health else "http:" if app.port else None), app.port
         elif role == "proxy":
-            probe, checks = (f"http:{roles.proxy.health}" if roles.proxy.health else None), roles.proxy.checks
+            # with no health path, any answer below 500 on / shows it serves (a 502 does not)
+            probe, checks = f"http:{roles.proxy.health or ''}", roles.proxy.checks
         services[name] = ServiceSpec(
             name=name,
             depends_on=tuple(sorted((d, (c or {}).get("condition", "service_started")) for d, c in deps.items())),
@@ -142,6 +157,7 @@ def parse_model(config: dict, roles) -> StackModel:
             role=role,
             port=port,
             published=_published(raw),
+            exposes=_exposes(raw),
             build_context=str(build.get("context", "")) if build else "",
             dockerfile=str(build.get("dockerfile", "Dockerfile")) if build else "Dockerfile",
             build_args_hash=_digest(build.get("args") or {}) if build else "",

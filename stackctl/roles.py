@@ -205,8 +205,10 @@ def _listens_on(raw: dict) -> int | None:
     return _exposed_port(raw) or _published_target(raw)
 
 
-def detect(config: dict) -> Roles:
-    """Roles from images, build contexts, commands and depends_on (`docker compose config` JSON)."""
+def detect(config: dict, ports: dict[str, int] | None = None) -> Roles:
+    """Roles from images, build contexts, commands and depends_on (`docker compose config` JSON).
+    `ports`: what `init` learnt of the port each service serves on (its proxy's upstream, its
+    image's EXPOSE), for the services compose names none for."""
     services: dict = config.get("services") or {}
     labels = {n: (raw.get("labels") or {}) for n, raw in services.items()}
     database = next((n for n, raw in sorted(services.items()) if _image_is(raw, "postgres", "postgis")
@@ -228,6 +230,7 @@ def detect(config: dict) -> Roles:
         if _image_is(raw, "postgres", "postgis", "redis", "valkey", "nginx", "mysql", "mariadb", "mongo", "rabbitmq"):
             continue
         port = _listens_on(raw) if raw.get("ports") or raw.get("expose") or (raw.get("environment") or {}) else None
+        port = port or (ports or {}).get(name)
         health = _healthcheck_path(raw) or _label_path(labels[name])
         apps[name] = {"port": port, "health": health} if (port or health) else {}
         apps[name] = {k: v for k, v in apps[name].items() if v}

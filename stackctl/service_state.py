@@ -8,13 +8,15 @@ from dataclasses import dataclass
 from enum import Enum
 
 from stackctl.containers import ContainerInfo
+from stackctl.health.gate import Observation, State
 
 
 class ServiceState(str, Enum):
     ABSENT = "absent"  # no container
     CREATED = "created"  # a container that never ran
     STARTING = "starting"  # running, not ready yet
-    READY = "ready"  # running and ready: its probe answers (or its healthcheck passes, or it has neither)
+    READY = "ready"  # running and ready on evidence: its probe answers, its healthcheck passes, or it listens
+    RUNNING = "running"  # running, and nothing shows it serves (no probe, no healthcheck, no port): not ready
     UNHEALTHY = "unhealthy"  # running, and its probe or healthcheck says no
     DONE = "done"  # a one-shot that exited 0
     FAILED = "failed"  # a one-shot that exited non-zero, or a container that died
@@ -29,34 +31,53 @@ class ServiceState(str, Enum):
     def ok(self) -> bool:
         return self in (ServiceState.READY, ServiceState.DONE)
 
+    @property
+    def failing(self) -> bool:
+        """Down or broken (not merely unproven, not on its way up)."""
+        return self not in (ServiceState.READY, ServiceState.DONE, ServiceState.RUNNING, ServiceState.STARTING)
 
-def classify(oneshot: bool, info: ContainerInfo | None, ready: bool | None = None) -> ServiceState:
-    """`ready`: stackctl's own probe verdict for a running container (None: it has no probe, the
-    engine's healthcheck decides, and a container with neither is ready once running)."""
+
+def classify(oneshot: bool, info: ContainerInfo | None, seen: Observation | None = None) -> ServiceState:
+    """`seen`: stackctl's own look at a running container (health.service.observer). None: the
+    engine alone decides, by its healthcheck; a running container with none is only running."""
     if info is None:
         return ServiceState.ABSENT
     if info.state == "exited" and oneshot:
         return ServiceState.DONE if info.exit_code == 0 else ServiceState.FAILED
     if info.state == "running":
-        if ready is None:
-            ready = {"healthy": True, "unhealthy": False, "starting": None}.get(info.health or "", True)
-            if ready is None:
-                return ServiceState.STARTING
-        if ready:
-            return ServiceState.READY
-        return ServiceState.UNHEALTHY if not oneshot else ServiceState.STARTING
+        if oneshot:
+            return ServiceState.STARTING
+        if seen is None:
+            return {"healthy": ServiceState.READY, "unhealthy": ServiceState.UNHEALTHY,
+                    "starting": ServiceState.STARTING}.get(info.health or "", ServiceState.RUNNING)
+        if seen.state is State.READY:
+            return ServiceState.READY if seen.proven else ServiceState.RUNNING
+        return ServiceState.UNHEALTHY
     return {"created": ServiceState.CREATED, "exited": ServiceState.STOPPED, "dead": ServiceState.FAILED,
             "restarting": ServiceState.RESTARTING, "paused": ServiceState.PAUSED}.get(info.state, ServiceState.FAILED)
+
+
+def evidence_of(info: ContainerInfo | None, seen: Observation | None) -> str:
+    """What a state rests on, in the words status and up show: sql, ping, http <path>, healthcheck,
+    listening <port>, exited 0, or none."""
+    if seen is not None and seen.state is State.READY:
+        return seen.evidence
+    if info is not None and info.state == "exited" and info.exit_code == 0:
+        return "exited 0"
+    if seen is None and info is not None and info.health == "healthy":
+        return "healthcheck"
+    return "none"
 
 
 @dataclass(frozen=True)
 class ServiceOutcome:
     service: str
     action: str
-    outcome: str  # ready | kept | failed | timeout | skipped | cancelled
+    outcome: str  # ready | running (no evidence) | kept | failed | timeout | skipped | cancelled
     elapsed: float = 0.0
     detail: str = ""
+    evidence: str = ""  # what `ready` rests on (health.gate's words); "none" for running
 
     def to_dict(self) -> dict:
         return {"name": self.service, "action": self.action, "outcome": self.outcome,
-                "seconds": round(self.elapsed, 2)}
+                "seconds": round(self.elapsed, 2), "evidence": self.evidence or None}

@@ -3,14 +3,13 @@ endpoint checks. Its JSON result is a stable contract (tests/unit/test_status_js
 
 from __future__ import annotations
 
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from stackctl import stats as stats_lib
 from stackctl.containers import ContainerInfo, uptime_seconds
-from stackctl.service_state import ServiceState, classify
-from stackctl.health.gate import wait_ready
+from stackctl.health.gate import Observation
+from stackctl.service_state import ServiceState, classify, evidence_of
 from stackctl.health.service import EndpointResult, ready_now, running_endpoints
 from stackctl.stack import Stack
 
@@ -26,6 +25,7 @@ class ServiceStatus:
     cpu_percent: float | None
     memory_bytes: int | None
     memory_limit_bytes: int | None
+    evidence: str = "none"  # what its state rests on: sql, ping, http <path>, healthcheck, listening <port>, ...
 
     @property
     def ok(self) -> bool:
@@ -39,6 +39,7 @@ class ServiceStatus:
             "docker_health": self.docker_health,
             "oneshot": self.oneshot,
             "ok": self.ok,
+            "evidence": self.evidence,
             "uptime_seconds": None if self.uptime_seconds is None else round(self.uptime_seconds, 1),
             "ports": [{"container_port": c, "host_ip": ip, "host_port": p} for c, ip, p in self.ports],
             "cpu_percent": self.cpu_percent,
@@ -58,6 +59,11 @@ class StatusReport:
     def healthy(self) -> bool:
         return bool(self.services) and all(s.ok for s in self.services) and all(e.ok for e in self.endpoints)
 
+    @property
+    def unproven(self) -> list[str]:
+        """Running services with nothing to show they serve."""
+        return [s.name for s in self.services if s.state is ServiceState.RUNNING]
+
     def to_dict(self) -> dict:
         return {
             "stack": self.stack,
@@ -68,17 +74,23 @@ class StatusReport:
         }
 
 
-def _probe_all(stack: Stack, names: list[str], containers: dict[str, ContainerInfo]) -> list[EndpointResult]:
+def _probe_all(stack: Stack, names: list[str],
+               containers: dict[str, ContainerInfo]) -> tuple[list[EndpointResult], dict[str, Observation]]:
+    """The endpoints' results, and each service's own look from them (its first endpoint)."""
     endpoints = running_endpoints(stack.model, containers, names, stack.engine)
     if not endpoints:
-        return []
+        return [], {}
 
-    def probe(endpoint) -> EndpointResult:
-        gate = wait_ready(lambda: endpoint.probe(), 0, cancel=threading.Event())
-        return EndpointResult(endpoint.name, endpoint.url, gate.ok, gate.detail)
+    def probe(endpoint) -> tuple[EndpointResult, Observation]:
+        seen = endpoint.probe()
+        return EndpointResult(endpoint.name, endpoint.url, seen.state.value == "ready", seen.detail), seen
 
     with ThreadPoolExecutor(max_workers=len(endpoints)) as pool:
-        return list(pool.map(probe, endpoints))
+        done = list(pool.map(probe, endpoints))
+    looks: dict[str, Observation] = {}
+    for endpoint, (_, seen) in zip(endpoints, done):
+        looks.setdefault(endpoint.name, seen)  # a service's main probe comes first; checks are "name path"
+    return [result for result, _ in done], looks
 
 
 def status(stack: Stack, *, stats: bool = True) -> StatusReport:
@@ -89,21 +101,21 @@ def status(stack: Stack, *, stats: bool = True) -> StatusReport:
     # The CPU sample needs a quarter-second window: probe the endpoints meanwhile.
     with ThreadPoolExecutor(max_workers=1) as background:
         sampling = background.submit(stats_lib.sample, stack.engine, running) if stats and running else None
-        endpoints = _probe_all(stack, names, containers)
+        endpoints, looks = _probe_all(stack, names, containers)
         usage = sampling.result() if sampling else {}
-    probe_ok = {e.name: e.ok for e in endpoints}
-    # A container whose healthcheck has not run yet (just started: "starting") and that no probe
-    # here reached (nothing published, or a remote engine): asked now, as the gate asks it.
-    unasked = [n for n in names if n not in probe_ok and n in containers and containers[n].state == "running"
-               and containers[n].health == "starting" and not stack.model.services[n].oneshot]
-    probe_ok.update(ready_now(stack.model, stack.engine, containers, unasked))
+    # A running service no endpoint here reached (nothing published, a remote engine) and whose
+    # engine healthcheck has not said healthy: asked now, as the gate asks it (its healthcheck run
+    # now, its protocol inside, a listener on its port), so its state rests on something seen.
+    unasked = [n for n in names if n not in looks and n in containers and containers[n].state == "running"
+               and containers[n].health != "healthy" and not stack.model.services[n].oneshot]
+    looks.update(ready_now(stack.model, stack.engine, containers, unasked))
     services = []
     for name in names:
         spec, info = stack.model.services[name], containers.get(name)
         u = usage.get(name)
         services.append(ServiceStatus(
             name=name,
-            state=classify(spec.oneshot, info, probe_ok.get(name)),  # our probe's verdict, else the healthcheck
+            state=classify(spec.oneshot, info, looks.get(name)),  # our look, else the engine's healthcheck
             container_state=info.state if info else None,
             docker_health=info.health if info else None,
             oneshot=spec.oneshot,
@@ -112,6 +124,7 @@ def status(stack: Stack, *, stats: bool = True) -> StatusReport:
             cpu_percent=u.cpu_percent if u else None,
             memory_bytes=u.memory_bytes if u else None,
             memory_limit_bytes=u.memory_limit_bytes if u else None,
+            evidence=evidence_of(info, looks.get(name)),
         ))
     return StatusReport(stack.name, stack.project.env, tuple(services), tuple(endpoints))
 

@@ -16,17 +16,18 @@ from stackctl.containers import ContainerInfo
 from stackctl.errors import EXIT_FAILED, StackError
 from stackctl.health import diagnose
 from stackctl.health.diagnose import failure_details
-from stackctl.health.gate import GateResult, Observation, wait_ready
+from stackctl.health.gate import NO_EVIDENCE, GateResult, Observation, wait_ready
 from stackctl.health.service import Endpoint, EndpointResult, check_endpoints, observer, ready_now, \
     running_endpoints
 from stackctl.plan import Step, after_oneshots, closure, up_steps
 from stackctl.preflight import PreflightFailed, run_checks
 from stackctl.report import Reporter
-from stackctl.service_state import ServiceOutcome, ServiceState, classify
+from stackctl.service_state import ServiceOutcome, ServiceState, classify, evidence_of
 from stackctl.proxy import pin_started_proxy
 from stackctl.stack import Stack
 
 ENDPOINT_GRACE = 10.0  # seconds an endpoint check may retry after the services are ready
+STARTED = ("ready", "kept", "running")  # a service that may be depended on (running: without evidence)
 
 
 @dataclass(frozen=True)
@@ -39,20 +40,30 @@ class UpResult:
 
     @property
     def ok(self) -> bool:
-        return all(s.outcome in ("ready", "kept") for s in self.services) and all(e.ok for e in self.endpoints)
+        return all(s.outcome in STARTED for s in self.services) and all(e.ok for e in self.endpoints)
+
+    @property
+    def unproven(self) -> list[str]:
+        """Long-running services that run with nothing to show they serve (no evidence)."""
+        return [s.service for s in self.services if s.outcome in STARTED and s.evidence == NO_EVIDENCE]
 
     def to_dict(self) -> dict:
-        return {"ok": self.ok, "elapsed_seconds": round(self.elapsed, 2), "built": list(self.built),
+        return {"ok": self.ok, "proven": not self.unproven, "without_evidence": self.unproven,
+                "elapsed_seconds": round(self.elapsed, 2), "built": list(self.built),
                 "services": [s.to_dict() for s in self.services], "endpoints": [e.to_dict() for e in self.endpoints],
                 "urls": dict(self.urls)}
 
 
-def observe(stack: Stack, names: list[str], containers: dict[str, ContainerInfo]) -> dict[str, ServiceState]:
-    """What each service is now (a running long-lived one is asked its probe once; in parallel)."""
+def observe(stack: Stack, names: list[str], containers: dict[str, ContainerInfo],
+            evidence: dict[str, str] | None = None) -> dict[str, ServiceState]:
+    """What each service is now (a running long-lived one is asked once, as the gate asks; in
+    parallel). `evidence`, when given, is filled with what each state rests on."""
     running = [n for n in names if n in containers and containers[n].state == "running"
                and not stack.model.services[n].oneshot]
-    ready = ready_now(stack.model, stack.engine, containers, running)
-    return {n: classify(stack.model.services[n].oneshot, containers.get(n), ready.get(n)) for n in names}
+    seen = ready_now(stack.model, stack.engine, containers, running)
+    if evidence is not None:
+        evidence.update({n: evidence_of(containers.get(n), seen.get(n)) for n in names})
+    return {n: classify(stack.model.services[n].oneshot, containers.get(n), seen.get(n)) for n in names}
 
 
 class Executor:
@@ -63,6 +74,7 @@ class Executor:
         self.results: dict[str, ServiceOutcome] = {}
         self.done: dict[str, threading.Event] = {}
         self.containers: dict[str, ContainerInfo] = {}
+        self.evidence: dict[str, str] = {}  # of the services observed before the steps (what a kept one rests on)
 
     def run(self, steps: list[Step]) -> list[ServiceOutcome]:
         self.containers = self.stack.containers()
@@ -89,11 +101,11 @@ class Executor:
         name = step.service
         if step.action == "keep":
             self.report.service(name, step.reason, "unchanged")
-            return ServiceOutcome(name, "keep", "kept", 0.0, step.reason)
+            return ServiceOutcome(name, "keep", "kept", 0.0, step.reason, self.evidence.get(name, ""))
         self.report.service(name, "waiting", f"for {', '.join(step.after)}" if step.after else "")
         for dep in step.after:
             self.done[dep].wait()
-            if self.results[dep].outcome not in ("ready", "kept"):
+            if self.results[dep].outcome not in STARTED:
                 self.report.service(name, "skipped", f"{dep} is not ready")
                 return ServiceOutcome(name, step.action, "skipped", 0.0, f"{dep} is not ready")
         if self.cancel.is_set():
@@ -117,9 +129,11 @@ class Executor:
         if result.ok:
             if self.stack.model.switch == "include" and (spec.role == "proxy" or name == self.stack.model.upstream):
                 pin_started_proxy(self.stack)  # the proxy: while it holds no client connections yet
-            self.report.service(name, str(ServiceState.DONE if spec.oneshot else ServiceState.READY), result.detail,
-                                  result.elapsed)
-            return ServiceOutcome(name, step.action, "ready", result.elapsed, result.detail)
+            proven = result.evidence != NO_EVIDENCE
+            word = ServiceState.DONE if spec.oneshot else ServiceState.READY if proven else ServiceState.RUNNING
+            self.report.service(name, str(word), f"{result.evidence}: {result.detail}", result.elapsed)
+            return ServiceOutcome(name, step.action, "ready" if proven else "running", result.elapsed, result.detail,
+                                  result.evidence)
         outcome = result.outcome.value
         self.report.service(name, outcome, result.detail, result.elapsed)
         return ServiceOutcome(name, step.action, outcome, result.elapsed, result.detail)
@@ -180,16 +194,17 @@ def converge(stack: Stack, targets: list[str], run_oneshots: bool, executor: Exe
         else:
             current = containers  # compose would keep every one of them: not asked
         injected.record(stack, phase, current)
-        observed = {**observe(stack, targets if index == 0 else phase, current), **known}
+        observed = {**observe(stack, targets if index == 0 else phase, current, executor.evidence), **known}
         phase_steps = [s for s in up_steps(model, targets, observed, run_oneshots) if s.service in phase]
         report.phase("starting services")
         results = executor.run(phase_steps)
         steps += phase_steps
         outcomes += results
-        if any(r.outcome not in ("ready", "kept") for r in results):
+        if any(r.outcome not in STARTED for r in results):
             break
         known.update({r.service: ServiceState.DONE if model.services[r.service].oneshot else ServiceState.READY
-                      for r in results})
+                      if r.outcome != "running" else ServiceState.RUNNING for r in results})
+        executor.evidence.update({r.service: r.evidence for r in results})
     return steps, outcomes
 
 

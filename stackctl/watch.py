@@ -73,8 +73,9 @@ def health_problems(stack: Stack) -> list[Problem]:
     from stackctl.status import status
 
     report = status(stack, stats=False)
-    found = [Problem(f"service {s.name}", f"{s.name} is {s.state}") for s in report.services if not s.ok]
-    failing = {s.name for s in report.services if not s.ok}
+    # down or broken, not merely running without evidence (that is said by status, never alerted)
+    found = [Problem(f"service {s.name}", f"{s.name} is {s.state}") for s in report.services if s.state.failing]
+    failing = {s.name for s in report.services if s.state.failing}
     found += [Problem(f"service {e.name}", f"{e.name} fails its check at {e.url}: {e.detail}")
               for e in report.endpoints if not e.ok and e.name.split(" ")[0] not in failing]
     return found

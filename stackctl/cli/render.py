@@ -43,15 +43,23 @@ def status_table(report):
     from rich.table import Table
 
     table = Table(title=f"stack {report.stack} ({report.env})", title_justify="left", box=None, padding=(0, 1))
-    for col in ("service", "state", "container", "uptime", "ports", "cpu", "memory"):
+    for col in ("service", "state", "evidence", "container", "uptime", "ports", "cpu", "memory"):
         table.add_column(col, justify="right" if col in ("cpu", "memory", "uptime") else "left")
     for s in report.services:
-        style = "green" if s.ok else "red"
+        style = "green" if s.ok else "yellow" if str(s.state) == "running" else "red"
         ports = ", ".join(f"{ip or '*'}:{hp}->{cp}" for cp, ip, hp in s.ports) or "-"
         cpu = "-" if s.cpu_percent is None else f"{s.cpu_percent:.1f}%"
-        table.add_row(s.name, f"[{style}]{s.state}[/]", s.container_state or "-", _duration(s.uptime_seconds), ports, cpu,
-                      _bytes(s.memory_bytes))
+        table.add_row(s.name, f"[{style}]{s.state}[/]", s.evidence if s.container_state else "-",
+                      s.container_state or "-", _duration(s.uptime_seconds), ports, cpu, _bytes(s.memory_bytes))
     return table
+
+
+GIVE_EVIDENCE = ("give it a healthcheck in the compose file, or name the port it serves on (apps.NAME.port in "
+                 "stackctl.yaml, or expose: in compose) so stackctl can see it listen")
+
+
+def _serve(names: list[str]) -> str:
+    return f"{names[0]} serves" if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]} serve"
 
 
 def endpoint_table(endpoints):
@@ -76,10 +84,17 @@ def _up_summary(result):
     head = Text(f"stack is up in {result.elapsed:.1f}s", style="bold green")
     if not changed and not result.built:
         head = Text(f"stack was already up; nothing to do ({result.elapsed:.1f}s)", style="bold green")
+    if result.unproven:
+        head = Text(f"stack is running ({result.elapsed:.1f}s), but nothing shows that {_serve(result.unproven)}: "
+                    f"{GIVE_EVIDENCE}", style="bold yellow")
+    shown = Table(box=None, show_header=False, padding=(0, 1))
+    for s in result.services:
+        if s.evidence:
+            shown.add_row(s.service, s.outcome, s.evidence)
     urls = Table(box=None, show_header=False, padding=(0, 1))
     for name, url in result.urls:
         urls.add_row(name, url)
-    return Group(head, endpoint_table(result.endpoints), Text("where it is:", style="bold"), urls)
+    return Group(head, shown, endpoint_table(result.endpoints), Text("where it is:", style="bold"), urls)
 
 
 def nothing(console, result) -> None:
@@ -94,6 +109,9 @@ def status_report(console, report) -> None:
     console.result(status_table(report))
     if report.endpoints:
         console.result(endpoint_table(report.endpoints))
+    if report.unproven:
+        console.result(f"[yellow]nothing shows that {_serve(report.unproven)}: running, and no more is known[/]; "
+                       f"{GIVE_EVIDENCE}")
 
 
 def restarted(console, result) -> None:
@@ -284,7 +302,9 @@ def diagnosis(console, result) -> None:
     from rich.markup import escape
 
     if result.ok:
-        console.result(f"[green]stack {result.stack}: no problem found[/]")
+        console.result(f"[green]stack {result.stack}: no problem found[/]; what answered:")
+        for line in result.answered:
+            console.result(f"  {escape(line)}")
         return
     for number, f in enumerate(result.findings, 1):
         console.result(f"[bold red]{number}. {escape(f.subject)}[/] {escape(f.what)}")

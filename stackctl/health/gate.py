@@ -15,18 +15,29 @@ class State(enum.Enum):
     FAILED = "failed"  # terminal: waiting longer will not help (container exited, auth refused)
 
 
+# What a readiness verdict rests on: sql, ping, http <path>, healthcheck, listening <port>,
+# exited 0 (a one-shot), or none (running, and nothing to observe: not ready, running).
+NO_EVIDENCE = "none"
+
+
 @dataclass(frozen=True)
 class Observation:
     state: State
     detail: str = ""
+    evidence: str = ""  # set on READY: what was observed
 
     @classmethod
     def pending(cls, detail: str = "") -> "Observation":
         return cls(State.PENDING, detail)
 
     @classmethod
-    def ready(cls, detail: str = "") -> "Observation":
-        return cls(State.READY, detail)
+    def ready(cls, detail: str = "", evidence: str = NO_EVIDENCE) -> "Observation":
+        return cls(State.READY, detail, evidence)
+
+    @property
+    def proven(self) -> bool:
+        """Ready on evidence (not just running)."""
+        return self.state is State.READY and self.evidence != NO_EVIDENCE
 
     @classmethod
     def failed(cls, detail: str) -> "Observation":
@@ -46,6 +57,7 @@ class GateResult:
     elapsed: float
     detail: str = ""
     attempts: int = 0
+    evidence: str = ""
 
     @property
     def ok(self) -> bool:
@@ -83,7 +95,7 @@ def wait_ready(
         if on_observation is not None:
             on_observation(last, elapsed)
         if last.state is State.READY:
-            return GateResult(Outcome.READY, elapsed, last.detail, attempts)
+            return GateResult(Outcome.READY, elapsed, last.detail, attempts, last.evidence)
         if last.state is State.FAILED:
             return GateResult(Outcome.FAILED, elapsed, last.detail, attempts)
         remaining = timeout - elapsed

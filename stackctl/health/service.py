@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from stackctl import kinds
-from stackctl.containers import ContainerInfo
+from stackctl.containers import ContainerInfo, uptime_seconds
 from stackctl.engine import Engine
 from stackctl.health import probes
-from stackctl.health.gate import Observation
+from stackctl.health.gate import NO_EVIDENCE, Observation, State
 from stackctl.plan import ServiceSpec
 
 # The container ports HTTP is looked for on: the service's declared port, else the first of
@@ -47,10 +47,21 @@ class Endpoint:
             return kinds.kind(self.kind).url(host, self.port, self.credentials)
         return f"{self.kind}://{host}:{self.port}{self.path}"
 
+    @property
+    def evidence(self) -> str:
+        return kinds.kind(self.kind).evidence if self.kind not in ("http", "https") else f"http {self.path or '/'}"
+
     def probe(self) -> Observation:
         if self.kind not in ("http", "https"):
-            return kinds.kind(self.kind).probe_host(self.host, self.port, self.credentials)
-        return probes.http(f"{self.kind}://{self.host}:{self.port}{self.path or '/'}", any_answer=not self.path)
+            seen = kinds.kind(self.kind).probe_host(self.host, self.port, self.credentials)
+        else:
+            seen = probes.http(f"{self.kind}://{self.host}:{self.port}{self.path or '/'}", any_answer=not self.path)
+        return proven(seen, self.evidence)
+
+
+def proven(seen: Observation, evidence: str) -> Observation:
+    """A ready observation named by what it rests on."""
+    return Observation.ready(seen.detail, evidence) if seen.state is State.READY else seen
 
 
 def _ports(spec: ServiceSpec, kind: str) -> tuple[int, ...]:
@@ -136,8 +147,53 @@ def exec_probe(engine: Engine, info: ContainerInfo) -> Observation:
         return Observation.pending(f"{type(exc).__name__}: {exc}")
     output = (result.stdout + result.stderr).strip()
     if result.exit_code == 0:
-        return Observation.ready(output.splitlines()[-1] if output else "healthcheck passed")
+        return Observation.ready(output.splitlines()[-1] if output else "healthcheck passed", "healthcheck")
     return Observation.pending(output.splitlines()[-1] if output else f"healthcheck exit {result.exit_code}")
+
+
+IMAGE_EXPOSE_GRACE = 5.0  # seconds a container whose only port is its image's EXPOSE has to listen there
+
+
+def expected_ports(spec: ServiceSpec, info: ContainerInfo) -> tuple[list[int], list[int]]:
+    """The ports a service serves on: (named, merely exposed). Named: its role's port (what its
+    proxy forwards to), and compose's expose/ports; it is not ready until it listens on one.
+    Merely exposed: its image's EXPOSE, which a worker on an API's image inherits too."""
+    named = list(dict.fromkeys(([spec.port] if spec.port else []) + list(spec.exposes)))
+    return named, [p for p in info.exposed if p not in named]
+
+
+def http_inside(engine: Engine, spec: ServiceSpec, info: ContainerInfo) -> Observation | None:
+    """An HTTP app or proxy that publishes nothing, asked at its own address on its network (an
+    engine on this machine: its bridge networks are reachable from here). None: not askable."""
+    kind, _, path = (spec.probe or "").partition(":")
+    if kind != "http" or engine.remote is not None or not info.ips:
+        return None
+    ports = [spec.port] if spec.port else [p for p in HTTP_PORTS if p in info.exposed] or list(info.exposed[:1])
+    if not ports:
+        return None
+    return proven(probes.http(f"http://{info.ips[0]}:{ports[0]}{path or '/'}", any_answer=not path),
+                  f"http {path or '/'}")
+
+
+def listening(spec: ServiceSpec, engine: Engine, info: ContainerInfo) -> Observation:
+    """Ready when the container listens on a port it serves on. A port compose or stackctl.yaml
+    names is waited for; one only its image EXPOSEs, for IMAGE_EXPOSE_GRACE seconds after it
+    started (then it is running, with no evidence); with no port at all there is nothing to see."""
+    named, exposed = expected_ports(spec, info)
+    if not named and not exposed:
+        return Observation.ready("running; it names no port and has no healthcheck", NO_EVIDENCE)
+    found = engine.listening_ports(info.id, info.pid)
+    if found is None:
+        return Observation.ready(f"running; whether it listens on {(named + exposed)[0]} cannot be read here",
+                                 NO_EVIDENCE)
+    hit = next((p for p in named + exposed if p in found), None)
+    if hit is not None:
+        return Observation.ready(f"listening on {hit}", f"listening {hit}")
+    others = ", ".join(str(p) for p in sorted(found)) or "nothing"
+    if not named and (uptime_seconds(info) or 0) >= IMAGE_EXPOSE_GRACE:
+        return Observation.ready(f"running; not listening on {', '.join(map(str, exposed))}, which its image "
+                                 f"EXPOSEs (it listens on {others})", NO_EVIDENCE)
+    return Observation.pending(f"not listening on {', '.join(map(str, named or exposed))} yet (it listens on {others})")
 
 
 def observe_container(spec: ServiceSpec, info: ContainerInfo | None) -> Observation | None:
@@ -146,7 +202,7 @@ def observe_container(spec: ServiceSpec, info: ContainerInfo | None) -> Observat
         return Observation.pending("no container yet")
     if info.state in ("exited", "dead"):
         if spec.oneshot and info.exit_code == 0:
-            return Observation.ready("completed")
+            return Observation.ready("completed", "exited 0")
         return Observation.failed(f"container exited with code {info.exit_code}")
     if info.restart_count >= CRASH_LOOP_RESTARTS:
         return Observation.failed(f"keeps crashing: restarted {info.restart_count} times by its restart policy")
@@ -160,14 +216,18 @@ def observe_container(spec: ServiceSpec, info: ContainerInfo | None) -> Observat
 def exec_role_probe(engine: Engine, spec: ServiceSpec, info: ContainerInfo) -> Observation | None:
     """A data kind's own protocol, asked inside its container (nothing published)."""
     kind = (spec.probe or "").split(":")[0]
-    return kinds.kind(kind).probe_inside(engine, info) if kind in kinds.KNOWN else None
+    if kind not in kinds.KNOWN:
+        return None
+    return proven(kinds.kind(kind).probe_inside(engine, info), kinds.kind(kind).evidence)
 
 
 def observer(spec: ServiceSpec, engine: Engine, container_id: str) -> Callable[[], Observation]:
-    """observe() for the gate: ready when the container runs and the protocol answers.
-
-    Where nothing is published the protocol is asked inside the container (database, cache),
-    else Docker's own healthcheck is run now, else the container running is enough.
+    """observe() for the gate: ready when the container runs and something shows it serves, and
+    named by what: the protocol from the host where it is published (sql, ping, http <path>),
+    inside its container where not (a data kind's own client), its healthcheck run now, HTTP at
+    its own address, or a listener on a port it says it serves on. A container that names no
+    port and has no healthcheck is only running: ready with no evidence, which up and status
+    say as such, never as ready.
     """
     endpoint: list[Endpoint | None] = []
 
@@ -180,26 +240,25 @@ def observer(spec: ServiceSpec, engine: Engine, container_id: str) -> Callable[[
             endpoint.append(probe_endpoint(spec, info, engine))
         if endpoint[0] is not None:
             return endpoint[0].probe()
-        inside = exec_role_probe(engine, spec, info)
-        if inside is not None:
-            return inside
-        if info.healthcheck:
-            return exec_probe(engine, info)
-        if info.health == "healthy" or (info.health is None and not spec.has_healthcheck):
-            return Observation.ready(info.health or "running")
-        return Observation.pending(info.last_health_output or f"health: {info.health or 'starting'}")
+        for ask in (exec_role_probe, lambda e, s_, i: exec_probe(e, i) if i.healthcheck else None, http_inside):
+            seen = ask(engine, spec, info)
+            if seen is not None:
+                return seen
+        if info.health == "healthy":
+            return Observation.ready("healthy", "healthcheck")
+        if spec.has_healthcheck:
+            return Observation.pending(info.last_health_output or f"health: {info.health or 'starting'}")
+        return listening(spec, engine, info)
 
     return observe
 
 
-def ready_now(model, engine: Engine, containers: dict[str, ContainerInfo], names: list[str]) -> dict[str, bool]:
-    """Each named service's container asked once, as the gate asks it, all in parallel: ready?"""
+def ready_now(model, engine: Engine, containers: dict[str, ContainerInfo], names: list[str]) -> dict[str, Observation]:
+    """Each named service's container asked once, as the gate asks it, all in parallel."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from stackctl.health.gate import State
-
-    def ask(name: str) -> bool:
-        return observer(model.services[name], engine, containers[name].id)().state is State.READY
+    def ask(name: str) -> Observation:
+        return observer(model.services[name], engine, containers[name].id)()
 
     if not names:
         return {}

@@ -66,6 +66,7 @@ class Postgres:
     name = "postgres"
     role = "database"
     port = PORT
+    evidence = "sql"  # what a ready verdict from its probe rests on
 
     def credentials(self, engine: Engine, info: ContainerInfo) -> Credentials:
         """As the official image reads them: POSTGRES_USER (postgres), POSTGRES_DB (the user's name),

@@ -112,6 +112,7 @@ class Redis:
     name = "redis"
     role = "cache"
     port = PORT
+    evidence = "ping"  # what a ready verdict from its probe rests on
 
     def credentials(self, engine: Engine, info: ContainerInfo) -> str | None:
         """The password the server wants (None: it wants none), read from the server (see the module).

@@ -33,6 +33,7 @@ class FakeEngine:
         self.exec_handler = exec_handler or (lambda cid, cmd, env: ExecResult(0, "", ""))
         self.files: dict[tuple[str, str], bytes] = {}
         self.logs: dict[str, str] = {}  # container id -> what it wrote to stdout (access_log)
+        self.listening: dict[str, set[int]] = {}  # container id -> TCP ports it listens on
 
     def version(self) -> dict:
         return {"Version": "fake", "ApiVersion": "1.45"}
@@ -60,6 +61,9 @@ class FakeEngine:
 
     def stats(self, container: str) -> dict:
         return {}
+
+    def listening_ports(self, container: str, pid: int) -> set[int] | None:
+        return self.listening.get(container)
 
     def create(self, image: str, *, name: str | None = None, command: list[str] | None = None,
                env: dict[str, str] | None = None, labels: dict[str, str] | None = None) -> str:
@@ -118,6 +122,9 @@ class FakeEngine:
 
     def image_id(self, reference: str) -> str | None:
         return self.images.get(reference)
+
+    def image_exposed(self, reference: str) -> list[int]:
+        return []
 
     def image_tags(self, repository: str) -> list[str]:
         return [ref for ref in self.images if ref.rpartition(":")[0] == repository]

@@ -29,7 +29,7 @@ def test_inspect_is_read_into_container_info():
 
 def report(state=ServiceState.READY, ok=True):
     svc = ServiceStatus("db", state, "running", "healthy", False, 12.34, (("5432/tcp", "127.0.0.1", 5433),),
-                        1.5, 1024, None)
+                        1.5, 1024, None, "sql")
     once = ServiceStatus("migrate", ServiceState.DONE, "exited", None, True, None, (), None, None, None)
     return StatusReport("s", "development", (svc, once), (EndpointResult("db", "postgres://localhost:5433", ok),))
 
@@ -40,7 +40,7 @@ def test_json_contract():
     assert data["healthy"] is True
     assert data["services"][0] == {
         "name": "db", "state": "ready", "container_state": "running", "docker_health": "healthy", "oneshot": False,
-        "ok": True, "uptime_seconds": 12.3,
+        "ok": True, "evidence": "sql", "uptime_seconds": 12.3,
         "ports": [{"container_port": "5432/tcp", "host_ip": "127.0.0.1", "host_port": 5433}],
         "cpu_percent": 1.5, "memory_bytes": 1024, "memory_limit_bytes": None,
     }
@@ -60,8 +60,18 @@ def test_one_vocabulary_for_a_service_state():
     from stackctl.service_state import classify
 
     info = container_from_inspect(INSPECT)
+    from stackctl.health.gate import Observation
+    from stackctl.service_state import evidence_of
+
     assert classify(False, info) is ServiceState.READY  # its healthcheck passes
-    assert classify(False, info, ready=False) is ServiceState.UNHEALTHY  # stackctl's probe says no
+    assert evidence_of(info, None) == "healthcheck"
+    assert classify(False, info, Observation.pending("no")) is ServiceState.UNHEALTHY  # stackctl's look says no
+    seen = Observation.ready("HTTP 200", "http /health")
+    assert classify(False, info, seen) is ServiceState.READY and evidence_of(info, seen) == "http /health"
+    # running, and nothing to show it serves: running, never ready
+    assert classify(False, info, Observation.ready("running")) is ServiceState.RUNNING
+    assert classify(False, replace(info, health=None)) is ServiceState.RUNNING
+    assert evidence_of(replace(info, health=None), None) == "none"
     assert classify(False, replace(info, health="starting")) is ServiceState.STARTING
     assert classify(True, replace(info, state="exited", exit_code=0)) is ServiceState.DONE
     assert classify(True, replace(info, state="exited", exit_code=1)) is ServiceState.FAILED
