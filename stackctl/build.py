@@ -98,14 +98,34 @@ class BuildState:
 LOG_LINES = 30
 
 
-def build_images(stack: Stack, services: list[str], mode: str, report: Reporter) -> list[str]:
-    """Build images whose context changed (mode auto), all (always) or none (never)."""
+def release_of(image: str) -> str | None:
+    """The release an image reference is tagged with (`stackctl/api:20261201T030000Z-abc1234`), or None."""
+    from stackctl.deploy.releases import RELEASE_TAG, repository
+
+    tag = image[len(repository(image)) + 1:] if image != repository(image) else ""
+    return tag if RELEASE_TAG.match(tag) else None
+
+
+def build_images(stack: Stack, services: list[str], mode: str, report: Reporter, new_release: bool = False) -> list[str]:
+    """Build images whose context changed (mode auto), all (always) or none (never). An image
+    tagged with a release is that release's bytes: only the deploy that makes the release builds
+    it (`new_release`); anything else runs it as it is and says when the sources moved on."""
     wanted = targets(stack.model, services)
     state = BuildState(stack.project.state_dir)
     hashes = {t.image: context_hash(t) for t in wanted}
     stale = []
     for target in wanted:
         image_id = stack.engine.image_id(target.image)
+        release = None if new_release else release_of(target.image)
+        if release is not None:
+            if image_id is None:
+                raise StackError(f"image {target.image} of release {release} ({target.service}) is not on the engine",
+                                 "deploy a new release (stackctl deploy) or roll back to one that is "
+                                 "(stackctl releases)", EXIT_USAGE)
+            if mode == "always" or not state.is_current(target.image, hashes[target.image], image_id):
+                report.note(f"{target.service}: its sources differ from release {release}, which runs as it was "
+                            "built; they reach here with stackctl deploy")
+            continue
         if mode == "never":
             if image_id is None:
                 raise StackError(f"image {target.image} ({target.service}) does not exist",

@@ -166,10 +166,11 @@ class Compose:
     def build_command(self, services: list[str]) -> ComposeCommand:
         return self.command("build", *services, env={"BUILDKIT_PROGRESS": "plain"})
 
-    def create_command(self, services: list[str], recreate: bool = False) -> ComposeCommand:
+    def create_command(self, services: list[str], recreate: bool = False, no_deps: bool = False) -> ComposeCommand:
         """Converge containers to the model without starting them (recreates changed ones;
-        `recreate`: these services' containers anew, whatever compose thinks)."""
-        forced = ("--force-recreate", "--no-deps") if recreate else ()
+        `recreate`: these services' containers anew, whatever compose thinks; `no_deps`: these
+        services only, not what they depend on)."""
+        forced = ("--force-recreate", "--no-deps") if recreate else ("--no-deps",) if no_deps else ()
         return self.command("up", "--no-start", "--no-build", "--pull", "missing", *forced, *services)
 
     def run_command(self, service: str, argv: list[str]) -> ComposeCommand:
@@ -242,8 +243,8 @@ class Compose:
         for line in _stream(self.build_command(services), "build"):
             yield line.rstrip()
 
-    def create(self, services: list[str], recreate: bool = False) -> None:
-        _run(self.create_command(services, recreate), "up --no-start")
+    def create(self, services: list[str], recreate: bool = False, no_deps: bool = False) -> None:
+        _run(self.create_command(services, recreate, no_deps), "up --no-start")
 
     def run(self, service: str, argv: list[str]) -> Iterator[str]:
         return _stream(self.run_command(service, argv), f"run {service}")

@@ -273,6 +273,18 @@ class Engine:
         except (ImageNotFound, NotFound):
             return None
 
+    def image_digest(self, reference: str) -> str | None:
+        """`repo@sha256:...` for an image a registry gave (its RepoDigest for that repository), or None."""
+        from docker.errors import ImageNotFound, NotFound
+
+        try:
+            digests = self._api.inspect_image(reference).get("RepoDigests") or []
+        except (ImageNotFound, NotFound):
+            return None
+        repo = reference.split("@")[0]
+        repo = repo.rpartition(":")[0] if ":" in repo.rsplit("/", 1)[-1] else repo
+        return next((d for d in digests if d.split("@")[0] == repo), None)
+
     def image_exposed(self, reference: str) -> list[int]:
         """The TCP ports an image EXPOSEs ([] when the engine does not have it)."""
         from docker.errors import ImageNotFound, NotFound

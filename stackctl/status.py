@@ -57,7 +57,10 @@ class StatusReport:
 
     @property
     def healthy(self) -> bool:
-        return bool(self.services) and all(s.ok for s in self.services) and all(e.ok for e in self.endpoints)
+        """Nothing down or failing: every service ready on evidence, done, or running with nothing to
+        show (that is said apart: `unproven`), and every endpoint answers."""
+        return bool(self.services) and all(s.ok or s.state is ServiceState.RUNNING for s in self.services) \
+            and all(e.ok for e in self.endpoints)
 
     @property
     def unproven(self) -> list[str]:
@@ -69,6 +72,7 @@ class StatusReport:
             "stack": self.stack,
             "env": self.env,
             "healthy": self.healthy,
+            "without_evidence": self.unproven,
             "services": [s.to_dict() for s in self.services],
             "endpoints": [e.to_dict() for e in self.endpoints],
         }

@@ -208,6 +208,27 @@ def converge(stack: Stack, targets: list[str], run_oneshots: bool, executor: Exe
     return steps, outcomes
 
 
+def start_only(stack: Stack, names: list[str], *, report: Reporter, timeout: float) -> list[ServiceOutcome]:
+    """These services alone converged (compose keeps what is unchanged, recreates what the model
+    changes, touches nothing they depend on) and each gated on its evidence (a deploy's last
+    switch: the database, the cache, the services without a role)."""
+    if not names:
+        return []
+    stack.compose.create(names, no_deps=True)
+    current = stack.containers()
+    executor = Executor(stack, timeout, report, threading.Event())
+    observed = observe(stack, names, current, executor.evidence)
+    steps = [Step(s.service, s.action, (), s.reason) for s in up_steps(stack.model, names, observed, False)]
+    outcomes = executor.run(steps)
+    bad = [o for o in outcomes if o.outcome not in STARTED]
+    if bad:
+        info = stack.containers().get(bad[0].service)
+        raise StackError(f"{bad[0].service} did not start: {bad[0].outcome} ({bad[0].detail})",
+                         f"stackctl logs {bad[0].service}", EXIT_FAILED,
+                         details=failure_details(stack, bad[0].service, info.id if info else None))
+    return outcomes
+
+
 def up(stack: Stack, services: list[str] | None, *, build: str = "auto", timeout: float | None = None,
        report: Reporter, cancel: threading.Event | None = None, check: bool = True,
        run_oneshots: bool = True) -> UpResult:

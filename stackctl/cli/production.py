@@ -59,9 +59,12 @@ def deploy(app: App, host: str | None, break_lock: bool, timeout: float | None, 
 @click.option("--host", help=HOST_HELP)
 @click.option("--timeout", type=click.FloatRange(min=1), help="Seconds the API may take to get healthy.")
 @click.option("--dry-run", is_flag=True, help="Print the steps rollback would take now, and take none.")
+@click.option("--include-failed", is_flag=True,
+              help="Allow RELEASE to be one that failed, was rolled back or interrupted (it never served).")
 @json_option
 @pass_app
-def rollback(app: App, release: str | None, host: str | None, timeout: float | None, dry_run: bool) -> None:
+def rollback(app: App, release: str | None, host: str | None, timeout: float | None, dry_run: bool,
+             include_failed: bool) -> None:
     """Return to RELEASE (default: the one before the current) through the same rollout."""
     from stackctl.cli.progress import make_progress
     from stackctl.deploy.deploy import rollback as run_rollback
@@ -75,11 +78,11 @@ def rollback(app: App, release: str | None, host: str | None, timeout: float | N
         return swarm.rollback(app, release, timeout)
     stack = app.stack(app.deployment_env(), host)
     if dry_run:
-        output.finish(app, rollback_dry_run(stack, release), render.plan)
+        output.finish(app, rollback_dry_run(stack, release, include_failed), render.plan)
         return
     progress = make_progress(app.console())
     try:
-        result = run_rollback(stack, release, report=progress, timeout=timeout)
+        result = run_rollback(stack, release, report=progress, timeout=timeout, include_failed=include_failed)
     finally:
         progress.close()
     output.finish(app, result, render.deployed)

@@ -218,12 +218,14 @@ def cert_made(console, result) -> None:
 
 
 def deployed(console, result) -> None:
+    seen = f"; verified: {result.verified.said()}" if result.verified else ""
     if result.action == "rollback":
-        console.result(f"[green]rolled back to {result.release}[/] (from {result.previous}) in {result.seconds:.1f}s")
+        console.result(f"[green]rolled back to {result.release}[/] (from {result.previous}) in "
+                       f"{result.seconds:.1f}s{seen}")
         return
     steps = ", ".join(f"{name} {seconds:.1f}s" for name, seconds in result.steps)
     console.result(f"[green]deployed release {result.release}[/] in {result.seconds:.1f}s ({steps})"
-                   + (f"; previous: {result.previous}" if result.previous else ""))
+                   + (f"; previous: {result.previous}" if result.previous else "") + seen)
     if result.pruned:
         console.result(f"pruned old images: {', '.join(result.pruned)}")
 
@@ -235,10 +237,12 @@ def release_list(console, result) -> None:
         console.result("no releases on the target yet: stackctl --env production deploy")
         return
     table = Table(box=None, padding=(0, 1))
-    for col in ("", "release", "deployed at", "by", "commit"):
+    for col in ("", "release", "status", "images", "deployed at", "by", "commit"):
         table.add_column(col)
     for row in result.releases:
-        table.add_row("[green]*[/]" if row["current"] else "", row["release"], row["deployed_at"] or "",
+        style = "green" if row["status"] == "deployed" else "red"
+        table.add_row("[green]*[/]" if row["current"] else "", row["release"], f"[{style}]{row['status']}[/]",
+                      "on the target" if row["on_target"] else "gone", row["deployed_at"] or "",
                       row["deployed_by"] or "", (row["commit"] or "")[:12])
     console.result(table)
 
@@ -262,7 +266,7 @@ def audit_log(console, result) -> None:
 def roles_written(console, result) -> None:
     if result.existing:
         console.result(f"{result.path} already declares the roles, and each service it names is in the compose "
-                       "files; nothing was written")
+                       "files; nothing changed")
         for note in result.notes:
             console.result(f"  {note}")
         return

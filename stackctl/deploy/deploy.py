@@ -1,19 +1,25 @@
 """`stackctl deploy` and `stackctl rollback` on a single host, for any stack's roles.
 
-deploy: lock -> check -> build every built service's image tagged with the release -> back up
-(database role) -> migrate (migrate role, new image) -> roll each app role out beside the old
-containers (the proxy's upstream switched when the proxy meets the contract) -> replace the
-proxy only if its image changed -> checks through the proxy with retries -> record. A failure
-before traffic moves leaves the previous release serving; a failure after it rolls back to the
-previous release through the same switch. Every attempt is written to the audit log.
+deploy: lock -> check -> clear what an interrupted deploy left -> build every built service's
+image tagged with the release -> back up (database role) -> migrate (migrate role, new image) ->
+roll each app role out beside the old containers (the proxy's upstream switched when the proxy
+meets the contract) -> replace the proxy only if its image changed -> converge every other
+service (role-less ones too) -> verify: every service runs the release's image with evidence and
+every endpoint answers -> record. A failure before traffic moves leaves the previous release
+serving; a failure after it rolls back to the previous release through the same switch; either
+way what serves afterwards is verified before it is said. Every attempt is recorded (its status)
+and written to the audit log.
 
-A release is a compose override naming each built service's image (`repo:<release>`), layered
-over the user's own files: nothing of theirs is rewritten.
+A release is a compose override naming each service's image (`repo:<release>` for what stackctl
+builds, a digest for what it pulls), layered over the user's own files: nothing of theirs is
+rewritten.
 """
 
 from __future__ import annotations
 
 import getpass
+import os
+import socket
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,22 +30,18 @@ from stackctl import lock
 from stackctl import migrate as migrations
 from stackctl.backup.create import apply_retention, backup
 from stackctl.build import build_images
-from stackctl.deploy import plan, releases
+from stackctl.deploy import leftovers, plan, releases
 from stackctl.deploy.handover import hand_over
 from stackctl.deploy.rollout import rollout
+from stackctl.deploy.verify import Verification, verify_release
 from stackctl.errors import EXIT_FAILED, EXIT_USAGE, StackError
-from stackctl.health.gate import wait_ready
-from stackctl.health.service import running_endpoints
 from stackctl.plan import closure
 from stackctl.preflight import PreflightFailed, run_checks
 from stackctl.proxy import RolloutFailed
 from stackctl.report import Reporter
 from stackctl.stack import Stack
 from stackctl.steps import KEPT, Plan, Step, Timings, follow
-from stackctl.up import up
-
-CHECK_RETRIES = 5
-CHECK_PAUSE = 1.0
+from stackctl.up import start_only, up
 
 
 @dataclass(frozen=True)
@@ -50,39 +52,36 @@ class DeployResult:
     seconds: float
     steps: tuple[tuple[str, float], ...] = ()
     pruned: tuple[str, ...] = ()
+    verified: Verification | None = None  # what was observed before "deployed" was said
 
     def to_dict(self) -> dict:
         return {"action": self.action, "release": self.release, "previous": self.previous,
                 "seconds": round(self.seconds, 2), "steps": {k: round(v, 2) for k, v in self.steps},
-                "pruned": list(self.pruned)}
+                "pruned": list(self.pruned),
+                "verified": dict(self.verified.seen) if self.verified else None}
 
 
 def release_images(stack: Stack, release: str) -> releases.Deployed:
-    """Every service that runs an image stackctl builds (a worker without a build section of its
-    own too), with that image tagged for the release."""
-    built = set(stack.model.built_images())
-    return releases.Deployed(release, {name: releases.tagged(spec.image, release)
-                                       for name, spec in stack.model.services.items() if spec.image in built})
+    """Every service's image for the release: what stackctl builds tagged with the release (a
+    worker without a build section of its own too); an app's or a role-less service's pulled
+    image named by its digest where the engine knows one (a data service's is left as written:
+    pinning it would recreate the database)."""
+    model, eng = stack.model, stack.engine
+    built = set(model.built_images())
+    images = {}
+    for name, spec in model.services.items():
+        if spec.image in built:
+            images[name] = releases.tagged(spec.image, release)
+        elif spec.image and spec.role not in ("database", "cache"):
+            digest = eng.image_digest(spec.image)
+            if digest:
+                images[name] = digest
+    return releases.Deployed(release, images)
 
 
 def stack_for(stack: Stack, deployed: releases.Deployed) -> Stack:
     path = releases.write_override(releases.release_file(stack.project, deployed.release), deployed)
     return stack.with_files(path)
-
-
-def post_checks(stack: Stack, report: Reporter) -> list[str]:
-    """Every endpoint (through the proxy too), each retried up to CHECK_RETRIES times; what still fails."""
-    failing = []
-    for endpoint in running_endpoints(stack.model, stack.containers(), stack.model.names(), stack.engine):
-        for attempt in range(1, CHECK_RETRIES + 1):
-            result = wait_ready(endpoint.probe, 0)
-            if result.ok:
-                break
-            report.note(f"check {endpoint.url}: {result.detail} (attempt {attempt}/{CHECK_RETRIES})")
-            time.sleep(CHECK_PAUSE)
-        else:
-            failing.append(f"{endpoint.url}: {result.detail}")
-    return failing
 
 
 def running_release(stack: Stack) -> releases.Deployed | None:
@@ -119,26 +118,30 @@ def switch_to(target: Stack, *, report: Reporter, timeout: float,
 def run_switch_step(target: Stack, step: Step, *, report: Reporter,
                     timeout: float) -> str | None:
     name, model = step.target, target.model
+    if step.action == "converge":
+        start_only(target, plan.the_rest(model), report=report, timeout=timeout)
+        return None
     if not changed(target, name):
         report.note(f"{name}: image unchanged, kept")
         return KEPT
     if step.action == "rollout":
         rollout(target, name, timeout=timeout, report=report)
-        return
+        return None
     if step.action == "replace":
         report.note(f"{name}: {step.detail}")
         hand_over(target, name, timeout=timeout, report=report)
-        return
-    report.note(f"{name}: {step.detail}" if step.action == "replace" else f"{name}: recreating it, {step.detail}")
+        return None
+    report.note(f"{name}: recreating it, {step.detail}")
     up(target, [name], build="never", check=False, report=report, run_oneshots=False)
     proxy = model.one("proxy")
     if step.action == "recreate" and name == model.upstream and proxy:
         for container in target.engine.service_containers(target.name, proxy):
             target.engine.restart(container.id)  # a proxy that resolved it once finds it again
+    return None
 
 
 class RolledBack(StackError):
-    """The release was taken out of service again; the previous one serves."""
+    """The release was taken out of service again; what serves now is said only as verified."""
 
 
 @contextmanager
@@ -193,6 +196,7 @@ class Deployment:
     timeout: float
     timings: Timings
     pruned: list[str] = field(default_factory=list)
+    verified: Verification | None = None
 
     @property
     def was(self) -> str:
@@ -214,26 +218,50 @@ def dry_run(stack: Stack) -> Plan:
                                                   holder, stack.settings.lock_wait)))
 
 
+def _record(stack: Stack, deployed: releases.Deployed, status: str, image_ids: dict | None = None) -> None:
+    releases.write_record(stack.project, releases.Record(
+        deployed.release, stack.project.env, status, deployed.images, image_ids or {},
+        datetime.now(timezone.utc).isoformat(timespec="seconds"), os.getpid(), socket.gethostname()))
+
+
 def _deploy(stack: Stack, rid: str, report: Reporter, timeout: float) -> DeployResult:
     started = time.monotonic()
     is_serving, previous, _ = observe(stack)  # the lock is ours now
-    d = Deployment(stack, stack_for(stack, release_images(stack, rid)), rid, previous, report, timeout,
-                   Timings())
+    for dead in leftovers.interrupted(stack):
+        report.note(f"release {dead} was interrupted (its deploy is gone): recorded so, never a rollback target")
+    images = release_images(stack, rid)
+    d = Deployment(stack, stack_for(stack, images), rid, previous, report, timeout, Timings())
+    _record(stack, images, releases.DEPLOYING)
     steps = plan.deploy_steps(stack.model, rid, is_serving, previous.release if previous else None)
-    follow(steps, lambda step: _take(d, step), timings=d.timings)
+    try:
+        follow(steps, lambda step: _take(d, step), timings=d.timings)
+    except BaseException as exc:
+        releases.mark(stack.project, rid, releases.INTERRUPTED if isinstance(exc, KeyboardInterrupt)
+                      else releases.ROLLED_BACK if isinstance(exc, RolledBack) else releases.FAILED)
+        raise
     return DeployResult("deploy", rid, previous.release if previous else None, time.monotonic() - started,
-                        tuple(d.timings.steps), tuple(d.pruned))
+                        tuple(d.timings.steps), tuple(d.pruned), d.verified)
 
 
 def _take(d: Deployment, step: Step) -> str | None:
-    if step.action not in ("rollout", "recreate", "replace"):
+    if step.action not in ("rollout", "recreate", "replace", "converge"):
         STEPS[step.action](d)
         return None
     try:
         return run_switch_step(d.new, step, report=d.report, timeout=d.timeout)
     except RolloutFailed as exc:
-        raise RolledBack(f"release {d.rid} rolled back before taking traffic; {d.was} still serves: "
-                         f"{exc.message}", exc.hint, EXIT_FAILED, exc.details) from None
+        serves = _what_serves(d.stack if d.previous is None else stack_for(d.stack, d.previous), d.was, d.report,
+                              "still serves")
+        raise RolledBack(f"release {d.rid} rolled back before taking traffic: {exc.message}; {serves}", exc.hint,
+                         EXIT_FAILED, exc.details) from None
+
+
+def _what_serves(stack: Stack, release: str, report: Reporter, serves: str = "serves") -> str:
+    """What serves, said only as observed (verified), or what is wrong with it."""
+    seen = verify_release(stack, report)
+    if seen.ok:
+        return f"{release} {serves} (verified: {seen.said()})"
+    return f"{release} does not serve as it should either: {'; '.join(seen.problems)}"
 
 
 def _check(d: Deployment) -> None:
@@ -243,8 +271,12 @@ def _check(d: Deployment) -> None:
         raise PreflightFailed(checked)
 
 
+def _leftovers(d: Deployment) -> None:
+    leftovers.clear(d.stack, d.previous if d.previous and not d.previous.release.startswith("(") else None, d.report)
+
+
 def _build(d: Deployment) -> None:
-    build_images(d.new, closure(d.new.model, None), "auto", d.report)
+    build_images(d.new, closure(d.new.model, None), "auto", d.report, new_release=True)
 
 
 def _first_start(d: Deployment) -> None:
@@ -268,73 +300,86 @@ def _migrate(d: Deployment) -> None:
 
 
 def _verify(d: Deployment) -> None:
-    """Through the proxy too; on failure, back to the previous release through the same switch."""
-    d.report.phase("checking through the proxy")
-    failing = post_checks(d.new, d.report)
-    if not failing:
+    """Every service and endpoint, as the release runs; on failure, back to the previous release
+    through the same switch, and that verified too before anything is said of it."""
+    d.report.phase("verifying the release")
+    seen = verify_release(d.new, d.report)
+    if seen.ok:
+        d.verified = seen
         return
+    failing = "; ".join(seen.problems)
     previous = d.previous
     if previous is None or previous.release.startswith("("):
-        raise StackError(f"release {d.rid} fails its checks: {'; '.join(failing)}", "stackctl logs", EXIT_FAILED)
-    d.report.note(f"release {d.rid} fails its checks: rolling back to {previous.release}")
-    switch_to(stack_for(d.stack, previous), report=d.report, timeout=d.timeout, timings=d.timings,
-              release=previous.release)
-    raise RolledBack(f"release {d.rid} failed its checks and was rolled back to {previous.release}: "
-                     f"{'; '.join(failing)}", "stackctl logs", EXIT_FAILED)
+        raise StackError(f"release {d.rid} does not verify: {failing}", "stackctl status; stackctl doctor", EXIT_FAILED)
+    d.report.note(f"release {d.rid} does not verify: rolling back to {previous.release}")
+    back = stack_for(d.stack, previous)
+    switch_to(back, report=d.report, timeout=d.timeout, timings=d.timings, release=previous.release)
+    raise RolledBack(f"release {d.rid} does not verify ({failing}) and was rolled back; "
+                     f"{_what_serves(back, previous.release, d.report)}", "stackctl logs; stackctl doctor", EXIT_FAILED)
 
 
-def _record(d: Deployment) -> None:
-    releases.write_deployed(d.stack.project, release_images(d.stack, d.rid))
-    images = d.stack.model.built_images()
-    keep = releases.release_tags(d.stack.engine, images[0])[: releases.KEEP] if images else []
-    d.pruned = releases.prune(d.stack.engine, images, keep + ([d.previous.release] if d.previous else []))
+def _record_deployed(d: Deployment) -> None:
+    deployed = release_images(d.stack, d.rid)
+    releases.write_deployed(d.stack.project, deployed)
+    _record(d.stack, deployed, releases.DEPLOYED,
+            {name: d.stack.engine.image_id(ref) or "" for name, ref in deployed.images.items()})
+    d.pruned = releases.prune_releases(d.stack, keep=[d.rid] + ([d.previous.release] if d.previous else []))
 
 
-STEPS = {"check": _check, "build": _build, "first-start": _first_start, "backup": _backup, "migrate": _migrate,
-         "verify": _verify, "record": _record}
+STEPS = {"check": _check, "leftovers": _leftovers, "build": _build, "first-start": _first_start, "backup": _backup,
+         "migrate": _migrate, "verify": _verify, "record": _record_deployed}
 
 
-def rollback_target(stack: Stack, target: str | None) -> tuple[releases.Deployed, str]:
-    """The release in service and the one to return to (default: the one before it)."""
+def rollback_target(stack: Stack, target: str | None, include_failed: bool = False) -> tuple[releases.Deployed, str]:
+    """The release in service and the one to return to (default: the newest deployed one before it)."""
     current = releases.read_deployed(stack.project)
     if current is None:
         raise StackError("nothing has been deployed from this project", "stackctl --env production deploy", EXIT_USAGE)
-    images = stack.model.built_images()
-    available = releases.release_tags(stack.engine, images[0]) if images else []
+    records = [r for r in releases.read_records(stack.project, stack.project.env)
+               if r.release != current.release and releases.on_target(stack.engine, r)]
+    usable = [r.release for r in records if r.status == releases.DEPLOYED or include_failed]
     if target is None:
-        older = [r for r in available if r < current.release]
+        older = [r for r in usable if r < current.release]
         if not older:
-            raise StackError(f"no release older than {current.release} is on the target", "stackctl releases",
+            raise StackError(f"no deployed release older than {current.release} is on the target", "stackctl releases",
                              EXIT_USAGE)
-        target = older[0]
-    if target not in available:
-        raise StackError(f"release {target} is not on the target (kept: {', '.join(available) or 'none'})",
+        return current, older[0]
+    if target not in usable:
+        failed = next((r for r in records if r.release == target), None)
+        if failed is not None:
+            raise StackError(f"release {target} {failed.status}: it never served", "name it with --include-failed to "
+                             "go back to it anyway", EXIT_USAGE)
+        raise StackError(f"release {target} is not on the target (deployed and kept: {', '.join(usable) or 'none'})",
                          "stackctl releases", EXIT_USAGE)
     return current, target
 
 
-def rollback_dry_run(stack: Stack, target: str | None) -> Plan:
-    current, target = rollback_target(stack, target)
+def rollback_dry_run(stack: Stack, target: str | None, include_failed: bool = False) -> Plan:
+    current, target = rollback_target(stack, target, include_failed)
     return Plan("rollback", tuple(plan.rollback_steps(stack.model, target, current.release)))
 
 
-def rollback(stack: Stack, target: str | None, *, report: Reporter,
-             timeout: float | None = None) -> DeployResult:
-    """Return to a release (default: the one before the current) through the same switch."""
-    current, target = rollback_target(stack, target)
+def rollback(stack: Stack, target: str | None, *, report: Reporter, timeout: float | None = None,
+             include_failed: bool = False) -> DeployResult:
+    """Return to a release (default: the one before the current) through the same switch, and
+    say it serves only once that is verified."""
+    current, target = rollback_target(stack, target, include_failed)
     started = time.monotonic()
     entry = {"action": "rollback", "release": target, "previous": current.release, "who": getpass.getuser(),
              "when": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     timings = Timings()
-    goal_images = release_images(stack, target)
+    record = releases.read_record(stack.project, target)
+    goal_images = releases.Deployed(target, dict(record.images)) if record else release_images(stack, target)
     with audited(stack, entry):
         with lock.held(stack.engine, stack.name, "rollback", target, stack.settings.lock_wait):
             goal = stack_for(stack, goal_images)
             switch_to(goal, report=report, timeout=timeout or stack.settings.health_timeout,
                       timings=timings, release=target)
-            failing = post_checks(goal, report)
-            if failing:
-                raise StackError(f"release {target} fails its checks: {'; '.join(failing)}", "stackctl logs")
-            releases.write_deployed(stack.project, goal_images)
+            releases.write_deployed(stack.project, goal_images)  # what runs now, verified or not
+            seen = verify_release(goal, report)
+            if not seen.ok:
+                raise StackError(f"rolled back to {target}, which runs but does not verify: {'; '.join(seen.problems)}",
+                                 "stackctl status; stackctl doctor")
         entry["result"] = "rolled back"
-    return DeployResult("rollback", target, current.release, time.monotonic() - started, tuple(timings.steps))
+    return DeployResult("rollback", target, current.release, time.monotonic() - started, tuple(timings.steps),
+                        verified=seen)

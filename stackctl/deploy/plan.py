@@ -6,8 +6,8 @@ printed by `--dry-run`. The executor (stackctl.deploy.deploy) follows the steps 
 from __future__ import annotations
 
 from stackctl.plan import StackModel, start_order
-from stackctl.steps import Step  # actions: check | build | first-start | backup | migrate | rollout | recreate |
-#                                   replace | verify | record
+from stackctl.steps import Step  # actions: check | leftovers | build | first-start | backup | migrate | rollout |
+#                                   recreate | replace | converge | verify | record
 
 
 def recreate_reason(model: StackModel, app: str) -> str | None:
@@ -21,8 +21,16 @@ def recreate_reason(model: StackModel, app: str) -> str | None:
     return None
 
 
+def the_rest(model: StackModel) -> list[str]:
+    """The long-running services a release switch does not roll: the database, the cache and every
+    service without a role (a production nginx the overlay adds, say)."""
+    proxy = model.one("proxy")
+    return [n for n in model.names() if not model.services[n].oneshot and n != proxy
+            and model.services[n].role != "app"]
+
+
 def switch_steps(model: StackModel, release: str) -> list[Step]:
-    """Putting a release in service: each app, dependencies first, then the proxy."""
+    """Putting a release in service: each app, dependencies first, then the proxy, then the rest."""
     steps = []
     for app in start_order(model, model.with_role("app")):
         why = recreate_reason(model, app)
@@ -36,6 +44,10 @@ def switch_steps(model: StackModel, release: str) -> list[Step]:
     if proxy and model.services[proxy].build:
         steps.append(Step("replace", proxy, "if its image changed: its host ports handed from the old container to a new one "
                                   "(a brief gap, reported); the apps are not touched"))
+    rest = the_rest(model)
+    if rest:
+        steps.append(Step("converge", ", ".join(rest), "created or recreated where the release changes them, as compose "
+                                                        "decides, each gated on its evidence; the others untouched"))
     return steps
 
 
@@ -49,15 +61,21 @@ def built(model: StackModel) -> list[str]:
 def deploy_steps(model: StackModel, release: str, serving: bool, previous: str | None,
                  held_by: str | None = None, lock_wait: float = 0) -> list[Step]:
     """`held_by`: who holds the stack's lock now (dry-run only; a deploy holds it itself)."""
-    fallback = f"on failure: back to {previous}" if previous else "on failure: nothing to return to"
-    steps = [Step("check", "the target"), Step("build", ", ".join(built(model)), f"images tagged {release}")]
+    fallback = (f"on failure: back to {previous}, verified the same way" if previous
+                else "on failure: nothing to return to")
+    verify = "each service runs the release's image (by image id) and shows it serves; every endpoint, 5 tries each"
+    steps = [Step("check", "the target"), Step("build", ", ".join(built(model)) or "nothing (every image is pulled)",
+                                              f"images tagged {release}")]
     if held_by:
         wait = (f"up to {lock_wait:.0f}s (STACKCTL_LOCK_WAIT), then stop with nothing changed" if lock_wait
                 else "stop at once with nothing changed (or wait: STACKCTL_LOCK_WAIT=SECONDS)")
         steps.insert(0, Step("wait", "for the lock", f"held by {held_by}: {wait}"))
     if not serving:
         return steps + [Step("first-start", "every service", "in dependency order, gated on health"),
-                        Step("verify", "every endpoint", "5 tries each"), Step("record", release)]
+                        Step("verify", "every service", verify), Step("record", release)]
+    rolled = [a for a in model.with_role("app")] + ([model.one("proxy")] if model.one("proxy") else [])
+    steps.insert(len(steps) - 1, Step("leftovers", ", ".join(rolled), "containers an interrupted deploy left beside "
+                                      "the serving ones: removed, or refused with their names"))
     database, migrate = model.one("database"), model.one("migrate")
     if database:
         steps.append(Step("backup", database, "before migrations"))
@@ -67,9 +85,10 @@ def deploy_steps(model: StackModel, release: str, serving: bool, previous: str |
     steps += [s if s.action != "rollout" else Step(s.action, s.target, s.detail + " once healthy; a release that "
                                                    "never gets healthy takes no request")
               for s in switch_steps(model, release)]
-    return steps + [Step("verify", "every endpoint", f"5 tries each; {fallback}"), Step("record", release)]
+    return steps + [Step("verify", "every service", f"{verify}; {fallback}"), Step("record", release)]
 
 
 def rollback_steps(model: StackModel, release: str, current: str) -> list[Step]:
-    return ([*switch_steps(model, release), Step("verify", "every endpoint", "5 tries each"),
-             Step("record", release, f"in place of {current}")])
+    verify = "each service runs the release's image (by image id) and shows it serves; every endpoint, 5 tries each"
+    return ([*switch_steps(model, release), Step("record", release, f"in place of {current}"),
+             Step("verify", "every service", verify)])

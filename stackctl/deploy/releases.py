@@ -1,8 +1,13 @@
-"""Releases: ids, which images each one is, what is deployed, the audit log, pruning.
+"""Releases: ids, which images each one is, what is deployed, how each attempt ended, the audit
+log, pruning.
 
-Images on the target carry the release id as their tag; the project remembers which release
-is deployed (.stackctl/deployed-<env>.yaml, a compose override layered over the user's files)
-and keeps an append-only audit log (.stackctl/audit-<stack>.jsonl).
+Images stackctl builds carry the release id as their tag on the target; images it pulls are
+named by digest where the engine knows one. The project remembers which release is deployed
+(.stackctl/deployed-<env>.yaml, a compose override layered over the user's files), a record of
+every release attempt (.stackctl/releases/<release>.json: its images by reference and by image
+id, and how it ended: deployed, failed, rolled back, interrupted), and an append-only audit log
+(.stackctl/audit-<stack>.jsonl). Only releases that were deployed are rollback targets and count
+towards the ones kept; a failed one is never offered unless named with --include-failed.
 """
 
 from __future__ import annotations
@@ -19,6 +24,69 @@ from stackctl.results import AuditLog, ReleaseList
 
 KEEP = 5
 RELEASE_TAG = re.compile(r"^\d{8}T\d{6}Z(-[0-9a-f]{7,12})?$")
+
+
+DEPLOYED, FAILED, ROLLED_BACK, DEPLOYING, INTERRUPTED = "deployed", "failed", "rolled back", "deploying", "interrupted"
+
+
+@dataclass(frozen=True)
+class Record:
+    """One release attempt: which images it ran and how it ended."""
+
+    release: str
+    env: str
+    status: str  # deploying | deployed | failed | rolled back | interrupted
+    images: dict[str, str]  # service -> the reference its containers are created from
+    image_ids: dict[str, str]  # service -> the image id that reference named when it was recorded
+    at: str = ""
+    pid: int = 0
+    host: str = ""
+
+    def to_dict(self) -> dict:
+        return {"release": self.release, "env": self.env, "status": self.status, "images": self.images,
+                "image_ids": self.image_ids, "at": self.at, "pid": self.pid, "host": self.host}
+
+
+def record_path(project: Project, release: str) -> Path:
+    return project.state_dir / "releases" / f"{release}.json"
+
+
+def write_record(project: Project, record: Record) -> None:
+    from stackctl.statefiles import write_private
+
+    write_private(record_path(project, record.release), json.dumps(record.to_dict(), indent=2) + "\n")
+
+
+def _parse(path: Path) -> Record | None:
+    try:
+        data = json.loads(path.read_text())
+        record = Record(str(data["release"]), str(data["env"]), str(data["status"]),
+                        {str(k): str(v) for k, v in dict(data["images"]).items()},
+                        {str(k): str(v) for k, v in dict(data.get("image_ids") or {}).items()},
+                        str(data.get("at", "")), int(data.get("pid") or 0), str(data.get("host", "")))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    return record if RELEASE_TAG.match(record.release) and path.stem == record.release else None
+
+
+def read_record(project: Project, release: str) -> Record | None:
+    path = record_path(project, release)
+    return _parse(path) if RELEASE_TAG.match(release) and path.is_file() else None
+
+
+def read_records(project: Project, env: str) -> list[Record]:
+    """The environment's release records, newest first; a file that does not read as one is skipped."""
+    folder = project.state_dir / "releases"
+    found = [r for r in (_parse(p) for p in (folder.glob("*.json") if folder.is_dir() else ())) if r and r.env == env]
+    return sorted(found, key=lambda r: r.release, reverse=True)
+
+
+def mark(project: Project, release: str, status: str) -> None:
+    from dataclasses import replace
+
+    record = read_record(project, release)
+    if record is not None:
+        write_record(project, replace(record, status=status))
 
 
 def new_release_id(root: Path, now: datetime | None = None) -> str:
@@ -98,9 +166,9 @@ def audit_path(project: Project, stack: str) -> Path:
 
 
 def audit(project: Project, stack: str, entry: dict) -> None:
-    project.state_dir.mkdir(exist_ok=True)
-    with audit_path(project, stack).open("a") as f:
-        f.write(json.dumps(entry) + "\n")
+    from stackctl.statefiles import append_private
+
+    append_private(audit_path(project, stack), json.dumps(entry) + "\n")
 
 
 def read_audit(project: Project, stack: str) -> list[dict]:
@@ -121,6 +189,19 @@ def release_tags(engine, image: str) -> list[str]:
     return sorted(tags, reverse=True)
 
 
+def prune_releases(stack, keep: list[str]) -> list[str]:
+    """Untag the built images of every release beyond the KEEP newest deployed ones (and `keep`):
+    failed, rolled back and interrupted releases never count among those kept."""
+    records = read_records(stack.project, stack.project.env)
+    deployed = [r.release for r in records if r.status == DEPLOYED][:KEEP]
+    keep_ids = list(dict.fromkeys(deployed + keep))
+    images = stack.model.built_images()
+    if records:
+        return prune(stack.engine, images, keep_ids)
+    # releases made before records were kept: the newest tags count, as they did then
+    return prune(stack.engine, images, (release_tags(stack.engine, images[0])[:KEEP] if images else []) + keep)
+
+
 def prune(engine, images: list[str], keep_ids: list[str]) -> list[str]:
     """Untag releases beyond the ones to keep (the engine frees layers nothing else uses)."""
     removed = []
@@ -132,15 +213,27 @@ def prune(engine, images: list[str], keep_ids: list[str]) -> list[str]:
 
 
 def listing(stack) -> ReleaseList:
-    """`stackctl releases`: the release tags on the target, joined with who deployed them."""
-    current = read_deployed(stack.project)
-    images = stack.model.built_images()
-    history = {e["release"]: e for e in read_audit(stack.project, stack.name) if e.get("action") == "deploy"}
-    rows = tuple({"release": r, "current": bool(current and current.release == r),
-                  "commit": (history.get(r) or {}).get("commit"), "deployed_by": (history.get(r) or {}).get("who"),
-                  "deployed_at": (history.get(r) or {}).get("when")}
-                 for r in release_tags(stack.engine, images[0])) if images else ()
+    """`stackctl releases`: each release attempt recorded for this environment, how it ended, and
+    whether its images are still on the target; joined with who deployed it."""
+    project = stack.project
+    current = read_deployed(project)
+    history = {e["release"]: e for e in read_audit(project, stack.name) if e.get("action") == "deploy"}
+    rows = tuple({"release": r.release, "status": r.status, "current": bool(current and current.release == r.release),
+                  "on_target": on_target(stack.engine, r), "commit": (history.get(r.release) or {}).get("commit"),
+                  "deployed_by": (history.get(r.release) or {}).get("who"),
+                  "deployed_at": (history.get(r.release) or {}).get("when")}
+                 for r in read_records(project, project.env))
     return ReleaseList(current.release if current else None, rows)
+
+
+def on_target(engine, record: Record) -> bool:
+    """Every image of the release still on the target, as the same bytes (the image id recorded,
+    where one was)."""
+    for service, ref in record.images.items():
+        found = engine.image_id(ref)
+        if found is None or record.image_ids.get(service) not in (None, "", found):
+            return False
+    return True
 
 
 def audit_log(stack, lines: int) -> AuditLog:

@@ -25,7 +25,7 @@ EXAMPLE = ROOT / "examples" / "geo-nest"
 EXPECTED_ROLES = {
     "database": "postgres", "cache": "cache",
     "migrate": {"service": "migrate", "status_command": "npm run migration:show"},
-    "apps": {"backend": {"port": 3000, "health": "/health"}, "frontend": {}, "worker": {}},
+    "apps": {"backend": {"port": 3000, "health": "/health"}, "frontend": {"port": 80}, "worker": {}},
     "proxy": {"service": "proxy", "upstream": "backend", "health": "/health", "switch": "include"},
 }
 
@@ -98,7 +98,10 @@ def test_up_brings_the_users_stack_up_in_order_and_the_proxy_serves_postgis_rows
     order = [s["name"] for s in result["services"]]
     assert order.index("postgres") < order.index("migrate") < order.index("backend") < order.index("proxy")
     assert order.index("migrate") < order.index("worker") and order.index("cache") < order.index("backend")
-    assert all(s["outcome"] == "ready" for s in result["services"])
+    outcomes = {s["name"]: s["outcome"] for s in result["services"]}
+    # the worker has no healthcheck and serves no port: it runs, and nothing shows more
+    assert outcomes.pop("worker") == "running" and set(outcomes.values()) == {"ready"}
+    assert result["without_evidence"] == ["worker"]
     stops = near(geo)
     assert [s["name"] for s in stops] == ["Alexanderplatz", "Brandenburger Tor", "Hauptbahnhof"]
     page = httpx.get(f"http://127.0.0.1:{geo.env['HTTP_PORT']}/", timeout=10)
@@ -173,7 +176,8 @@ def test_deploy_of_a_changed_backend_under_load_moves_the_worker_and_rollback_re
     planned = s.run("--env", "production", "deploy", "--dry-run")
     assert planned.returncode == 0, planned.stderr
     plan = [re.sub(r"^\s*\d+\. ", "", line).split(" (")[0] for line in planned.stdout.splitlines()]
-    assert plan[:4] == ["check the target", "build backend, frontend, proxy", "backup postgres", "migrate migrate"]
+    assert plan[:5] == ["check the target", "leftovers backend, frontend, worker, proxy", "build backend, frontend, proxy",
+                        "backup postgres", "migrate migrate"]
     with Load(url, rate=20) as load:
         time.sleep(1)
         second = s.run("--env", "production", "deploy", timeout=900)
@@ -182,9 +186,10 @@ def test_deploy_of_a_changed_backend_under_load_moves_the_worker_and_rollback_re
     assert load.total >= 100 and load.failures == [], (load.total, load.failures[:5])
     assert prod_version(s) == "1.1.0"
     followed = list(json.loads(s.run("--env", "production", "audit", "--json").stdout)["result"]["entries"][-1]["steps"])
-    assert followed == ["check", "build", "backup", "migrate", "rollout backend", "rollout worker", "verify", "record"]
-    heads = [p.split(" ")[0] if p.split(" ")[0] in ("check", "build", "backup", "migrate", "verify", "record") else p
-             for p in plan]
+    assert followed == ["check", "leftovers", "build", "backup", "migrate", "rollout backend", "rollout worker",
+                        "converge", "verify", "record"]
+    heads = [p.split(" ")[0] if p.split(" ")[0] in ("check", "leftovers", "build", "backup", "migrate", "converge",
+                                                      "verify", "record") else p for p in plan]
     assert [h for h in heads if h in followed] == followed  # deploy did what --dry-run said, in its order
     release = json.loads(s.run("--env", "production", "releases", "--json").stdout)["result"]["current"]
     assert image_of(s, "backend") == image_of(s, "worker") == {f"stackctl-it/{s.name}-backend:{release}"}

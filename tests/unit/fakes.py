@@ -126,6 +126,9 @@ class FakeEngine:
     def image_exposed(self, reference: str) -> list[int]:
         return []
 
+    def image_digest(self, reference: str) -> str | None:
+        return None
+
     def image_tags(self, repository: str) -> list[str]:
         return [ref for ref in self.images if ref.rpartition(":")[0] == repository]
 

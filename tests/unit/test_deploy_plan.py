@@ -34,7 +34,7 @@ def test_first_deploy_starts_everything_once_built():
         "check the target",
         f"build backend, frontend, proxy (images tagged {R})",
         "first-start every service (in dependency order, gated on health)",
-        "verify every endpoint (5 tries each)",
+        "verify every service (each service runs the release's image (by image id) and shows it serves; every endpoint, 5 tries each)",
         f"record {R}",
     ]
 
@@ -42,6 +42,8 @@ def test_first_deploy_starts_everything_once_built():
 def test_normal_deploy_backs_up_migrates_and_rolls_each_app_out_then_the_proxy():
     assert text(deploy_steps(geo(), R, serving=True, previous="20261122T090000Z")) == [
         "check the target",
+        "leftovers backend, frontend, worker, proxy (containers an interrupted deploy left beside the serving ones: "
+        "removed, or refused with their names)",
         f"build backend, frontend, proxy (images tagged {R})",
         "backup postgres (before migrations)",
         f"migrate migrate (with the images of {R}; on failure 20261122T090000Z still serves)",
@@ -53,7 +55,9 @@ def test_normal_deploy_backs_up_migrates_and_rolls_each_app_out_then_the_proxy()
         "takes no request)",
         "replace proxy (if its image changed: its host ports handed from the old container to a new one (a brief "
         "gap, reported); the apps are not touched)",
-        "verify every endpoint (5 tries each; on failure: back to 20261122T090000Z)",
+        "converge cache, postgres (created or recreated where the release changes them, as compose decides, each "
+        "gated on its evidence; the others untouched)",
+        "verify every service (each service runs the release's image (by image id) and shows it serves; every endpoint, 5 tries each; on failure: back to 20261122T090000Z, verified the same way)",
         f"record {R}",
     ]
 
@@ -72,11 +76,21 @@ def test_a_proxy_without_the_switch_contract_and_a_published_app_are_recreated_a
 def test_a_stack_without_database_or_migrations_skips_backup_and_migrate():
     steps = text(deploy_steps(geo(database=None, migrate=None, cache=None), R, True, "r1"))
     assert not [s for s in steps if s.startswith(("backup", "migrate"))]
-    assert steps[2].startswith("rollout frontend")
+    assert steps[3].startswith("rollout frontend")
 
 
 def test_rollback_is_the_same_switch_to_an_older_release():
     steps = text(rollback_steps(geo(), "r1", R))
     assert [s.split(" (")[0] for s in steps] == ["rollout frontend", "rollout backend", "rollout worker",
-                                                 "replace proxy", "verify every endpoint", "record r1"]
-    assert steps[-1] == f"record r1 (in place of {R})"
+                                                 "replace proxy", "converge cache, postgres", "record r1",
+                                                 "verify every service"]
+    assert steps[-2] == f"record r1 (in place of {R})"
+
+
+def test_a_stack_that_builds_nothing_says_so_and_a_role_less_service_is_converged():
+    config = {"name": "p", "services": {"db": {"image": "postgres"}, "api": {"image": "ghcr.io/x/api:1"},
+                                        "edge": {"image": "nginx", "depends_on": {"api": {}}}}}
+    model = parse_model(config, parse_roles({"database": "db", "apps": {"api": {"port": 8000}}}, "test"))
+    steps = text(deploy_steps(model, R, True, "r1"))
+    assert steps[2] == f"build nothing (every image is pulled) (images tagged {R})"
+    assert any(s.startswith("converge db, edge") for s in steps)

@@ -36,7 +36,7 @@ def report(state=ServiceState.READY, ok=True):
 
 def test_json_contract():
     data = report().to_dict()
-    assert list(data) == ["stack", "env", "healthy", "services", "endpoints"]
+    assert list(data) == ["stack", "env", "healthy", "without_evidence", "services", "endpoints"]
     assert data["healthy"] is True
     assert data["services"][0] == {
         "name": "db", "state": "ready", "container_state": "running", "docker_health": "healthy", "oneshot": False,
@@ -51,6 +51,12 @@ def test_json_contract():
 def test_unhealthy_service_or_failed_endpoint_makes_stack_unhealthy():
     assert report(state=ServiceState.UNHEALTHY).healthy is False
     assert report(ok=False).healthy is False
+
+
+def test_a_service_running_without_evidence_is_not_ready_nor_down_and_is_named():
+    data = report(state=ServiceState.RUNNING).to_dict()
+    assert data["services"][0]["ok"] is False and data["services"][0]["state"] == "running"
+    assert data["healthy"] is True and data["without_evidence"] == ["db"]
 
 
 def test_one_vocabulary_for_a_service_state():
