@@ -271,6 +271,14 @@ def check_model(stack: Stack) -> Check:
     return Check("compose model", True, f"{len(model.services)} services; roles {source}: {roles or 'none'}")
 
 
+def check_alerts(settings: Settings) -> list[Check]:
+    """Where watch's alerts go: a password never crosses the network in clear."""
+    if settings.alert_smtp.startswith("smtp://") and settings.alert_smtp_password:
+        return [Check("alerts", False, "STACKCTL_ALERT_SMTP is smtp:// (plaintext) and a password is set: it would "
+                                       "cross the network in clear", "use smtps://host:465 or smtp+starttls://host:587")]
+    return []
+
+
 def run_checks(stack: Stack) -> CheckReport:
     host = stack.project.host
     engine_check, engine = check_engine(host)
@@ -287,7 +295,7 @@ def run_checks(stack: Stack) -> CheckReport:
         checks += [*check_production(stack), *check_ports(stack, engine), check_images(stack, engine)]
     settings = stack.settings
     remote = remote_hostname(host)
-    checks += [check_memory(settings, engine, remote), check_disk(settings, engine, remote)]
+    checks += [check_memory(settings, engine, remote), check_disk(settings, engine, remote), *check_alerts(settings)]
     return CheckReport(tuple(checks))
 
 

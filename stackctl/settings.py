@@ -80,7 +80,7 @@ class Settings(BaseSettings):
     watch_interval: Seconds = 30
     watch_resource_interval: Seconds = 60
     alert_webhook: str = Field("", pattern=r"^(https?://\S+)?$")
-    alert_smtp: str = Field("", pattern=r"^(smtp(\+starttls)?://([^:@/\s]+@)?[^:@/\s]+(:[0-9]+)?/?)?$")
+    alert_smtp: str = Field("", pattern=r"^((smtps|smtp(\+starttls)?)://([^:@/\s]+@)?[^:@/\s]+(:[0-9]+)?/?)?$")
     alert_smtp_password: str = ""
     alert_email_to: str = ""
     alert_email_from: str = ""
@@ -103,7 +103,7 @@ class Settings(BaseSettings):
         return value
 
 
-NOT_SHOWN = {"backup_remote", "alert_smtp_password", "alert_webhook"}  # its value may carry a password: an error never repeats it
+NOT_SHOWN = {"backup_remote", "alert_smtp", "alert_smtp_password", "alert_webhook"}  # its value may carry a password: an error never repeats it
 
 
 def load_settings(project: Project) -> Settings:

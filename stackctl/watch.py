@@ -4,8 +4,9 @@ alert when something goes wrong and one when it recovers, never a flood: an inci
 from its first alert to its recovery, and nothing is said about it in between.
 
 Where alerts go: a webhook (STACKCTL_ALERT_WEBHOOK, Slack-compatible `{"text": ...}` JSON) and/or
-email (STACKCTL_ALERT_SMTP=smtp://user@host:port, STACKCTL_ALERT_EMAIL_TO, the password in
-STACKCTL_ALERT_SMTP_PASSWORD: never in argv or a URL).
+email (STACKCTL_ALERT_SMTP=smtps://user@host:port or smtp+starttls://..., STACKCTL_ALERT_EMAIL_TO,
+the password in STACKCTL_ALERT_SMTP_PASSWORD: never in argv or a URL). Each alert waits in an
+outbox until it is delivered (stackctl.alerts).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
+from stackctl import alerts
 from stackctl.report import SILENT, Reporter
 from stackctl.stack import Stack
 
@@ -49,10 +51,9 @@ class Incidents:
     def save(self, path: Path) -> None:
         import json
 
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"open": self.open}, indent=2))
-        tmp.replace(path)
+        from stackctl.statefiles import write_private
+
+        write_private(path, json.dumps({"open": self.open}, indent=2))
 
     def update(self, problems: list[Problem], scope: str) -> list[tuple[str, str]]:
         """(kind, text) to send: "down" for each new problem, "recovered" for each one gone
@@ -141,37 +142,6 @@ def backup_problems(stack: Stack, now: datetime) -> list[Problem]:
     return []
 
 
-def send(stack: Stack, kind: str, text: str) -> None:
-    """To every configured destination; a destination that fails does not stop the others."""
-    s = stack.settings
-    line = f"[{stack.name}] {'RECOVERED' if kind == 'recovered' else 'DOWN'}: {text}"
-    if s.alert_webhook:
-        import httpx
-
-        httpx.post(s.alert_webhook, json={"text": line, "stack": stack.name, "kind": kind, "message": text},
-                   timeout=10)
-    if s.alert_smtp and s.alert_email_to:
-        _email(s, line)
-
-
-def _email(s, line: str) -> None:
-    import smtplib
-    from email.message import EmailMessage
-    from urllib.parse import urlparse
-
-    url = urlparse(s.alert_smtp)
-    message = EmailMessage()
-    message["Subject"], message["To"] = line[:120], s.alert_email_to
-    message["From"] = s.alert_email_from or f"stackctl@{url.hostname}"
-    message.set_content(line)
-    with smtplib.SMTP(url.hostname, url.port or 25, timeout=20) as smtp:
-        if url.scheme == "smtp+starttls":
-            smtp.starttls()
-        if url.username and s.alert_smtp_password:
-            smtp.login(url.username, s.alert_smtp_password)
-        smtp.send_message(message)
-
-
 def watch(stack: Stack, *, interval: float, resource_interval: float, rounds: int | None = None,
           report: Reporter = SILENT, clock: Callable[[], float] = time.monotonic,
           sleep: Callable[[float], None] = time.sleep) -> Incidents:
@@ -179,6 +149,7 @@ def watch(stack: Stack, *, interval: float, resource_interval: float, rounds: in
     s = stack.settings
     state = stack.project.state_dir / f"incidents-{stack.name}-{stack.project.env}.json"
     incidents = Incidents.load(state)  # a restarted watch, or the next --once, does not alert again
+    outbox = alerts.Outbox.load(stack.project.state_dir / f"outbox-{stack.name}-{stack.project.env}.json")
     next_resources = clock()
     traffic_since = time.time() - resource_interval  # the first look covers one window already past
     done = 0
@@ -193,14 +164,14 @@ def watch(stack: Stack, *, interval: float, resource_interval: float, rounds: in
                                          "traffic")
             traffic_since = time.time()
             next_resources = clock() + resource_interval
-        if messages:
-            incidents.save(state)
         for kind, text in messages:
             report.note(f"{kind}: {text}")
-            try:
-                send(stack, kind, text)
-            except Exception as exc:  # noqa: BLE001  (an alert that cannot be sent is said, the watch goes on)
-                report.note(f"could not send the alert: {type(exc).__name__}: {exc}")
+            outbox.add(stack.name, kind, text, alerts.destinations(s))
+        if messages:  # the alerts are in the outbox before the incidents say they were raised
+            outbox.save()
+            incidents.save(state)
+        for line in alerts.deliver(outbox, stack.name, s, note=report.note):
+            report.note(f"delivered to {line}")
         done += 1
         if rounds is None or done < rounds:
             sleep(interval)

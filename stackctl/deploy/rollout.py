@@ -17,7 +17,7 @@ import time
 
 from stackctl.errors import EXIT_FAILED
 from stackctl.health.gate import wait_ready
-from stackctl.health.service import observer
+from stackctl.health.service import STAYS_UP, observer
 from stackctl.proxy import Proxies, RolloutFailed
 from stackctl.stack import Stack
 from stackctl.report import Reporter
@@ -43,7 +43,7 @@ def rollout(stack: Stack, service: str, *, timeout: float, report: Reporter,
         raise RolloutFailed(f"compose started no new {service} container", exit_code=EXIT_FAILED)
     started = time.monotonic()
     for container in new:
-        result = wait_ready(observer(spec, eng, container.id), timeout, cancel=cancel,
+        result = wait_ready(observer(spec, eng, container.id, STAYS_UP), timeout, cancel=cancel,
                             on_observation=lambda o, t: report.service(service, "starting", o.detail, t))
         if not result.ok:
             details = failure_details(stack, service, container.id)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from stackctl.containers import ContainerInfo
 from stackctl.health.gate import NO_EVIDENCE, State, wait_ready
-from stackctl.health.service import observer, running_endpoints
+from stackctl.health.service import STAYS_UP, observer, running_endpoints
 from stackctl.report import Reporter
 from stackctl.stack import Stack
 
@@ -54,7 +54,7 @@ def verify_service(stack: Stack, name: str) -> tuple[str | None, list[str]]:
             problems.append(f"{name} ({container.name}) runs image {_short(container.image_id)}, the release's is "
                             f"{_short(wanted)} ({spec.image})")
             continue
-        seen = wait_ready(observer(spec, eng, container.id), SETTLE, max_interval=0.5)
+        seen = wait_ready(observer(spec, eng, container.id, STAYS_UP), SETTLE, max_interval=0.5)
         if not seen.ok:
             problems.append(f"{name} ({container.name}) {seen.outcome.value}: {seen.detail}")
         elif seen.evidence != NO_EVIDENCE:

@@ -152,6 +152,9 @@ def exec_probe(engine: Engine, info: ContainerInfo) -> Observation:
 
 
 IMAGE_EXPOSE_GRACE = 5.0  # seconds a container whose only port is its image's EXPOSE has to listen there
+# Seconds a container that can show nothing must stay up before a gate lets it pass as running: a
+# process that crashes at once (address in use, a missing variable) restarts, and is caught.
+STAYS_UP = 3.0
 
 
 def expected_ports(spec: ServiceSpec, info: ContainerInfo) -> tuple[list[int], list[int]]:
@@ -175,12 +178,16 @@ def http_inside(engine: Engine, spec: ServiceSpec, info: ContainerInfo) -> Obser
                   f"http {path or '/'}")
 
 
-def listening(spec: ServiceSpec, engine: Engine, info: ContainerInfo) -> Observation:
+def listening(spec: ServiceSpec, engine: Engine, info: ContainerInfo, stays_up: float = 0.0) -> Observation:
     """Ready when the container listens on a port it serves on. A port compose or stackctl.yaml
     names is waited for; one only its image EXPOSEs, for IMAGE_EXPOSE_GRACE seconds after it
-    started (then it is running, with no evidence); with no port at all there is nothing to see."""
+    started (then it is running, with no evidence); with no port at all there is nothing to see
+    but that it stays up (`stays_up` seconds, for a gate)."""
     named, exposed = expected_ports(spec, info)
     if not named and not exposed:
+        up_for = uptime_seconds(info) or 0.0
+        if up_for < stays_up:
+            return Observation.pending(f"up {up_for:.1f}s: watching that it stays up (nothing else shows it serves)")
         return Observation.ready("running; it names no port and has no healthcheck", NO_EVIDENCE)
     found = engine.listening_ports(info.id, info.pid)
     if found is None:
@@ -221,7 +228,7 @@ def exec_role_probe(engine: Engine, spec: ServiceSpec, info: ContainerInfo) -> O
     return proven(kinds.kind(kind).probe_inside(engine, info), kinds.kind(kind).evidence)
 
 
-def observer(spec: ServiceSpec, engine: Engine, container_id: str) -> Callable[[], Observation]:
+def observer(spec: ServiceSpec, engine: Engine, container_id: str, stays_up: float = 0.0) -> Callable[[], Observation]:
     """observe() for the gate: ready when the container runs and something shows it serves, and
     named by what: the protocol from the host where it is published (sql, ping, http <path>),
     inside its container where not (a data kind's own client), its healthcheck run now, HTTP at
@@ -248,7 +255,7 @@ def observer(spec: ServiceSpec, engine: Engine, container_id: str) -> Callable[[
             return Observation.ready("healthy", "healthcheck")
         if spec.has_healthcheck:
             return Observation.pending(info.last_health_output or f"health: {info.health or 'starting'}")
-        return listening(spec, engine, info)
+        return listening(spec, engine, info, stays_up)
 
     return observe
 
