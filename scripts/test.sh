@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
-# Set up (scripts/setup.sh), then run every test: unit tests and the integration tests,
-# which run the real stack on the real engine. Extra arguments go to pytest.
+# Set up (scripts/setup.sh), then run every test: unit tests and the integration tests, which run
+# the real stack on the real engine. Independent tests run side by side (pytest-xdist,
+# STACKCTL_TEST_WORKERS, default 3; a module whose tests share one stack stays on one worker);
+# the tests that change the engine itself (a swarm) run alone after them. Each test has a time
+# limit (900 s) and the slowest are listed. Extra arguments go to pytest; naming a test file or
+# test runs just that, in one process.
 # --repeat N: the whole suite N times in a row, stopping at the first run that fails; each
 # run's time is printed (flakes are bugs: this is how a fix is shown to hold).
 set -euo pipefail
@@ -17,14 +21,29 @@ if ! command -v testssl >/dev/null && command -v apt-get >/dev/null && [ "$(id -
   echo "[test] installing testssl.sh"
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends testssl.sh >/dev/null
 fi
-if [ "$repeat" = 1 ]; then
-  exec .venv/bin/python -m pytest "$@"
-fi
+
+for arg in "$@"; do
+  case "$arg" in
+    tests/*|*::*) exec .venv/bin/python -m pytest --timeout 900 "$@" ;;  # what was named, as named
+  esac
+done
+
+workers=${STACKCTL_TEST_WORKERS:-3}
+suite() {
+  local started=$SECONDS
+  .venv/bin/python -m pytest -q -n "$workers" --dist loadgroup -m "not serial" --timeout 900 --durations 30 "$@" \
+    || return 1
+  echo "[test] side by side ($workers workers): $((SECONDS - started)) s"
+  local alone=$SECONDS
+  .venv/bin/python -m pytest -q -m serial --timeout 900 --durations 5 "$@" || return 1
+  echo "[test] alone: $((SECONDS - alone)) s; in all $((SECONDS - started)) s"
+}
+
 for run in $(seq 1 "$repeat"); do
   started=$SECONDS
-  if ! .venv/bin/python -m pytest -q "$@"; then
+  if ! suite "$@"; then
     echo "[test] run $run of $repeat failed after $((SECONDS - started)) s"
     exit 1
   fi
-  echo "[test] run $run of $repeat passed in $((SECONDS - started)) s"
+  [ "$repeat" = 1 ] || echo "[test] run $run of $repeat passed in $((SECONDS - started)) s"
 done

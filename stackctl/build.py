@@ -89,10 +89,9 @@ class BuildState:
 
     def record(self, image: str, context_hash: str, image_id: str) -> None:
         self.data[image] = {"hash": context_hash, "id": image_id}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.data, indent=2))
-        tmp.replace(self.path)
+        from stackctl.statefiles import write_private
+
+        write_private(self.path, json.dumps(self.data, indent=2))
 
 
 LOG_LINES = 30

@@ -99,9 +99,9 @@ def installed_version(host: str | None = None, cache_dir: Path | None = None) ->
     if key and cache and version:
         try:
             cache_dir.mkdir(exist_ok=True)
-            tmp = cache.with_suffix(".tmp")
-            tmp.write_text(json.dumps({"key": key, "version": version}))
-            tmp.replace(cache)
+            from stackctl.statefiles import write_private
+
+            write_private(cache, json.dumps({"key": key, "version": version}))
         except OSError:
             pass  # a read-only project still works, just asks each time
     return version

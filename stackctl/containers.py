@@ -39,6 +39,7 @@ class ContainerInfo:
     healthcheck: tuple[str, ...] = ()  # the engine's test: ("CMD", ...) or ("CMD-SHELL", "...")
     exposed: tuple[int, ...] = ()  # TCP ports it says it serves: its image's EXPOSE, compose's expose and ports
     ips: tuple[str, ...] = ()  # its addresses on its networks
+    labels: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
     # The container's own environment and command: where stackctl reads the credentials of the
     # database and cache (never shown: repr=False).
     env: tuple[str, ...] = field(default=(), compare=False, hash=False, repr=False)
@@ -92,6 +93,7 @@ def container_from_inspect(data: dict) -> ContainerInfo:
         healthcheck=tuple((data.get("Config", {}).get("Healthcheck") or {}).get("Test") or ()),
         exposed=tuple(sorted(int(p.split("/")[0]) for p in (data.get("Config", {}).get("ExposedPorts") or {})
                              if p.endswith("/tcp") and p.split("/")[0].isdigit())),
+        labels=dict(labels),
         ips=tuple(n.get("IPAddress") for n in ((data.get("NetworkSettings") or {}).get("Networks") or {}).values()
                   if n and n.get("IPAddress")),
         env=tuple(data.get("Config", {}).get("Env") or ()),

@@ -52,10 +52,9 @@ def record(stack, services: list[str], containers: dict[str, ContainerInfo]) -> 
         else:
             data[name] = {"inputs": inputs, "container": info.id, "image": info.image_id}
     try:
-        stack.project.state_dir.mkdir(exist_ok=True)
-        tmp = _path(stack).with_suffix(".tmp")
-        tmp.write_text(json.dumps(data, sort_keys=True))
-        tmp.replace(_path(stack))
+        from stackctl.statefiles import write_private
+
+        write_private(_path(stack), json.dumps(data, sort_keys=True))
     except OSError:
         pass  # a read-only project still works, just runs compose each time
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import secrets
 from pathlib import Path
 
@@ -80,10 +79,8 @@ def record(stack, services: list[str], containers: dict[str, ContainerInfo]) -> 
     if not now:
         return
     try:
-        path.parent.mkdir(exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
-            json.dump(data, f)
-        tmp.replace(path)
+        from stackctl.statefiles import write_private
+
+        write_private(path, json.dumps(data))
     except OSError:
         pass  # a read-only project: changes are then not detected, as before

@@ -119,9 +119,8 @@ def load(project: Project, cache_key: str) -> StackModel | None:
 
 def store(project: Project, cache_key: str, model: StackModel) -> None:
     try:
-        project.state_dir.mkdir(exist_ok=True)
-        tmp = project.state_dir / (FILE + ".tmp")
-        tmp.write_text(json.dumps({"key": cache_key, "model": model_to_json(model)}))
-        tmp.replace(project.state_dir / FILE)
+        from stackctl.statefiles import write_private
+
+        write_private(project.state_dir / FILE, json.dumps({"key": cache_key, "model": model_to_json(model)}))
     except OSError:
         pass  # a read-only project still works, just without the cache

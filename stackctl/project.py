@@ -8,8 +8,8 @@ docker-compose.yml, docker-compose.yaml) with compose's default override file be
 docker-compose.override.yaml), else `compose/compose.yaml` (this repository's own layout).
 In production a production file is used: the roles file's `production:` (an overlay layered on
 the files, or a standalone model used alone), or by convention an overlay, the first of
-compose.prod.yaml, compose.prod.yml, docker-compose.prod.yml, docker-compose.prod.yaml beside the
-first compose file. Compose's default override file is development's: where a production file
+compose.prod.yaml, compose.prod.yml, docker-compose.prod.yml, docker-compose.prod.yaml (or the same
+with `production` for `prod`) beside the first compose file. Compose's default override file is development's: where a production file
 is used, it is not.
 """
 
@@ -26,7 +26,9 @@ DEFAULT_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-co
 OVERRIDE_NAMES = ("compose.override.yml", "compose.override.yaml", "docker-compose.override.yml",
                   "docker-compose.override.yaml")
 NESTED = Path("compose/compose.yaml")
-PROD_NAMES = ("compose.prod.yaml", "compose.prod.yml", "docker-compose.prod.yml", "docker-compose.prod.yaml")
+PROD_NAMES = ("compose.prod.yaml", "compose.prod.yml", "docker-compose.prod.yml", "docker-compose.prod.yaml",
+              "compose.production.yaml", "compose.production.yml", "docker-compose.production.yml",
+              "docker-compose.production.yaml")
 ROLES_FILE = "stackctl.yaml"
 ENV_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,30}$")
 STATE_DIR = ".stackctl"

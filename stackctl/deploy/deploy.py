@@ -76,7 +76,13 @@ def release_images(stack: Stack, release: str) -> releases.Deployed:
             digest = eng.image_digest(spec.image)
             if digest:
                 images[name] = digest
-    return releases.Deployed(release, images)
+    return releases.Deployed(release, images, rolled_configs(stack))
+
+
+def rolled_configs(stack: Stack) -> dict[str, str]:
+    """The configuration digest of each service a release rolls (the apps, the proxy)."""
+    raw = stack.config.get("services") or {}
+    return {name: releases.config_digest(raw[name]) for name in leftovers.rolled_services(stack) if name in raw}
 
 
 def stack_for(stack: Stack, deployed: releases.Deployed) -> Stack:
@@ -102,10 +108,13 @@ def serving(stack: Stack) -> bool:
 
 
 def changed(target: Stack, service: str) -> bool:
-    """Whether the service's running containers run another image than the target's."""
+    """Whether the service's running containers run another image than the target's, or were made
+    from another configuration (its label, where the release sets one)."""
     wanted = target.engine.image_id(target.model.services[service].image)
+    config = ((target.config.get("services") or {}).get(service, {}).get("labels") or {}).get(releases.CONFIG_LABEL)
     running = [c for c in target.engine.service_containers(target.name, service) if c.state == "running"]
-    return not running or any(c.image_id != wanted for c in running)
+    return not running or any(c.image_id != wanted or (config and c.labels.get(releases.CONFIG_LABEL) != config)
+                              for c in running)
 
 
 def switch_to(target: Stack, *, report: Reporter, timeout: float,
@@ -122,7 +131,7 @@ def run_switch_step(target: Stack, step: Step, *, report: Reporter,
         start_only(target, plan.the_rest(model), report=report, timeout=timeout)
         return None
     if not changed(target, name):
-        report.note(f"{name}: image unchanged, kept")
+        report.note(f"{name}: image and configuration unchanged, kept")
         return KEPT
     if step.action == "rollout":
         rollout(target, name, timeout=timeout, report=report)
@@ -254,6 +263,8 @@ def _take(d: Deployment, step: Step) -> str | None:
                               "still serves")
         raise RolledBack(f"release {d.rid} rolled back before taking traffic: {exc.message}; {serves}", exc.hint,
                          EXIT_FAILED, exc.details) from None
+    except StackError as exc:  # after traffic moved (the rest did not start): back to the previous release
+        _roll_back(d, exc.message)
 
 
 def _what_serves(stack: Stack, release: str, report: Reporter, serves: str = "serves") -> str:
@@ -307,15 +318,24 @@ def _verify(d: Deployment) -> None:
     if seen.ok:
         d.verified = seen
         return
-    failing = "; ".join(seen.problems)
+    _roll_back(d, f"does not verify ({'; '.join(seen.problems)})")
+
+
+def _roll_back(d: Deployment, why: str) -> None:
+    """The release failed after traffic moved: the previous release switched back in, and what
+    serves then said as verified (or what is wrong with it)."""
     previous = d.previous
     if previous is None or previous.release.startswith("("):
-        raise StackError(f"release {d.rid} does not verify: {failing}", "stackctl status; stackctl doctor", EXIT_FAILED)
-    d.report.note(f"release {d.rid} does not verify: rolling back to {previous.release}")
+        raise StackError(f"release {d.rid} {why}", "stackctl status; stackctl doctor", EXIT_FAILED)
+    d.report.note(f"release {d.rid} {why}: rolling back to {previous.release}")
     back = stack_for(d.stack, previous)
-    switch_to(back, report=d.report, timeout=d.timeout, timings=d.timings, release=previous.release)
-    raise RolledBack(f"release {d.rid} does not verify ({failing}) and was rolled back; "
-                     f"{_what_serves(back, previous.release, d.report)}", "stackctl logs; stackctl doctor", EXIT_FAILED)
+    try:
+        switch_to(back, report=d.report, timeout=d.timeout, timings=d.timings, release=previous.release)
+    except StackError as exc:
+        raise RolledBack(f"release {d.rid} {why}; rolling back to {previous.release} failed too: {exc.message}",
+                         "stackctl status; stackctl doctor", EXIT_FAILED) from None
+    raise RolledBack(f"release {d.rid} {why} and was rolled back; {_what_serves(back, previous.release, d.report)}",
+                     "stackctl logs; stackctl doctor", EXIT_FAILED)
 
 
 def _record_deployed(d: Deployment) -> None:
@@ -369,7 +389,8 @@ def rollback(stack: Stack, target: str | None, *, report: Reporter, timeout: flo
              "when": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     timings = Timings()
     record = releases.read_record(stack.project, target)
-    goal_images = releases.Deployed(target, dict(record.images)) if record else release_images(stack, target)
+    goal_images = (releases.Deployed(target, dict(record.images), rolled_configs(stack)) if record
+                   else release_images(stack, target))
     with audited(stack, entry):
         with lock.held(stack.engine, stack.name, "rollback", target, stack.settings.lock_wait):
             goal = stack_for(stack, goal_images)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -113,26 +113,47 @@ def tagged(image: str, release: str) -> str:
     return f"{repository(image)}:{release}"
 
 
+CONFIG_LABEL = "stackctl.config"  # on a rolled service's containers: the configuration it was made from
+
+
 @dataclass(frozen=True)
 class Deployed:
     release: str
     images: dict[str, str]  # service -> image reference, for every service stackctl builds
+    # service -> digest of its configuration without its image (a label on its containers): a
+    # deploy rolls an app whose configuration changed even when its image did not
+    configs: dict[str, str] = field(default_factory=dict)
 
 
 def override_text(deployed: Deployed) -> str:
     """A compose override naming the release's images: layered over the user's files, never
     written into them."""
     lines = ["# Written by stackctl deploy/rollback: the images of the release in service. Do not edit.",
-             f"x-stackctl-release: {json.dumps(deployed.release)}", "services:" if deployed.images else "services: {}"]
-    lines += [f"  {json.dumps(service)}:\n    image: {json.dumps(image)}" for service, image in sorted(deployed.images.items())]
+             f"x-stackctl-release: {json.dumps(deployed.release)}", "services:" if deployed.images or deployed.configs else "services: {}"]
+    for service in sorted(set(deployed.images) | set(deployed.configs)):
+        lines.append(f"  {json.dumps(service)}:")
+        if service in deployed.images:
+            lines.append(f"    image: {json.dumps(deployed.images[service])}")
+        if service in deployed.configs:
+            lines.append(f"    labels:\n      {CONFIG_LABEL}: {json.dumps(deployed.configs[service])}")
     return "\n".join(lines) + "\n"
 
 
+def config_digest(raw: dict) -> str:
+    """A service's compose configuration without what a release sets (its image, the label
+    itself) or what does not make a new container (build, scale, depends_on)."""
+    import hashlib
+
+    kept = {k: v for k, v in raw.items() if k not in ("image", "build", "pull_policy", "scale", "depends_on")}
+    labels = {k: v for k, v in (kept.get("labels") or {}).items() if k != CONFIG_LABEL}
+    kept["labels"] = labels
+    return hashlib.sha256(json.dumps(kept, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
 def write_override(path: Path, deployed: Deployed) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(override_text(deployed))
-    tmp.replace(path)
+    from stackctl.statefiles import write_private
+
+    write_private(path, override_text(deployed))
     return path
 
 
@@ -143,8 +164,11 @@ def read_override(path: Path) -> Deployed | None:
 
     try:
         data = yaml.safe_load(path.read_text()) or {}
+        services = data.get("services") or {}
         return Deployed(str(data["x-stackctl-release"]),
-                        {name: raw["image"] for name, raw in (data.get("services") or {}).items()})
+                        {name: raw["image"] for name, raw in services.items() if raw.get("image")},
+                        {name: str((raw.get("labels") or {})[CONFIG_LABEL]) for name, raw in services.items()
+                         if CONFIG_LABEL in (raw.get("labels") or {})})
     except (yaml.YAMLError, KeyError, TypeError):
         return None
 

@@ -99,9 +99,9 @@ class StrictLoad(Steady):
     new connection (a client has to); the failed one is never sent again."""
 
     def __init__(self, host: str, port: int, read_path: str, rate: float = 20.0, workers: int = 4,
-                 max_seconds: float = 300.0, tls: bool = True):
+                 max_seconds: float = 300.0, tls: bool = True, write_path: str = "/api/stops"):
         super().__init__(rate, workers, max_seconds)
-        self.host, self.port, self.read_path, self.tls = host, port, read_path, tls
+        self.host, self.port, self.read_path, self.tls, self.write_path = host, port, read_path, tls, write_path
         self.written: list[int] = []  # ids of acknowledged writes
 
     def connect(self):
@@ -121,7 +121,7 @@ class StrictLoad(Steady):
             if write:
                 # written far from what the reads ask for: the reads' answers stay the same size
                 body = json.dumps({"name": f"load-{index}-{n}", "lat": 48.137, "lon": 11.575})
-                conn.request("POST", "/api/stops", body=body, headers={"Content-Type": "application/json"})
+                conn.request("POST", self.write_path, body=body, headers={"Content-Type": "application/json"})
             else:
                 conn.request("GET", self.read_path)
             response = conn.getresponse()

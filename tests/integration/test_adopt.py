@@ -20,6 +20,9 @@ import yaml
 from conftest import StackRunner, free_ports, remove_everything
 from load import Load
 
+# The module's tests follow one adopted project in order (init, up, backup, deploy): one worker.
+pytestmark = pytest.mark.xdist_group("adopt")
+
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "geo-nest"
 EXPECTED_ROLES = {

@@ -142,6 +142,28 @@ def test_release_whose_health_fails_is_rolled_back_while_the_old_one_serves(prod
     assert last["result"] == "rolled back" and not lock_exists(s)
 
 
+def test_a_release_whose_migration_failed_is_never_the_rollback_target(prod_stack):
+    """A deployed, B's migration fails, C deployed: rollback goes back to A, never to B."""
+    s = prod_stack
+    first = deploy(s, "--json")
+    assert first.returncode == 0, first.stderr
+    a = json.loads(first.stdout)["result"]["release"]
+    time.sleep(1)  # release ids are per second
+    broken = s.run("deploy", extra_env={"MIGRATE_COMMAND": "false"}, timeout=600)
+    assert broken.returncode != 0 and "not deployed" in broken.stderr
+    time.sleep(1)
+    assert deploy(s).returncode == 0
+    listed = json.loads(s.run("releases", "--json").stdout)["result"]["releases"]
+    statuses = [r["status"] for r in listed]
+    assert statuses == ["deployed", "failed", "deployed"], listed
+    b = listed[1]["release"]
+    planned = s.run("rollback", "--dry-run")
+    assert planned.returncode == 0 and f"record {a} " in planned.stdout and b not in planned.stdout, planned.stdout
+    named = s.run("rollback", b)
+    assert named.returncode == 2 and f"release {b} failed: it never served" in named.stderr
+    assert "--include-failed" in named.stderr
+
+
 def test_lock_refuses_a_second_deploy_and_survives_kill_9_with_a_way_out(prod_stack):
     s = prod_stack
     assert deploy(s).returncode == 0
@@ -194,6 +216,7 @@ def ssh_docker_host():
     return out.stdout.strip().splitlines()[-1]
 
 
+@pytest.mark.xdist_group("sshd")
 def test_deploy_to_a_remote_engine_over_ssh(prod_stack, ssh_docker_host):
     s = prod_stack
     s.env["BIND_ADDRESS"] = "0.0.0.0"  # reached at the ssh host's address, as a real server would be

@@ -11,6 +11,9 @@ import pytest
 from tests.integration.conftest import ROOT
 from tests.integration.test_data import backup_dir, sql
 
+# The loopback sshd is started once per run: its users share one worker.
+pytestmark = pytest.mark.xdist_group("sshd")
+
 
 @pytest.fixture(scope="module")
 def sftp_port():

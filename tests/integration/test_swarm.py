@@ -17,6 +17,9 @@ from conftest import make_runner
 from load import Load, StrictLoad
 from projects import project_with_own_images
 
+# A swarm is the engine's own state (init, leave): run alone, after the rest (scripts/test.sh).
+pytestmark = pytest.mark.serial
+
 
 def docker(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=120)

@@ -95,3 +95,38 @@ def test_5xx_through_the_proxy_alert_once_across_cron_looks(stack):
         assert ("recovered", "service api recovered (was: api is stopped)") in kinds, (kinds, back.stdout)
     finally:
         server.shutdown()
+
+
+def test_a_webhook_that_answers_500_then_200_gets_the_alert_exactly_once(stack):
+    """An alert is delivered on a 2xx only: the 500 leaves it in the outbox, the next look sends it."""
+    assert stack.run("up").returncode == 0
+    answers, posted = [500, 200, 200], []
+
+    class Flaky(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            posted.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(answers.pop(0) if answers else 200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Flaky)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    stack.env["STACKCTL_ALERT_WEBHOOK"] = f"http://127.0.0.1:{server.server_port}/hook"
+    try:
+        subprocess.run(["docker", "stop", f"{stack.name}-api-1"], capture_output=True, check=True)
+        first = stack.run("watch", "--once")
+        assert first.returncode == 3 and "alert not delivered" in first.stderr, first.stderr
+        assert [p["message"] for p in posted if p["message"].startswith("api ")] == ["api is stopped"]
+        time.sleep(11)  # the outbox's first backoff
+        second = stack.run("watch", "--once")
+        assert "delivered to webhook: [" in second.stderr, second.stderr
+        third = stack.run("watch", "--once")
+        assert "delivered" not in third.stderr
+    finally:
+        server.shutdown()
+    api = [p for p in posted if p["message"] == "api is stopped"]
+    assert len(api) == 2 and api[0]["id"] == api[1]["id"]  # one alert: refused once, taken once, never again
+    assert all(len(p["text"]) < 250 and "<html" not in p["text"] for p in posted)

@@ -243,6 +243,9 @@ class FakeCompose:
     def pull(self, services: list[str]) -> None:
         self.engine.calls.append(f"compose pull {' '.join(services)}")
 
+    def config(self) -> dict:
+        return {"services": {}}
+
 
 def fake_stack(root: Path, model, engine: FakeEngine):
     """A real Stack over a scratch project whose model, engine and compose are given."""

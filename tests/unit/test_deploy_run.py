@@ -159,3 +159,14 @@ def test_an_interrupted_deploys_second_container_is_removed_and_the_recorded_one
     with pytest.raises(StackError, match="backend runs 2 containers .* which one serves is not known") as raised:
         leftovers.clear(stack, releases.Deployed(OLD, {"backend": f"geo/backend:{OLD}"}), SILENT)
     assert raised.value.exit_code == 2 and set(engine.containers) == {"b1", "b2"}
+
+
+@pytest.mark.parametrize("images, configs", [({}, {}), ({}, {"api": "abc"}), ({"api": "x/api:r1"}, {}),
+                                              ({"api": "x/api:r1"}, {"api": "abc", "web": "def"})])
+def test_a_release_override_is_valid_yaml_that_reads_back_as_written(tmp_path, images, configs):
+    import yaml
+
+    deployed = releases.Deployed("20261201T030000Z", images, configs)
+    path = releases.write_override(tmp_path / "r.yaml", deployed)
+    assert isinstance(yaml.safe_load(path.read_text())["services"], dict)
+    assert releases.read_override(path) == deployed

@@ -96,7 +96,7 @@ def make_set(project, folder, databases=("shop", "postgres"), with_cache=True, s
 def restoring(tmp_path, monkeypatch):
     def build(with_cache=True, fail_at_start=False, fail_undo=False, **set_options):
         server = FakePostgres()
-        server.databases[f"shop_before_20250101000000"] = {"data": "what an earlier restore replaced",
+        server.databases["shop_before_20250101000000"] = {"data": "what an earlier restore replaced",
                                                           "owner": "app", "tables": {}}
         db_env = ("POSTGRES_USER=app", "POSTGRES_DB=shop", "POSTGRES_PASSWORD=pw")
         engine = FakeEngine([container("db", env=db_env), container("cache"), container("api"), container("web")],

@@ -11,6 +11,7 @@ writes to: items go to both), VERSION (shown on /).
 
 import json
 import os
+import signal
 import sys
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -122,4 +123,5 @@ def worker():
 
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # as PID 1, stop when docker stop asks
     {"serve": serve, "worker": worker, "migrate": migrate}[sys.argv[1] if len(sys.argv) > 1 else "serve"]()
