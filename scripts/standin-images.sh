@@ -20,7 +20,10 @@ declare -A STANDIN=(
   [NGINX_IMAGE]="nginx stackctl-standin/nginx:1.22"
   [PYTHON_IMAGE]="python stackctl-standin/python:3.11"
   [NODE_IMAGE]="node stackctl-standin/node:18"
+  [MARIADB_IMAGE]="mariadb stackctl-standin/mariadb:10.11"
 )
+# Images the test projects use beyond the reference stack's (tests/projects), with their defaults.
+EXTRA="MARIADB_IMAGE=mariadb:11.4"
 
 have_image() { docker image inspect "$1" >/dev/null 2>&1; }
 
@@ -93,6 +96,6 @@ while IFS='=' read -r key default; do
   read -r dir tag <<<"${STANDIN[$key]}"
   build_standin "$dir" "$tag"
   echo "$key=$tag" >> "$tmp"
-done < <(grep -E '^[A-Z_]+_IMAGE=' "$ROOT/.env.example")
+done < <(grep -E '^[A-Z_]+_IMAGE=' "$ROOT/.env.example"; echo "$EXTRA")
 mv "$tmp" "$OUT"
 say "image settings written to .stackctl/images.env"

@@ -105,14 +105,19 @@ def release_of(image: str) -> str | None:
     return tag if RELEASE_TAG.match(tag) else None
 
 
-def build_images(stack: Stack, services: list[str], mode: str, report: Reporter, new_release: bool = False) -> list[str]:
-    """Build images whose context changed (mode auto), all (always) or none (never). An image
-    tagged with a release is that release's bytes: only the deploy that makes the release builds
-    it (`new_release`); anything else runs it as it is and says when the sources moved on."""
-    wanted = targets(stack.model, services)
+def stale(stack: Stack, services: list[str], mode: str, report: Reporter | None = None,
+          new_release: bool = False) -> list[BuildTarget]:
+    """The images to build: whose context changed (mode auto), all (always) or none (never). An
+    image tagged with a release is that release's bytes: only the deploy that makes the release
+    builds it (`new_release`); anything else runs it as it is and says when the sources moved on."""
+    return _stale(stack, targets(stack.model, services), mode, report, new_release)[0]
+
+
+def _stale(stack: Stack, wanted: list[BuildTarget], mode: str, report: Reporter | None,
+           new_release: bool) -> tuple[list[BuildTarget], dict[str, str], BuildState]:
     state = BuildState(stack.project.state_dir)
     hashes = {t.image: context_hash(t) for t in wanted}
-    stale = []
+    found = []
     for target in wanted:
         image_id = stack.engine.image_id(target.image)
         release = None if new_release else release_of(target.image)
@@ -121,7 +126,7 @@ def build_images(stack: Stack, services: list[str], mode: str, report: Reporter,
                 raise StackError(f"image {target.image} of release {release} ({target.service}) is not on the engine",
                                  "deploy a new release (stackctl deploy) or roll back to one that is "
                                  "(stackctl releases)", EXIT_USAGE)
-            if mode == "always" or not state.is_current(target.image, hashes[target.image], image_id):
+            if report and (mode == "always" or not state.is_current(target.image, hashes[target.image], image_id)):
                 report.note(f"{target.service}: its sources differ from release {release}, which runs as it was "
                             "built; they reach here with stackctl deploy")
             continue
@@ -131,10 +136,16 @@ def build_images(stack: Stack, services: list[str], mode: str, report: Reporter,
                                  "run stackctl up (it builds missing images) or stackctl up --build", EXIT_USAGE)
             continue
         if mode == "always" or not state.is_current(target.image, hashes[target.image], image_id):
-            stale.append(target)
-    if not stale:
+            found.append(target)
+    return found, hashes, state
+
+
+def build_images(stack: Stack, services: list[str], mode: str, report: Reporter, new_release: bool = False) -> list[str]:
+    """Build the images `stale` names, streaming compose's output as the phase; the names built."""
+    to_build, hashes, state = _stale(stack, targets(stack.model, services), mode, report, new_release)
+    if not to_build:
         return []
-    names = [t.service for t in stale]
+    names = [t.service for t in to_build]
     report.phase(f"building {', '.join(names)}")
     tail: list[str] = []
     started = time.monotonic()
@@ -147,7 +158,7 @@ def build_images(stack: Stack, services: list[str], mode: str, report: Reporter,
         exc.details = "\n".join(tail[-LOG_LINES:])
         exc.hint = f"fix the build of {', '.join(names)}; rebuild with stackctl up --build"
         raise
-    for target in stale:
+    for target in to_build:
         image_id = stack.engine.image_id(target.image)
         if image_id:
             state.record(target.image, hashes[target.image], image_id)
@@ -156,7 +167,7 @@ def build_images(stack: Stack, services: list[str], mode: str, report: Reporter,
 
 def build_now(stack: Stack, services: list[str], report: Reporter):
     """`stackctl build`: the named services' images (every built one by default), rebuilt."""
-    from stackctl.lifecycle import Changed
+    from stackctl.results import Changed
     from stackctl.plan import check_known
 
     check_known(stack.model, services)

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 
+from stackctl import kinds
 from stackctl.errors import StackError
 from stackctl.stack import Stack
 
@@ -123,7 +124,6 @@ def _service(stack: Stack, name: str, info, engine) -> list[Finding]:
 # What an nginx (or another proxy) writes to its error log about the upstream that failed it.
 UPSTREAM_ADDRESS = re.compile(r'upstream: "[a-z]+://\[?([0-9a-fA-F.:]+?)\]?:(\d+)')
 UPSTREAM_NAME = re.compile(r'host not found in upstream "([A-Za-z0-9_.-]+)|([A-Za-z0-9_.-]+) could not be resolved')
-DATA_KINDS = ("postgres", "redis")
 
 
 def _published_http(stack: Stack, containers, engine) -> list[tuple[str, object]]:
@@ -134,7 +134,7 @@ def _published_http(stack: Stack, containers, engine) -> list[tuple[str, object]
     found = []
     for name in stack.model.names():
         spec, info = stack.model.services[name], containers.get(name)
-        if info is None or info.state != "running" or spec.oneshot or (spec.probe or "").split(":")[0] in DATA_KINDS:
+        if info is None or info.state != "running" or spec.oneshot or (spec.probe or "").split(":")[0] in kinds.KNOWN:
             continue
         declared = {(e.host, e.port, e.path): e for e in check_endpoints(spec, info, engine)
                     if e.kind in ("http", "https")}
@@ -228,7 +228,7 @@ def _tls(stack: Stack, now: datetime) -> list[Finding]:
 
 def _backup_disk(stack: Stack) -> list[Finding]:
     """The disk the backups go to, filled past STACKCTL_ALERT_DISK_PERCENT (the next backup fails)."""
-    from stackctl.backup.create import backup_path
+    from stackctl.backup.sets import backup_path
     from stackctl.watch import disk_use
 
     folder = backup_path(stack)

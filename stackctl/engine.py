@@ -403,16 +403,18 @@ class Engine:
 
     # -- the docker CLI, for a file streamed into a container's stdin --------------------------
     def cli(self, args: list[str], stdin_path=None, timeout: float | None = None,
-            stdin_data: bytes | None = None) -> ExecResult:
+            stdin_data: bytes | None = None, env: dict[str, str] | None = None) -> ExecResult:
         """`docker ARGS` (`run -i` / `exec -i` of dumps, `stack deploy -c -`). Arguments never
-        carry secrets (they would show in `ps`); those go through the SDK or stdin."""
+        carry secrets (they would show in `ps`): a secret goes in `env`, the docker CLI's own
+        environment, named in ARGS by `-e NAME` alone."""
+        import os
         import subprocess
 
         stdin = open(stdin_path, "rb") if stdin_path is not None else subprocess.DEVNULL
         feed = {"input": stdin_data} if stdin_data is not None else {"stdin": stdin}
         try:
             proc = subprocess.run(["docker", *args], capture_output=True, timeout=timeout,
-                                  env=self._cli_env(), **feed)
+                                  env={**(self._cli_env() or os.environ), **(env or {})}, **feed)
         finally:
             if stdin_path is not None:
                 stdin.close()

@@ -13,6 +13,7 @@ from stackctl.plan import check_known, start_order
 from stackctl.service_state import ServiceState
 from stackctl.stack import Stack
 from stackctl.report import Reporter
+from stackctl.results import Changed
 from stackctl.health.diagnose import LOG_LINES, failure_details
 from stackctl.service_state import ServiceOutcome
 
@@ -58,9 +59,7 @@ def logs(stack: Stack, services: list[str], *, follow: bool, tail: int | None, s
 def restart(stack: Stack, services: list[str], *, timeout: float | None, report: Reporter,
             cancel: threading.Event | None = None) -> Restarted:
     """`stackctl restart` under the stack's lock: one command at a time changes a stack."""
-    from stackctl import lock
-
-    with lock.held(stack.engine, stack.name, "restart", wait=stack.settings.lock_wait):
+    with stack.locked("restart"):
         return Restarted(tuple(_restart(stack, services, timeout=timeout, report=report, cancel=cancel)))
 
 
@@ -97,9 +96,7 @@ def _restart(stack: Stack, services: list[str], *, timeout: float | None, report
 
 def down(stack: Stack, *, volumes: bool) -> Down:
     """`stackctl down` under the stack's lock: one command at a time changes a stack."""
-    from stackctl import lock
-
-    with lock.held(stack.engine, stack.name, "down", wait=stack.settings.lock_wait):
+    with stack.locked("down"):
         _down(stack, volumes=volumes)
     return Down(stack.name, volumes)
 
@@ -108,24 +105,11 @@ def _down(stack: Stack, *, volumes: bool) -> None:
     stack.compose.down(volumes=volumes)
 
 
-@dataclass(frozen=True)
-class Changed:
-    """What stop, start and pull did, to which services."""
-
-    action: str
-    services: tuple[str, ...]
-
-    def to_dict(self) -> dict:
-        return {"action": self.action, "services": list(self.services)}
-
-
 def stop(stack: Stack, services: list[str]) -> Changed:
     """Stop services (all by default), dependents first; their containers and data stay."""
-    from stackctl import lock
-
     validate_services(stack, services)
     names = list(reversed(start_order(stack.model, services or stack.model.names())))
-    with lock.held(stack.engine, stack.name, "stop", wait=stack.settings.lock_wait):
+    with stack.locked("stop"):
         stack.compose.stop(names)
     return Changed("stopped", tuple(names))
 

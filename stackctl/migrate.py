@@ -32,9 +32,7 @@ def _require_db(stack: Stack, service: str) -> None:
 
 def migrate(stack: Stack, report: Reporter = SILENT, command: str | None = None) -> Migrated:
     """`stackctl migrate` under the stack's lock: one command at a time changes a stack."""
-    from stackctl import lock
-
-    with lock.held(stack.engine, stack.name, "migrate", wait=stack.settings.lock_wait):
+    with stack.locked("migrate"):
         return _migrate(stack, report, command)
 
 

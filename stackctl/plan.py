@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from stackctl.errors import ConfigError
+from stackctl.steps import Step
 
-ROLE_PROBES = {"database": "postgres", "cache": "redis"}
 
 
 @dataclass(frozen=True)
@@ -136,7 +136,7 @@ def parse_model(config: dict, roles) -> StackModel:
         healthcheck = raw.get("healthcheck") or {}
         role = named.get(name, "")
         build = raw.get("build") or {}
-        probe, port, checks = ROLE_PROBES.get(role), None, ()
+        probe, port, checks = (roles.kind(role) if role in ("database", "cache") else None), None, ()
         if role == "app":
             app = roles.apps[name]
             # a health path answers 200; an app that declares only its port must answer at all
@@ -233,19 +233,6 @@ def after_oneshots(model: StackModel, targets: list[str]) -> list[str]:
     return [n for n in targets if waits(n)]
 
 
-@dataclass(frozen=True)
-class Step:
-    service: str
-    action: str  # start | run | keep
-    after: tuple[str, ...]
-    reason: str = ""
-
-    def __str__(self) -> str:
-        after = f" after {', '.join(self.after)}" if self.after else ""
-        why = f" ({self.reason})" if self.reason else ""
-        return f"{self.action} {self.service}{after}{why}"
-
-
 def up_steps(model: StackModel, targets: list[str], observed: dict[str, str], run_oneshots: bool = True) -> list[Step]:
     """What `up` does to each service, given what it observed of each:
 
@@ -263,13 +250,14 @@ def up_steps(model: StackModel, targets: list[str], observed: dict[str, str], ru
         starting_dependents = [d for d in model.dependents(name) if d in steps and steps[d].action != "keep"]
         if spec.oneshot:
             if not run_oneshots:
-                steps[name] = Step(name, "keep", after, "not run")
+                steps[name] = Step("keep", name, "not run", after=after)
             elif state == "done" and not starting_dependents:
-                steps[name] = Step(name, "keep", after, "done")
+                steps[name] = Step("keep", name, "done", after=after)
             else:
-                steps[name] = Step(name, "run", after, "" if state != "done" else f"before {', '.join(starting_dependents)}")
+                why = "" if state != "done" else f"before {', '.join(starting_dependents)}"
+                steps[name] = Step("run", name, why, after=after)
         elif state == "ready":
-            steps[name] = Step(name, "keep", after, "ready")
+            steps[name] = Step("keep", name, "ready", after=after)
         else:
-            steps[name] = Step(name, "start", after, state)
+            steps[name] = Step("start", name, str(state), after=after)
     return [steps[n] for n in start_order(model, targets)]

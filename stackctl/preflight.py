@@ -287,12 +287,8 @@ def run_checks(stack: Stack) -> CheckReport:
     model_check = check_model(stack) if compose_check.ok else Check("compose model", False,
                                                                     "not read: no usable compose", compose_check.fix)
     checks.append(model_check)
-    if model_check.ok and stack.project.target == "swarm":
-        from stackctl.swarm.check import swarm_checks
-
-        checks += [*check_production(stack), *swarm_checks(stack, engine)]
-    elif model_check.ok:
-        checks += [*check_production(stack), *check_ports(stack, engine), check_images(stack, engine)]
+    if model_check.ok:
+        checks += [*check_production(stack), *stack.target.checks(stack, engine)]
     settings = stack.settings
     remote = remote_hostname(host)
     checks += [check_memory(settings, engine, remote), check_disk(settings, engine, remote), *check_alerts(settings)]

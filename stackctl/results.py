@@ -131,3 +131,14 @@ class RolesWritten:
     def to_dict(self) -> dict:
         return {"path": str(self.path), "written": self.written, "existing": self.existing, "proposal": self.text,
                 "notes": list(self.notes)}
+
+
+@dataclass(frozen=True)
+class Changed:
+    """What stop, start and pull did, to which services."""
+
+    action: str
+    services: tuple[str, ...]
+
+    def to_dict(self) -> dict:
+        return {"action": self.action, "services": list(self.services)}

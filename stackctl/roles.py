@@ -59,14 +59,30 @@ class Proxy(_Strict):
     switch: Literal["include", "recreate"] = "recreate"
 
 
+class Data(_Strict):
+    """A data service and its kind (stackctl.kinds): `database: db` is `{service: db, kind: postgres}`."""
+
+    service: str = Field(pattern=SERVICE)
+    kind: str | None = None  # None: the role's usual kind (postgres, redis)
+
+    @field_validator("kind")
+    @classmethod
+    def _known(cls, value: str | None) -> str | None:
+        from stackctl import kinds
+
+        if value is not None and value not in kinds.KNOWN:
+            raise ValueError(f"is not a kind stackctl knows ({', '.join(kinds.KNOWN)})")
+        return value
+
+
 class Production(_Strict):
     file: str = Field(min_length=1)  # relative to the project
     standalone: bool = False  # a complete model used alone (True), or an overlay layered on the files
 
 
 class Roles(_Strict):
-    database: str | None = Field(None, pattern=SERVICE)
-    cache: str | None = Field(None, pattern=SERVICE)
+    database: Data | None = None
+    cache: Data | None = None
     migrate: Migrate | None = None
     apps: dict[str, App] = Field(default_factory=dict)
     proxy: Proxy | None = None
@@ -79,6 +95,11 @@ class Roles(_Strict):
     @field_validator("migrate", mode="before")
     @classmethod
     def _migrate(cls, value):
+        return {"service": value} if isinstance(value, str) else value
+
+    @field_validator("database", "cache", mode="before")
+    @classmethod
+    def _data(cls, value):
         return {"service": value} if isinstance(value, str) else value
 
     @field_validator("production", mode="before")
@@ -101,9 +122,9 @@ class Roles(_Strict):
     def named(self) -> dict[str, str]:
         """service -> role, for every service the contract names."""
         found = {}
-        for role, name in (("database", self.database), ("cache", self.cache)):
-            if name:
-                found[name] = role
+        for role, data in (("database", self.database), ("cache", self.cache)):
+            if data:
+                found[data.service] = role
         if self.migrate:
             found[self.migrate.service] = "migrate"
         found.update({name: "app" for name in self.apps})
@@ -125,11 +146,16 @@ class Roles(_Strict):
             raise ConfigError(f"{source}: proxy.upstream '{self.proxy.upstream}' is not one of the apps",
                               f"apps are: {', '.join(self.apps) or 'none'}")
 
+    def kind(self, role: str) -> str:
+        """The kind of the database or cache role: declared, else the role's usual one."""
+        data = self.database if role == "database" else self.cache
+        return (data.kind if data and data.kind else {"database": "postgres", "cache": "redis"}[role])
+
     def _pairs(self):
         if self.database:
-            yield "database", self.database
+            yield "database", self.database.service
         if self.cache:
-            yield "cache", self.cache
+            yield "cache", self.cache.service
         if self.migrate:
             yield "migrate", self.migrate.service
         for name in self.apps:
@@ -211,18 +237,23 @@ def detect(config: dict, ports: dict[str, int] | None = None) -> Roles:
     image's EXPOSE), for the services compose names none for."""
     services: dict = config.get("services") or {}
     labels = {n: (raw.get("labels") or {}) for n, raw in services.items()}
-    database = next((n for n, raw in sorted(services.items()) if _image_is(raw, "postgres", "postgis")
-                     or labels[n].get("stackctl.probe") == "postgres"), None)
-    cache = next((n for n, raw in sorted(services.items()) if _image_is(raw, "redis", "valkey")
-                  or labels[n].get("stackctl.probe") == "redis"), None)
+    from stackctl import kinds
+
+    def of_kind(names: tuple[str, ...]) -> dict | None:
+        found = next(((n, k) for n, raw in sorted(services.items()) for k in names
+                      if _image_is(raw, *kinds.IMAGES[k]) or labels[n].get("stackctl.probe") == k), None)
+        return {"service": found[0], "kind": found[1]} if found else None
+
+    database, cache = of_kind(kinds.DATABASES), of_kind(kinds.CACHES)
     proxy = _proxy(services)
     completed = {d for raw in services.values() for d, c in (raw.get("depends_on") or {}).items()
                  if (c or {}).get("condition") == "service_completed_successfully"}
-    oneshots = [n for n, raw in sorted(services.items()) if n not in (database, cache, proxy) and (
+    data_services = ((database or {}).get("service"), (cache or {}).get("service"))
+    oneshots = [n for n, raw in sorted(services.items()) if n not in (*data_services, proxy) and (
         labels[n].get("stackctl.role") == "oneshot" or n in completed
         or re.search(r"migrat", n + " " + " ".join(map(str, raw.get("command") or [])), re.I))]
     migrate = {"service": oneshots[0], "status_command": _status_command(services[oneshots[0]])} if oneshots else None
-    taken = {database, cache, proxy, oneshots[0] if oneshots else None}
+    taken = {(database or {}).get("service"), (cache or {}).get("service"), proxy, oneshots[0] if oneshots else None}
     apps = {}
     for name, raw in sorted(services.items()):
         if name in taken or not raw.get("build") and not raw.get("image"):
@@ -311,10 +342,12 @@ def render(roles: Roles, notes: list[str] | None = None) -> str:
 
     for note in notes or []:
         lines += [f"# {line}" for line in textwrap.wrap(note, 96)]
-    if roles.database:
-        lines.append(f"database: {roles.database}")
-    if roles.cache:
-        lines.append(f"cache: {roles.cache}")
+    for role in ("database", "cache"):
+        data = getattr(roles, role)
+        if data and data.kind and data.kind != {"database": "postgres", "cache": "redis"}[role]:
+            lines.append(f"{role}: {{service: {data.service}, kind: {data.kind}}}")
+        elif data:
+            lines.append(f"{role}: {data.service}")
     if roles.migrate:
         if roles.migrate.status_command:
             lines += ["migrate:", f"  service: {roles.migrate.service}",

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
 
-from stackctl import masking, model_cache, roles as roleslib
+from stackctl import masking, model_cache, roles as roleslib, targets
 from stackctl.containers import ContainerInfo
 from stackctl.engine import Engine
 from stackctl.plan import StackModel, parse_model
@@ -98,8 +99,19 @@ class Stack:
         """The same stack with compose files layered on top (a release's image override)."""
         return Stack(self.project.with_extra(*extra), self.settings)
 
+    @cached_property
+    def target(self):
+        """Where the stack runs (stackctl.targets): one host, or a swarm."""
+        return targets.of(self.project.target)
+
     def containers(self) -> dict[str, ContainerInfo]:
         """Service -> its container: compose's, or on a swarm the running task's on this node."""
-        if self.project.target == "swarm":
-            return self.engine.task_containers(self.name)
-        return self.engine.project_containers(self.name)
+        return self.target.containers(self)
+
+    @contextmanager
+    def locked(self, action: str, release: str = ""):
+        """The stack's lock for the block (stackctl.lock): one command at a time changes a stack."""
+        from stackctl import lock
+
+        with lock.held(self.engine, self.name, action, release, self.settings.lock_wait):
+            yield

@@ -16,18 +16,24 @@ KEPT = "kept"  # what an action returns when the step found nothing to do (not t
 
 @dataclass(frozen=True)
 class Step:
+    """One step of any plan (up, deploy, rollback, backup, restore): what it does to what, why or
+    how, what its undo is, and (up) what it waits for."""
+
     action: str
     target: str = ""
     detail: str = ""
     undo: str = ""  # what a later failure does about this step (said in the plan, run by `follow`)
+    after: tuple[str, ...] = ()  # steps (their targets) this one waits for: up starts it once they are ready
 
     def __str__(self) -> str:
         head = f"{self.action} {self.target}".rstrip()
+        head = f"{head} after {', '.join(self.after)}" if self.after else head
         text = f"{head} ({self.detail})" if self.detail else head
         return f"{text} [undo: {self.undo}]" if self.undo else text
 
     def to_dict(self) -> dict:
-        return {"action": self.action, "target": self.target, "detail": self.detail, "undo": self.undo or None}
+        return {"action": self.action, "target": self.target, "detail": self.detail, "undo": self.undo or None,
+                **({"after": list(self.after)} if self.after else {})}
 
 
 @dataclass(frozen=True)
@@ -76,3 +82,12 @@ def follow(steps: list[Step], act: Callable[[Step], object], *, undo: Callable[[
             timings.add(f"{step.action} {step.target}".strip() if step.action in ("rollout", "recreate", "replace")
                         else step.action, clock() - mark)
     return timings
+
+
+def run(steps: list[Step], handlers: dict[str, Callable[[Step], object]], **options) -> Timings:
+    """`follow` with one handler per action, every action of the plan checked to have one before
+    the first step runs (a plan no handler takes is a bug, found before anything is done)."""
+    missing = sorted({s.action for s in steps} - set(handlers))
+    if missing:
+        raise RuntimeError(f"no handler for the plan's {', '.join(missing)}")
+    return follow(steps, lambda step: handlers[step.action](step), **options)

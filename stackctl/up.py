@@ -19,7 +19,8 @@ from stackctl.health.diagnose import failure_details
 from stackctl.health.gate import NO_EVIDENCE, GateResult, Observation, wait_ready
 from stackctl.health.service import STAYS_UP, Endpoint, EndpointResult, check_endpoints, observer, ready_now, \
     running_endpoints
-from stackctl.plan import Step, after_oneshots, closure, up_steps
+from stackctl.plan import after_oneshots, closure, up_steps
+from stackctl.steps import Plan, Step
 from stackctl.preflight import PreflightFailed, run_checks
 from stackctl.report import Reporter
 from stackctl.service_state import ServiceOutcome, ServiceState, classify, evidence_of
@@ -78,30 +79,30 @@ class Executor:
 
     def run(self, steps: list[Step]) -> list[ServiceOutcome]:
         self.containers = self.stack.containers()
-        self.done.update({s.service: threading.Event() for s in steps})  # earlier phases stay done
-        threads = [threading.Thread(target=self._guarded, args=(s,), daemon=True, name=f"up-{s.service}")
+        self.done.update({s.target: threading.Event() for s in steps})  # earlier phases stay done
+        threads = [threading.Thread(target=self._guarded, args=(s,), daemon=True, name=f"up-{s.target}")
                    for s in steps]
         for t in threads:
             t.start()
         for t in threads:
             while t.is_alive():
                 t.join(0.1)  # short joins keep the main thread able to take Ctrl-C
-        return [self.results[s.service] for s in steps]
+        return [self.results[s.target] for s in steps]
 
     def _guarded(self, step: Step) -> None:
         try:
-            self.results[step.service] = self._step(step)
+            self.results[step.target] = self._step(step)
         except Exception as exc:  # reported as this service's failure, never lost in a thread
-            self.results[step.service] = ServiceOutcome(step.service, step.action, "failed", 0.0,
+            self.results[step.target] = ServiceOutcome(step.target, step.action, "failed", 0.0,
                                                         f"{type(exc).__name__}: {exc}")
         finally:
-            self.done[step.service].set()
+            self.done[step.target].set()
 
     def _step(self, step: Step) -> ServiceOutcome:
-        name = step.service
+        name = step.target
         if step.action == "keep":
-            self.report.service(name, step.reason, "unchanged")
-            return ServiceOutcome(name, "keep", "kept", 0.0, step.reason, self.evidence.get(name, ""))
+            self.report.service(name, step.detail, "unchanged")
+            return ServiceOutcome(name, "keep", "kept", 0.0, step.detail, self.evidence.get(name, ""))
         self.report.service(name, "waiting", f"for {', '.join(step.after)}" if step.after else "")
         for dep in step.after:
             self.done[dep].wait()
@@ -195,7 +196,7 @@ def converge(stack: Stack, targets: list[str], run_oneshots: bool, executor: Exe
             current = containers  # compose would keep every one of them: not asked
         injected.record(stack, phase, current)
         observed = {**observe(stack, targets if index == 0 else phase, current, executor.evidence), **known}
-        phase_steps = [s for s in up_steps(model, targets, observed, run_oneshots) if s.service in phase]
+        phase_steps = [s for s in up_steps(model, targets, observed, run_oneshots) if s.target in phase]
         report.phase("starting services")
         results = executor.run(phase_steps)
         steps += phase_steps
@@ -208,6 +209,24 @@ def converge(stack: Stack, targets: list[str], run_oneshots: bool, executor: Exe
     return steps, outcomes
 
 
+def up_plan(stack: Stack, services: list[str] | None) -> Plan:
+    """What `up` would do now, and nothing done: the check, the images to build or pull, then each
+    service's step in dependency order (start, run, keep), as observed now."""
+    from stackctl.build import missing_pulled, stale
+
+    targets = closure(stack.model, services)
+    containers = stack.containers()
+    steps = [Step("check", "the machine", "engine, compose, env files, ports, memory, disk")]
+    building = [t.service for t in stale(stack, targets, "auto")]
+    if building:
+        steps.append(Step("build", ", ".join(building), "their sources changed since the last build"))
+    pulling = missing_pulled(stack, targets)
+    if pulling:
+        steps.append(Step("pull", ", ".join(f"{i} ({n})" for i, n in pulling.items()), "not on the engine"))
+    observed = observe(stack, targets, containers)
+    return Plan("up", tuple(steps + up_steps(stack.model, targets, observed)))
+
+
 def start_only(stack: Stack, names: list[str], *, report: Reporter, timeout: float) -> list[ServiceOutcome]:
     """These services alone converged (compose keeps what is unchanged, recreates what the model
     changes, touches nothing they depend on) and each gated on its evidence (a deploy's last
@@ -218,7 +237,7 @@ def start_only(stack: Stack, names: list[str], *, report: Reporter, timeout: flo
     current = stack.containers()
     executor = Executor(stack, timeout, report, threading.Event())
     observed = observe(stack, names, current, executor.evidence)
-    steps = [Step(s.service, s.action, (), s.reason) for s in up_steps(stack.model, names, observed, False)]
+    steps = [Step(s.action, s.target, s.detail) for s in up_steps(stack.model, names, observed, False)]
     outcomes = executor.run(steps)
     bad = [o for o in outcomes if o.outcome not in STARTED]
     if bad:
@@ -233,9 +252,7 @@ def up(stack: Stack, services: list[str] | None, *, build: str = "auto", timeout
        report: Reporter, cancel: threading.Event | None = None, check: bool = True,
        run_oneshots: bool = True) -> UpResult:
     """`stackctl up` under the stack's lock: one command at a time changes a stack."""
-    from stackctl import lock
-
-    with lock.held(stack.engine, stack.name, "up", wait=stack.settings.lock_wait):
+    with stack.locked("up"):
         return _up(stack, services, build=build, timeout=timeout, report=report, cancel=cancel, check=check,
                    run_oneshots=run_oneshots)
 

@@ -129,7 +129,7 @@ def traffic_problems(stack: Stack, since: float, percent: int, minimum: int) -> 
 def backup_problems(stack: Stack, now: datetime) -> list[Problem]:
     """A daily schedule is installed but no set is younger than 26 hours: a scheduled backup failed."""
     from stackctl.backup import sets
-    from stackctl.backup.create import backup_path
+    from stackctl.backup.sets import backup_path
 
     from stackctl.backup.schedule import installed
 

@@ -4,6 +4,8 @@ import os
 
 import pytest
 
+from stackctl.targets import onehost as _onehost, swarm as _swarm  # noqa: F401  (registered, as the CLI does)
+
 _skipped = []
 
 

@@ -15,9 +15,10 @@ from pathlib import Path
 
 from stackctl import __version__
 from stackctl.backup import plans, seal, sets
+from stackctl.backup.sets import backup_path
 from stackctl.backup.verify import restore_test
 from stackctl.containers import ContainerInfo
-from stackctl.errors import EXIT_USAGE, StackError
+from stackctl.errors import StackError
 from stackctl.report import SILENT, Reporter
 from stackctl.results import BackupList, BackupMade
 from stackctl.stack import Stack
@@ -27,11 +28,7 @@ from stackctl.steps import Plan, Step, follow
 def running_container(stack: Stack, service: str) -> ContainerInfo:
     info = stack.containers().get(service)
     if info is None or info.state != "running":
-        if stack.project.target == "swarm":
-            from stackctl.swarm.placement import not_here
-
-            raise not_here(stack, service)
-        raise StackError(f"{service} is not running", "start the stack first: stackctl up", EXIT_USAGE)
+        raise stack.target.not_running(stack, service)  # on a swarm: which node it runs on
     return info
 
 
@@ -42,9 +39,7 @@ def database_service(stack: Stack) -> str:
 def backup(stack: Stack, *, include_redis: bool = True, verify: bool = False, kind: str = "manual",
            report: Reporter = SILENT) -> sets.BackupSet:
     """`stackctl backup` under the stack's lock: one command at a time changes a stack."""
-    from stackctl import lock
-
-    with lock.held(stack.engine, stack.name, "backup", wait=stack.settings.lock_wait):
+    with stack.locked("backup"):
         return _backup(stack, include_redis=include_redis, verify=verify, kind=kind, report=report)[0]
 
 
@@ -203,9 +198,7 @@ def backup_and_prune(stack: Stack, *, include_redis: bool = True, verify: bool =
                      report: Reporter = SILENT, push: bool = False) -> BackupMade:
     """`stackctl backup`: a set, then the retention rules applied (and, with push, a checked
     copy off-site)."""
-    from stackctl import lock
-
-    with lock.held(stack.engine, stack.name, "backup", wait=stack.settings.lock_wait):
+    with stack.locked("backup"):
         made, pruned = _backup(stack, include_redis=include_redis, verify=verify, kind=kind, report=report,
                                prune=True)
     pushed = None
@@ -242,6 +235,3 @@ def apply_retention(stack: Stack, now: datetime | None = None) -> list[sets.Back
         sets.delete_set(backup_set)
     return doomed
 
-
-def backup_path(stack: Stack) -> Path:
-    return sets.stack_dir(stack.project.root, stack.settings.backup_dir, stack.name)

@@ -21,7 +21,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from stackctl.backup import plans, seal, sets
-from stackctl.backup.create import backup_path, database_service, running_container
+from stackctl.backup.create import database_service, running_container
+from stackctl.backup.sets import backup_path
 from stackctl.backup.verify import check_files
 from stackctl.errors import EXIT_FAILED, EXIT_UNHEALTHY, EXIT_USAGE, StackError
 from stackctl.report import SILENT, Reporter
@@ -108,9 +109,7 @@ def _with_cache(stack: Stack, backup_set: sets.BackupSet, include: bool) -> bool
 def restore(stack: Stack, ref: str, *, include_redis: bool = True, database: str | None = None,
             accepting: Accepting = Accepting(), report: Reporter = SILENT) -> RestoreResult:
     """`stackctl restore` under the stack's lock: one command at a time changes a stack."""
-    from stackctl import lock
-
-    with lock.held(stack.engine, stack.name, "restore", wait=stack.settings.lock_wait):
+    with stack.locked("restore"):
         return _restore(stack, ref, include_redis=include_redis and not database, database=database,
                         accepting=accepting, report=report)
 
@@ -165,6 +164,10 @@ class Restoring:
             raise StackError(f"backup {self.set.id} was made for stack {made_for[0]} ({made_for[1]}), this is stack "
                              f"{s.name} ({s.project.env}): nothing was touched",
                              f"restore it here anyway with {OTHER_STACK_FLAG}", EXIT_USAGE)
+        if self.set.database["kind"] != self.kind.name:
+            raise StackError(f"backup {self.set.id} holds {self.set.database['kind']} databases, this stack's database "
+                             f"is {self.kind.name}: nothing was touched", "choose a backup of this stack: stackctl "
+                             "backups", EXIT_USAGE)
         problems = check_files(self.set)
         if problems:
             raise StackError(f"backup {self.set.id} is damaged, nothing was touched: {'; '.join(problems)}",
@@ -283,18 +286,10 @@ def _differences(expected: dict[str, int], found: dict[str, int]) -> list[str]:
     return changed + [f"{t}: none -> {n}" for t, n in sorted(found.items()) if t not in expected]
 
 
-def _runner(stack: Stack) -> type[Restoring]:
-    if stack.project.target == "swarm":
-        from stackctl.swarm.restore import SwarmRestoring  # the same steps, through swarm's services
-
-        return SwarmRestoring
-    return Restoring
-
-
 def _restore(stack: Stack, ref: str, *, include_redis: bool, database: str | None, accepting: Accepting,
              report: Reporter) -> RestoreResult:
     backup_set = sets.find_set(backup_path(stack), ref)
-    run = _runner(stack)(stack, backup_set, _with_cache(stack, backup_set, include_redis), report, database,
+    run = stack.target.restoring(stack, backup_set, _with_cache(stack, backup_set, include_redis), report, database,
                          accepting)
     plan = run.steps()
     started = next(i for i, step in enumerate(plan) if step.action == "start") + 1

@@ -29,7 +29,7 @@ FORMATS = (1, 2)  # format 1: one Postgres database (POSTGRES_DB) and Redis; sti
 ID = re.compile(r"^\d{8}T\d{6}Z$")
 PART_FILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,120}$")
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
-DATABASE_KINDS = ("postgres",)
+DATABASE_KINDS = ("postgres", "mariadb")  # stackctl.kinds.DATABASES, as data: a manifest names one
 CACHE_KINDS = ("redis",)
 
 
@@ -256,6 +256,11 @@ class BackupSet:
 def stack_dir(root: Path, backup_dir: str, stack: str) -> Path:
     base = Path(backup_dir)
     return (base if base.is_absolute() else root / base) / stack
+
+
+def backup_path(stack) -> Path:
+    """Where a stack's sets are: STACKCTL_BACKUP_DIR/<stack>."""
+    return stack_dir(stack.project.root, stack.settings.backup_dir, stack.name)
 
 
 def make_private_dir(path: Path) -> None:

@@ -102,7 +102,7 @@ def stack_images(stack) -> dict[str, str]:
 def verify_set(stack, ref: str, accept_unauthenticated: bool = False) -> Verified:
     """`stackctl backups verify`: the set found by id (or path), authenticated, checked in full with
     the stack's own images."""
-    from stackctl.backup.create import backup_path
+    from stackctl.backup.sets import backup_path
 
     target = sets.find_set(backup_path(stack), ref)
     seal.require(target.manifest, seal.load_key(seal.key_path(stack.project, stack.settings)),

@@ -14,6 +14,7 @@ import click
 
 from stackctl import __version__
 from stackctl.cli import output
+from stackctl.targets import onehost as _onehost, swarm as _swarm  # noqa: F401  (the targets this CLI knows: each registers itself)
 from stackctl.cli.app import App, Commands
 from stackctl.errors import EXIT_INTERRUPTED, StackError
 
@@ -45,12 +46,12 @@ def cli(ctx: click.Context, env: str, files: tuple[str, ...], project_name: str 
     """Take your docker compose web stack from a laptop to a production host.
 
     Global options may also come after the command (stackctl deploy --env staging)."""
+    from stackctl import targets
     from stackctl.cli.swarm import check_supported
 
     ctx.obj = App(env=env, project_dir=project_dir, debug=debug, quiet=quiet, files=files,
                   project_name=project_name, profiles=profiles, prod_file=prod_file, target=target, host=host)
-    if target == "swarm":
-        check_supported(ctx.invoked_subcommand)
+    check_supported(targets.of(target), ctx.invoked_subcommand)
 
 
 def register(group: click.Group) -> click.Group:

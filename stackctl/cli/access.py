@@ -59,12 +59,14 @@ def redis_cli(app: App, args: tuple[str, ...]) -> None:
 def config(app: App, replicas: tuple[str, ...]) -> None:
     """The merged compose model stackctl runs (your files, the overlay, the env), secrets masked.
     With --target swarm: the stack file `up` deploys."""
-    from stackctl.access import compose_model
-    from stackctl.cli import swarm
+    from stackctl.cli.swarm import parse_replicas
 
-    if app.target == "swarm":
-        return swarm.config(app, replicas)
-    output.finish(app, compose_model(app.stack()), render.compose_model)
+    stack = app.stack()
+    model, notes = stack.target.config(stack, parse_replicas(replicas))
+    output.finish(app, model, render.compose_model)
+    if not app.json:
+        for note in notes:
+            app.console().info(f"· {note}")
 
 
 COMMANDS = (exec_, psql, redis_cli, config)

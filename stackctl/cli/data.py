@@ -101,7 +101,7 @@ def backups(ctx: click.Context, remote: bool) -> None:
 def backups_push(app: App, backup_id: str) -> None:
     """Copy a set off-site (STACKCTL_BACKUP_REMOTE), read it back there, then apply retention there."""
     from stackctl.backup import sets
-    from stackctl.backup.create import backup_path
+    from stackctl.backup.sets import backup_path
     from stackctl.backup.remote import push
 
     stack = app.stack()
@@ -154,7 +154,7 @@ def restore(app: App, backup_id: str, yes: bool, no_redis: bool, database: str |
             raise StackError("restore replaces the stack's data and needs confirmation", "add --yes", EXIT_USAGE)
         click.confirm(f"Replace the data of stack '{stack.name}' with backup {backup_id}?", abort=True)
     if from_remote:
-        from stackctl.backup.create import backup_path
+        from stackctl.backup.sets import backup_path
         from stackctl.backup.remote import fetch
 
         backup_id = fetch(stack, backup_id, backup_path(stack)).id

@@ -34,36 +34,32 @@ def check(app: App) -> None:
               help="Then keep watching sources: sync, restart or rebuild on each change (develop.watch).")
 @click.option("--replicas", multiple=True, metavar="APP=N",
               help="With --target swarm: how many tasks of an app service (repeatable; kept on later ups).")
+@click.option("--dry-run", is_flag=True, help="Print the steps up would take now, and take none.")
 @json_option
 @pass_app
 def up(app: App, services: tuple[str, ...], build: bool | None, timeout: float | None, skip_check: bool,
-       watch: bool, replicas: tuple[str, ...]) -> None:
+       watch: bool, replicas: tuple[str, ...], dry_run: bool) -> None:
     """Build, start in dependency order gated on health, run migrations, verify endpoints."""
     import threading
 
-    from stackctl.cli import swarm
     from stackctl.cli.progress import make_progress, shown
-    from stackctl.up import up as run_up
+    from stackctl.cli.swarm import parse_replicas
 
     mode = {None: "auto", True: "always", False: "never"}[build]
-    if app.target == "swarm":
-        if services or watch:
-            raise StackError("--target swarm deploys the whole stack; services and --watch are for one host",
-                             "drop them, or run without --target swarm", EXIT_USAGE)
-        return swarm.up(app, replicas, mode, timeout, check=not skip_check)
-    if replicas:
-        raise StackError("--replicas is for --target swarm (compose runs one container per app service)",
-                         "add --target swarm, or drop --replicas", EXIT_USAGE)
-    console = app.console()
     stack = app.stack()
-    if watch and app.json:
-        raise StackError("--json gives one result and --watch never ends", "drop one of them", EXIT_USAGE)
-    progress = make_progress(console)
+    target, asked = stack.target, parse_replicas(replicas)
+    if watch and (app.json or target.name != "compose"):
+        raise StackError("--watch is the dev loop on one host; it never ends (no --json)", "drop one of them",
+                         EXIT_USAGE)
+    if dry_run:
+        output.finish(app, target.up_plan(stack, list(services) or None, asked), render.plan)
+        return
+    progress = make_progress(app.console())
     cancel = threading.Event()
     with shown(app, progress, cancel):
-        result = run_up(stack, list(services) or None, build=mode, timeout=timeout, report=progress,
-                        cancel=cancel, check=not skip_check)
-    output.finish(app, result, render.up_summary)
+        result = target.up(stack, list(services) or None, replicas=asked, build=mode, timeout=timeout,
+                           report=progress, cancel=cancel, check=not skip_check)
+    output.finish(app, result, render.of(result))
     if watch:
         _dev_loop(app, stack, list(services), timeout)
 
@@ -89,19 +85,14 @@ def _dev_loop(app: App, stack, services: list[str], timeout: float | None) -> No
 @pass_app
 def status(app: App, no_stats: bool, watch: bool, interval: float) -> None:
     """Per service state, health, uptime, ports, CPU and memory; endpoint checks. Exit 3 if unhealthy."""
-    from stackctl.cli import swarm
-    from stackctl.status import status as run_status
-
-    if app.target == "swarm":
-        return swarm.status(app)
     stack = app.stack()
     if watch:
         if app.json:
             raise StackError("--json gives one result and --watch never ends", "drop one of them", EXIT_USAGE)
-        _watch(app, lambda: run_status(stack, stats=not no_stats), interval)
+        _watch(app, lambda: stack.target.status(stack, stats=not no_stats), interval)
         return
-    report = run_status(stack, stats=not no_stats)
-    output.finish(app, report, render.status_report, ok=report.healthy)
+    report = stack.target.status(stack, stats=not no_stats)
+    output.finish(app, report, render.of(report), ok=report.healthy)
     if not report.healthy:
         sys.exit(EXIT_UNHEALTHY)
 
@@ -147,15 +138,12 @@ def logs(app: App, services: tuple[str, ...], follow: bool, tail: int | None, si
          timestamps: bool) -> None:
     """Show service logs (all services by default); secrets in them are masked."""
     from stackctl.lifecycle import LogLines
-    from stackctl.lifecycle import logs as run_logs
     from stackctl.masking import mask
-
-    from stackctl.cli import swarm
 
     if app.json and follow:
         raise StackError("--json gives one result and --follow never ends", "drop one of them", EXIT_USAGE)
-    read = swarm.logs if app.target == "swarm" else (lambda app_, *a, **k: run_logs(app_.stack(), *a, **k))
-    lines = read(app, list(services), follow=follow, tail=tail, since=since, timestamps=timestamps)
+    stack = app.stack()
+    lines = stack.target.logs(stack, list(services), follow=follow, tail=tail, since=since, timestamps=timestamps)
     if app.json:
         output.finish(app, LogLines(tuple(mask(line).rstrip("\n") for line in lines)), render.nothing)
         return
@@ -190,8 +178,7 @@ def restart(app: App, services: tuple[str, ...], timeout: float | None) -> None:
 @pass_app
 def down(app: App, volumes: bool, yes: bool) -> None:
     """Stop and remove the stack's containers; data volumes are kept unless --volumes."""
-    from stackctl.cli import swarm
-    from stackctl.lifecycle import down as run_down
+    from stackctl.cli.progress import progress_of
 
     stack = app.stack()
     if volumes and not yes:
@@ -199,9 +186,9 @@ def down(app: App, volumes: bool, yes: bool) -> None:
             raise StackError("--volumes deletes the stack's data and needs confirmation",
                              "add --yes to confirm, or drop --volumes to keep the data", EXIT_USAGE)
         click.confirm(f"Delete all data volumes of stack '{stack.name}'? This cannot be undone", abort=True)
-    if app.target == "swarm":
-        return swarm.down(app, volumes)
-    output.finish(app, run_down(stack, volumes=volumes), render.down)
+    with progress_of(app) as progress:
+        result = stack.target.down(stack, volumes=volumes, report=progress)
+    output.finish(app, result, render.of(result))
 
 
 @click.command()

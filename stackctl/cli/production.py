@@ -66,26 +66,22 @@ def deploy(app: App, host: str | None, break_lock: bool, timeout: float | None, 
 def rollback(app: App, release: str | None, host: str | None, timeout: float | None, dry_run: bool,
              include_failed: bool) -> None:
     """Return to RELEASE (default: the one before the current) through the same rollout."""
-    from stackctl.cli.progress import make_progress
-    from stackctl.deploy.deploy import rollback as run_rollback
+    from stackctl.cli.progress import progress_of
     from stackctl.deploy.deploy import rollback_dry_run
 
-    if app.target == "swarm":
-        from stackctl.cli import swarm
+    from stackctl import targets
 
-        if dry_run or host:
-            raise StackError("--dry-run and --host are not for --target swarm yet", "drop them", EXIT_USAGE)
-        return swarm.rollback(app, release, timeout)
-    stack = app.stack(app.deployment_env(), host)
+    # one host rolls back a deployment environment (production unless --env); a swarm, the stack as opened
+    stack = app.stack(app.deployment_env() if targets.of(app.target).releases else None, host)
     if dry_run:
+        if not stack.target.releases:
+            raise StackError(f"--dry-run of rollback is not for --target {stack.target.name} yet", "drop it",
+                             EXIT_USAGE)
         output.finish(app, rollback_dry_run(stack, release, include_failed), render.plan)
         return
-    progress = make_progress(app.console())
-    try:
-        result = run_rollback(stack, release, report=progress, timeout=timeout, include_failed=include_failed)
-    finally:
-        progress.close()
-    output.finish(app, result, render.deployed)
+    with progress_of(app) as progress:
+        result = stack.target.rollback(stack, release, report=progress, timeout=timeout, include_failed=include_failed)
+    output.finish(app, result, render.of(result))
 
 
 @click.command()

@@ -113,6 +113,16 @@ def make_progress(console):
 
 
 @contextmanager
+def progress_of(app):
+    """The command's progress display, closed however the block ends."""
+    progress = make_progress(app.console())
+    try:
+        yield progress
+    finally:
+        progress.close()
+
+
+@contextmanager
 def shown(app, progress, cancel: threading.Event):
     """Around a command that starts services: the display closed however it ends, a failed
     preflight's table printed, and an interruption passed on to the waits (cancel)."""

@@ -369,3 +369,11 @@ def swarm_down(console, result) -> None:
 def swarm_rollback(console, result) -> None:
     for s in result.services:
         console.result(f"{s.service} rolled back on swarm in {s.elapsed:.1f}s: {s.from_image} -> {s.to_image}")
+
+
+def of(result):
+    """The renderer of a flow's result, by its kind (a target's up, status, down and rollback each
+    return their own)."""
+    return {"UpResult": up_summary, "SwarmUp": swarm_up, "StatusReport": status_report, "SwarmStatus": swarm_status,
+            "Down": down, "SwarmDown": swarm_down, "DeployResult": deployed,
+            "SwarmRollback": swarm_rollback}[type(result).__name__]

@@ -187,7 +187,7 @@ def deploy(stack: Stack, *, report: Reporter, break_lock: bool = False,
              "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
              "commit": releases.git_commit(stack.project.root)}
     with audited(stack, entry):
-        with lock.held(stack.engine, stack.name, "deploy", rid, stack.settings.lock_wait):
+        with stack.locked("deploy", rid):
             result = _deploy(stack, rid, report, timeout or stack.settings.health_timeout)
         entry.update(result="deployed", previous=result.previous, steps={k: round(v, 2) for k, v in result.steps})
     return result
@@ -355,9 +355,9 @@ def rollback_target(stack: Stack, target: str | None, include_failed: bool = Fal
     current = releases.read_deployed(stack.project)
     if current is None:
         raise StackError("nothing has been deployed from this project", "stackctl --env production deploy", EXIT_USAGE)
-    records = [r for r in releases.read_records(stack.project, stack.project.env)
-               if r.release != current.release and releases.on_target(stack.engine, r)]
-    usable = [r.release for r in records if r.status == releases.DEPLOYED or include_failed]
+    records = [r for r in releases.read_records(stack.project, stack.project.env) if r.release != current.release]
+    usable = [r.release for r in records if (r.status == releases.DEPLOYED or include_failed)
+              and releases.on_target(stack.engine, r)]
     if target is None:
         older = [r for r in usable if r < current.release]
         if not older:
@@ -365,9 +365,9 @@ def rollback_target(stack: Stack, target: str | None, include_failed: bool = Fal
                              EXIT_USAGE)
         return current, older[0]
     if target not in usable:
-        failed = next((r for r in records if r.release == target), None)
-        if failed is not None:
-            raise StackError(f"release {target} {failed.status}: it never served", "name it with --include-failed to "
+        named = next((r for r in records if r.release == target), None)
+        if named is not None and named.status != releases.DEPLOYED and not include_failed:
+            raise StackError(f"release {target} {named.status}: it never served", "name it with --include-failed to "
                              "go back to it anyway", EXIT_USAGE)
         raise StackError(f"release {target} is not on the target (deployed and kept: {', '.join(usable) or 'none'})",
                          "stackctl releases", EXIT_USAGE)
@@ -392,7 +392,7 @@ def rollback(stack: Stack, target: str | None, *, report: Reporter, timeout: flo
     goal_images = (releases.Deployed(target, dict(record.images), rolled_configs(stack)) if record
                    else release_images(stack, target))
     with audited(stack, entry):
-        with lock.held(stack.engine, stack.name, "rollback", target, stack.settings.lock_wait):
+        with stack.locked("rollback", target):
             goal = stack_for(stack, goal_images)
             switch_to(goal, report=report, timeout=timeout or stack.settings.health_timeout,
                       timings=timings, release=target)

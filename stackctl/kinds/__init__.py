@@ -10,13 +10,8 @@ A new kind is a module here and one line in KINDS.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from stackctl.containers import ContainerInfo
-    from stackctl.engine import Engine
-
-DATABASES = ("postgres",)
+DATABASES = ("postgres", "mariadb")
 CACHES = ("redis",)
 KNOWN = DATABASES + CACHES
 _loaded: dict = {}
@@ -29,6 +24,8 @@ def kind(name: str):
             from stackctl.kinds.postgres import Postgres as found
         elif name == "redis":
             from stackctl.kinds.redis import Redis as found
+        elif name == "mariadb":
+            from stackctl.kinds.mariadb import MariaDB as found
         else:
             raise KeyError(name)
         _loaded[name] = found()
@@ -36,17 +33,6 @@ def kind(name: str):
 
 
 # Image repository names that are each kind, for `init`'s detection (no module import needed).
-IMAGES = {"postgres": ("postgres", "postgis", "timescaledb"), "redis": ("redis", "valkey", "keydb")}
+IMAGES = {"postgres": ("postgres", "postgis", "timescaledb"), "mariadb": ("mariadb", "mysql", "percona"),
+          "redis": ("redis", "valkey", "keydb")}
 
-
-def env_or_file(engine: Engine, info: ContainerInfo, name: str) -> str | None:
-    """NAME from a container's environment, or the contents of the file NAME_FILE names (the
-    official images' convention for secrets)."""
-    value = info.env_value(name)
-    if value is not None:
-        return value
-    path = info.env_value(f"{name}_FILE")
-    if not path or info.state != "running":
-        return None
-    result = engine.exec(info.id, ["cat", path])
-    return result.stdout.rstrip("\n") if result.exit_code == 0 else None

@@ -22,7 +22,7 @@ from stackctl.containers import ContainerInfo, ExecResult
 from stackctl.engine import Engine
 from stackctl.errors import StackError
 from stackctl.health.gate import Observation
-from stackctl.kinds import env_or_file
+from stackctl.kinds.base import env_or_file
 
 PORT = 5432
 PROBE_TIMEOUT = 2.0

@@ -17,7 +17,7 @@ from stackctl.containers import ContainerInfo
 from stackctl.engine import Engine
 from stackctl.errors import StackError
 from stackctl.health.gate import Observation
-from stackctl.kinds import env_or_file
+from stackctl.kinds.base import env_or_file
 
 PORT = 6379
 PROBE_TIMEOUT = 2.0
@@ -194,8 +194,9 @@ class Redis:
     def cli(self, engine: Engine, cid: str, password: str | None, *args: str) -> str:
         result = self._ask(engine, cid, password, *args)
         out = result.stdout.strip()
-        if result.exit_code != 0 or out.startswith(("ERR", "NOAUTH", "WRONGPASS")):
-            raise StackError(f"redis-cli {' '.join(args)} failed: {out or result.stderr.strip()}")
+        if result.exit_code != 0 or not out or out.startswith(("ERR", "NOAUTH", "WRONGPASS")):
+            said = out or result.stderr.strip() or f"no answer (exit {result.exit_code})"
+            raise StackError(f"redis-cli {' '.join(args)} failed: {said}")
         return out
 
     def appendonly(self, engine: Engine, info: ContainerInfo) -> bool:

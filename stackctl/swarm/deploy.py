@@ -13,11 +13,13 @@ from dataclasses import asdict, dataclass
 
 import yaml
 
+from stackctl import steps
 from stackctl.errors import EXIT_FAILED, EXIT_USAGE, StackError
 from stackctl.health.gate import wait_ready
 from stackctl.report import Reporter
 from stackctl.stack import Stack
 from stackctl.swarm import gate, secrets, stack_command
+from stackctl.steps import Plan, Step
 from stackctl.swarm.stackfile import SwarmChoices, content_tag, data_label, stack_file, waves
 
 LOG_LINES = 30
@@ -89,11 +91,32 @@ def render_file(stack: Stack, choices: SwarmChoices, services: list[str] | None 
     return stack_file(stack.config, stack.model, services or sorted(stack.model.services), choices, stack.name)
 
 
+def up_steps(stack: Stack, chosen: dict[str, int]) -> list[Step]:
+    """What `up` does on a swarm, as data (its --dry-run): build, keep the data on one node, the
+    secrets, then each wave in its own `stack deploy`, gated on swarm's view of health."""
+    model = stack.model
+    built = [n for n, s in model.services.items() if s.build]
+    steps = [Step("build", ", ".join(built) or "nothing", "images whose sources changed, tagged by content")] \
+        if built else []
+    steps += [Step("place-data", data_label(stack.name), "the node that keeps the data (this manager unless one "
+                                                         "carries the label)"),
+              Step("secrets", stack.name, "each secret value as a docker secret named by its content")]
+    for wave in waves(model):
+        scaled = ", ".join(f"{n} x{chosen[n]}" for n in wave if n in chosen)
+        steps.append(Step("deploy", ", ".join(wave), "start-first, each gated on its healthy tasks; one that "
+                          "never gets healthy is rolled back" + (f" ({scaled})" if scaled else "")))
+    return steps + [Step("prune", "secrets", "the versions no service uses any more")]
+
+
+def up_plan(stack: Stack, replicas: dict[str, int]) -> Plan:
+    manager_node(stack.engine)
+    return Plan("up", tuple([Step("check", "the swarm", "engine, compose, manager, ports, secrets")]
+                            + up_steps(stack, choose_replicas(stack, replicas))))
+
+
 def up(stack: Stack, *, replicas: dict[str, int], build: str = "auto", timeout: float | None = None,
        report: Reporter, cancel: threading.Event | None = None, check: bool = True) -> SwarmUp:
     """Under the stack's lock (on the manager's engine), as every command that changes a stack."""
-    from stackctl import lock
-
     started = time.monotonic()
     if check:
         from stackctl.preflight import PreflightFailed, run_checks
@@ -102,37 +125,62 @@ def up(stack: Stack, *, replicas: dict[str, int], build: str = "auto", timeout: 
         checked = run_checks(stack)
         if not checked.ok:
             raise PreflightFailed(checked)
-    with lock.held(stack.engine, stack.name, "up (swarm)", wait=stack.settings.lock_wait):
+    with stack.locked("up (swarm)"):
         return _up(stack, replicas, build, timeout, report, cancel, started)
+
+
+class Deploying:
+    """One swarm `up` as it runs: a handler for each step of up_steps."""
+
+    def __init__(self, stack: Stack, chosen: dict[str, int], build: str, deadline: float, report: Reporter,
+                 cancel: threading.Event | None):
+        self.stack, self.chosen, self.build, self.deadline, self.report, self.cancel = \
+            stack, chosen, build, deadline, report, cancel
+        self.node = manager_node(stack.engine)
+        self.names: dict[str, str] = {}
+        self.outcomes: list[SwarmService] = []
+        self.notes: list[str] = []
+
+    def handlers(self) -> dict:
+        return {"build": self.do_build, "place-data": self.do_place_data, "secrets": self.do_secrets,
+                "deploy": self.do_deploy, "prune": self.do_prune}
+
+    def do_build(self, _step: Step) -> None:
+        from stackctl.build import build_images
+
+        build_images(self.stack, [n for n, s in self.stack.model.services.items() if s.build], self.build, self.report)
+
+    def do_place_data(self, _step: Step) -> None:
+        _place_data(self.stack.engine, self.stack.name, self.node, self.report)
+
+    def do_secrets(self, _step: Step) -> None:
+        engine, name = self.stack.engine, self.stack.name
+        self.names = {**secrets.external(self.stack.config), **secrets.ensure(engine, name, secrets.of_stack(self.stack))}
+        self.choices = SwarmChoices(replicas=self.chosen, secrets=self.names, run=uuid.uuid4().hex[:12],
+                                    images=pinned_images(self.stack))
+
+    def do_deploy(self, step: Step) -> None:
+        # Only this wave's services: `stack deploy` updates every service it is given, even an
+        # unchanged one, and that would make its previous version (what rollback returns to) this one.
+        engine, name, wave = self.stack.engine, self.stack.name, step.target.split(", ")
+        document, wave_notes = render_file(self.stack, self.choices, wave)
+        self.notes += wave_notes
+        was = {s: gate.before(engine.swarm_service(f"{name}_{s}")) for s in wave}
+        self.report.phase(f"deploying {step.target}")
+        _deploy(engine, name, document)
+        for service in wave:
+            self.outcomes.append(_wait(self.stack, service, was[service], self.deadline, self.report, self.cancel))
+
+    def do_prune(self, _step: Step) -> None:
+        secrets.prune(self.stack.engine, self.stack.name, set(self.names.values()))
 
 
 def _up(stack: Stack, replicas: dict[str, int], build: str, timeout: float | None, report: Reporter,
         cancel: threading.Event | None, started: float) -> SwarmUp:
-    from stackctl.build import build_images
-
-    engine, model, name = stack.engine, stack.model, stack.name
-    node = manager_node(engine)
     chosen = choose_replicas(stack, replicas)
-    values = secrets.of_stack(stack)
-    build_images(stack, [n for n, s in model.services.items() if s.build], build, report)
-    _place_data(engine, name, node, report)
-    names = {**secrets.external(stack.config), **secrets.ensure(engine, name, values)}
-    choices = SwarmChoices(replicas=chosen, secrets=names, run=uuid.uuid4().hex[:12], images=pinned_images(stack))
-    deadline = timeout or stack.settings.health_timeout
-    outcomes: list[SwarmService] = []
-    notes: list[str] = []
-    for wave in waves(model):
-        # Only this wave's services: `stack deploy` updates every service it is given, even an
-        # unchanged one, and that would make its previous version (what rollback returns to) this one.
-        document, wave_notes = render_file(stack, choices, wave)
-        notes += wave_notes
-        was = {s: gate.before(engine.swarm_service(f"{name}_{s}")) for s in wave}
-        report.phase(f"deploying {', '.join(wave)}")
-        _deploy(engine, name, document)
-        for service in wave:
-            outcomes.append(_wait(stack, service, was[service], deadline, report, cancel))
-    secrets.prune(engine, name, set(names.values()))
-    return SwarmUp(name, tuple(outcomes), tuple(notes), time.monotonic() - started)
+    run = Deploying(stack, chosen, build, timeout or stack.settings.health_timeout, report, cancel)
+    steps.run(up_steps(stack, chosen), run.handlers())
+    return SwarmUp(stack.name, tuple(run.outcomes), tuple(run.notes), time.monotonic() - started)
 
 
 def _place_data(engine, stack: str, node: str, report: Reporter) -> None:

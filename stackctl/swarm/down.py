@@ -27,9 +27,7 @@ class SwarmDown:
 
 
 def down(stack: Stack, *, volumes: bool, report: Reporter) -> SwarmDown:
-    from stackctl import lock
-
-    with lock.held(stack.engine, stack.name, "down (swarm)", wait=stack.settings.lock_wait):
+    with stack.locked("down (swarm)"):
         return _down(stack, volumes, report)
 
 

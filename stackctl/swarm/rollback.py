@@ -52,10 +52,8 @@ def candidates(stack: Stack) -> list[tuple[str, dict]]:
 
 
 def rollback(stack: Stack, *, report: Reporter, timeout: float | None = None) -> SwarmRollback:
-    from stackctl import lock
-
     manager_node(stack.engine)
-    with lock.held(stack.engine, stack.name, "rollback (swarm)", wait=stack.settings.lock_wait):
+    with stack.locked("rollback (swarm)"):
         return _rollback(stack, report, timeout)
 
 

@@ -140,7 +140,7 @@ class FakeEngine:
         self.images[reference] = f"sha256:{reference}"
 
     def cli(self, args: list[str], stdin_path=None, timeout: float | None = None,
-            stdin_data: bytes | None = None) -> ExecResult:
+            stdin_data: bytes | None = None, env: dict[str, str] | None = None) -> ExecResult:
         self.calls.append(f"docker {' '.join(args[:3])}")
         return self.exec_handler(None, ["docker", *args], {"stdin": stdin_data} if stdin_data is not None else None)
 
