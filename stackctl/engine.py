@@ -392,6 +392,20 @@ class Engine:
             return False
         return True
 
+    def create_volume(self, name: str, labels: dict[str, str]) -> dict[str, str]:
+        """Create a named volume, or get the one of that name: the labels of what the engine has
+        (its own labels when it existed already)."""
+        created = self._api.create_volume(name, labels=labels)
+        return created.get("Labels") or {}
+
+    def volume_labels(self, name: str) -> dict[str, str] | None:
+        from docker.errors import NotFound
+
+        try:
+            return self._api.inspect_volume(name).get("Labels") or {}
+        except NotFound:
+            return None
+
     def remove_volume(self, name: str) -> bool:
         from docker.errors import NotFound
 

@@ -8,12 +8,12 @@ one incident. Rendering is pure; installing takes a root directory so tests can 
 
 from __future__ import annotations
 
-import shlex
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from stackctl import units
 from stackctl.backup.schedule import project_args, scheduler
 from stackctl.results import ScheduleChange
 
@@ -42,21 +42,20 @@ class WatchService:
 def render_systemd(service: WatchService, executable: str | None = None) -> str:
     return (f"[Unit]\nDescription=stackctl watch of stack {service.stack}\n"
             f"After=docker.service\nWants=docker.service\n\n"
-            f"[Service]\nWorkingDirectory={service.project_dir}\n"
-            f"ExecStart={shlex.join(service.command(executable))}\n"
-            f"Restart=always\nRestartSec=10\n\n"
-            f"[Install]\nWantedBy=multi-user.target\n")
+            + units.service_section(service.project_dir, service.command(executable), "Restart=always",
+                                    "RestartSec=10")
+            + "\n[Install]\nWantedBy=multi-user.target\n")
 
 
 def render_cron(service: WatchService, executable: str | None = None) -> str:
-    command = shlex.join(service.command(executable, once=True))
     return (f"# Monitoring of stack {service.stack}: managed by `stackctl watch --install`; do not edit.\n"
             f"SHELL=/bin/sh\n"
-            f"* * * * * root {command} >> {shlex.quote(str(service.log))} 2>&1\n")
+            f"* * * * * root {units.cron_command(service.command(executable, once=True), service.log)}\n")
 
 
 def install(service: WatchService, root: Path = Path("/"), executable: str | None = None,
             activate: bool = True) -> list[Path]:
+    units.only_root_can_change(executable or service.command()[0])
     if scheduler(root) == "systemd":
         path = root / "etc/systemd/system" / f"{service.unit}.service"
         path.write_text(render_systemd(service, executable))

@@ -22,7 +22,8 @@ from stackctl.errors import StackError
 from stackctl.report import SILENT, Reporter
 from stackctl.results import BackupList, BackupMade
 from stackctl.stack import Stack
-from stackctl.steps import Plan, Step, follow
+from stackctl.steps import Plan, Step
+from stackctl.steps import run as run_steps
 
 
 def running_container(stack: Stack, service: str) -> ContainerInfo:
@@ -158,8 +159,10 @@ class Backing:
     def do_prune(self) -> None:
         self.pruned = apply_retention(self.stack)
 
-    def act(self, step: Step) -> None:
-        getattr(self, "do_" + step.action.replace("-", "_"))()
+    def handlers(self) -> dict:
+        """A handler for each action of plans.backup_steps."""
+        return {action: (lambda _step, act=getattr(self, "do_" + action.replace("-", "_")): act())
+                for action in ("dump", "snapshot", "record", "restore-test", "seal", "prune")}
 
     def discard(self, _step: Step) -> None:
         """Every step's undo: the partial folder goes, so nothing half-written is ever listed."""
@@ -174,7 +177,7 @@ def _backup(stack: Stack, *, include_redis: bool = True, verify: bool = False, k
     run.pruned = []
     try:
         run.open()
-        follow(steps, run.act, undo=run.discard, note=report.note)
+        run_steps(steps, run.handlers(), undo=run.discard, note=report.note)
     except OSError as exc:
         if run.made is not None:
             raise

@@ -27,7 +27,8 @@ from stackctl.backup.verify import check_files
 from stackctl.errors import EXIT_FAILED, EXIT_UNHEALTHY, EXIT_USAGE, StackError
 from stackctl.report import SILENT, Reporter
 from stackctl.stack import Stack
-from stackctl.steps import Plan, Step, follow
+from stackctl.steps import Plan, Step
+from stackctl.steps import run as run_steps
 from stackctl.up import up as run_up
 
 OTHER_STACK_FLAG = "--accept-other-stack"
@@ -147,10 +148,18 @@ class Restoring:
         return plans.restore_steps(self.set.id, self.db_service, self.names, self.previous, self.with_roles,
                                    self.cache, self.users, self.with_redis)
 
-    def act(self, step: Step) -> None:
+    def handlers(self) -> dict:
+        """A handler for each action of plans.restore_steps, by method: a subclass's own way of a
+        step (swarm's) counts."""
+        actions = ("check", "roles", "restore-into", "stop", "copy-aside", "swap", "put-snapshot", "start", "count",
+                   "keep")
+        return {action: (lambda step, act=getattr(self, "do_" + action.replace("-", "_")): self._act(step, act))
+                for action in actions}
+
+    def _act(self, step: Step, act) -> None:
         self.report.note(f"{step.action} {step.target}")
         self.touched = self.touched or step.action not in ("check", "roles", "restore-into")
-        getattr(self, "do_" + step.action.replace("-", "_"))()  # a subclass's own way of a step counts
+        act()
 
     def undo(self, step: Step) -> None:
         getattr(self, "undo_" + step.action.replace("-", "_"))()
@@ -304,7 +313,7 @@ def _restore(stack: Stack, ref: str, *, include_redis: bool, database: str | Non
             raise  # follow says it and goes on with the other undos
 
     try:
-        follow(plan[:started], run.act, undo=undo, note=report.note)
+        run_steps(plan[:started], run.handlers(), undo=undo, note=report.note)
     except BaseException as exc:
         if not run.touched or isinstance(exc, KeyboardInterrupt):
             raise  # nothing that serves was touched (what was made aside is undone)
@@ -315,7 +324,7 @@ def _restore(stack: Stack, ref: str, *, include_redis: bool, database: str | Non
                                 f"it was is under its own name or {', '.join(run.previous.values())})") from None
         raise RestoreUndone(f"restore of {backup_set.id} failed and was undone: {reason}",
                             "the data is as it was and serves again (stackctl status shows it)") from None
-    follow(plan[started:], run.act, note=report.note)  # the restored data serves: nothing after this is undone
+    run_steps(plan[started:], run.handlers(), note=report.note)  # the restored data serves: none of this is undone
     result = RestoreResult(backup_set, tuple(run.names), dict(run.kept),
                            sum(sum(c.values()) for c in run.restored_counts.values()),
                            sum(len(c) for c in run.restored_counts.values()), tuple(run.roles_created),

@@ -7,13 +7,13 @@ a root directory so tests can install into a scratch tree.
 
 from __future__ import annotations
 
-import shlex
 import subprocess
 import sys
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from stackctl import units
 from stackctl.errors import EXIT_USAGE, StackError
 from stackctl.results import ScheduleChange
 
@@ -57,18 +57,16 @@ def next_run(at: str, now: datetime) -> datetime:
 def render_cron(schedule: Schedule, executable: str | None = None) -> str:
     hour, minute = schedule.hour_minute()
     log = schedule.project_dir / ".stackctl" / "backup.log"
-    command = shlex.join(schedule.command(executable))
     return (f"# Daily backup of stack {schedule.stack}: managed by `stackctl backup schedule`; do not edit.\n"
             f"SHELL=/bin/sh\n"
-            f"{minute} {hour} * * * root {command} >> {shlex.quote(str(log))} 2>&1\n")
+            f"{minute} {hour} * * * root {units.cron_command(schedule.command(executable), log)}\n")
 
 
 def render_systemd(schedule: Schedule, executable: str | None = None) -> tuple[str, str]:
     hour, minute = schedule.hour_minute()
     service = (f"[Unit]\nDescription=stackctl backup of stack {schedule.stack}\n"
                f"After=docker.service\nWants=docker.service\n\n"
-               f"[Service]\nType=oneshot\nWorkingDirectory={schedule.project_dir}\n"
-               f"ExecStart={shlex.join(schedule.command(executable))}\n")
+               + units.service_section(schedule.project_dir, schedule.command(executable), "Type=oneshot"))
     timer = (f"[Unit]\nDescription=Daily stackctl backup of stack {schedule.stack}\n\n"
              f"[Timer]\nOnCalendar=*-*-* {hour:02d}:{minute:02d}:00\nPersistent=true\n\n"
              f"[Install]\nWantedBy=timers.target\n")
@@ -86,6 +84,7 @@ def scheduler(root: Path = Path("/")) -> str:
 
 def install(schedule: Schedule, root: Path = Path("/"), executable: str | None = None,
             activate: bool = True) -> list[Path]:
+    units.only_root_can_change(executable or schedule.command()[0])
     kind = scheduler(root)
     if kind == "systemd":
         service, timer = render_systemd(schedule, executable)

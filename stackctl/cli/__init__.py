@@ -70,7 +70,17 @@ def interrupted() -> None:
     sys.exit(EXIT_INTERRUPTED)
 
 
+def _as_interrupt(signum, _frame) -> None:
+    """SIGTERM (a cancelled CI job, systemd) and SIGHUP (an ssh connection gone) end a command as
+    Ctrl-C does: its undo runs, its lock is let go."""
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def main() -> None:
+    import signal
+
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _as_interrupt)
     debug = "--debug" in sys.argv
     as_json = "--json" in sys.argv
     from stackctl.cli.hoist import hoist

@@ -31,12 +31,16 @@ def certs_self_signed(app: App, hosts: tuple[str, ...], days: int, force: bool) 
 
 @click.command()
 @click.option("--host", help=HOST_HELP)
-@click.option("--break-lock", is_flag=True, help="Clear a stale deploy lock first (a deploy that died).")
+@click.option("--break-lock", is_flag=True,
+              help="First clear the stack's lock if its holder on this machine is gone (a live one is refused).")
+@click.option("--break-lock-from-host", metavar="HOST",
+              help="First clear the lock held from HOST, which you know is gone (stackctl cannot look there).")
 @click.option("--timeout", type=click.FloatRange(min=1), help="Seconds the new API may take to get healthy.")
 @click.option("--dry-run", is_flag=True, help="Print the steps deploy would take now, and take none.")
 @json_option
 @pass_app
-def deploy(app: App, host: str | None, break_lock: bool, timeout: float | None, dry_run: bool) -> None:
+def deploy(app: App, host: str | None, break_lock: bool, break_lock_from_host: str | None, timeout: float | None,
+           dry_run: bool) -> None:
     """Build, back up, migrate and roll out a new release with zero downtime; roll back on failure."""
     from stackctl.cli.progress import make_progress
     from stackctl.deploy.deploy import deploy as run_deploy
@@ -48,7 +52,8 @@ def deploy(app: App, host: str | None, break_lock: bool, timeout: float | None, 
         return
     progress = make_progress(app.console())
     try:
-        result = run_deploy(stack, report=progress, break_lock=break_lock, timeout=timeout)
+        result = run_deploy(stack, report=progress, break_lock=break_lock, break_lock_from_host=break_lock_from_host,
+                            timeout=timeout)
     finally:
         progress.close()
     output.finish(app, result, render.deployed)

@@ -40,7 +40,8 @@ from stackctl.preflight import PreflightFailed, run_checks
 from stackctl.proxy import RolloutFailed
 from stackctl.report import Reporter
 from stackctl.stack import Stack
-from stackctl.steps import KEPT, Plan, Step, Timings, follow
+from stackctl import steps
+from stackctl.steps import KEPT, Plan, Step, Timings
 from stackctl.up import start_only, up
 
 
@@ -120,8 +121,8 @@ def changed(target: Stack, service: str) -> bool:
 def switch_to(target: Stack, *, report: Reporter, timeout: float,
               timings: Timings, release: str) -> None:
     """Put a release in service by following plan.switch_steps."""
-    follow(plan.switch_steps(target.model, release),
-           lambda step: run_switch_step(target, step, report=report, timeout=timeout), timings=timings)
+    take = lambda step: run_switch_step(target, step, report=report, timeout=timeout)  # noqa: E731
+    steps.run(plan.switch_steps(target.model, release), dict.fromkeys(SWITCHES, take), timings=timings)
 
 
 def run_switch_step(target: Stack, step: Step, *, report: Reporter,
@@ -169,7 +170,7 @@ def audited(stack: Stack, entry: dict, clock: Callable[[], float] = time.monoton
     releases.audit(stack.project, stack.name, {**entry, "seconds": round(clock() - started, 1)})
 
 
-def deploy(stack: Stack, *, report: Reporter, break_lock: bool = False,
+def deploy(stack: Stack, *, report: Reporter, break_lock: bool = False, break_lock_from_host: str | None = None,
            timeout: float | None = None) -> DeployResult:
     if stack.project.env == "development":
         raise StackError("deploy runs a deployment environment, not development",
@@ -178,11 +179,10 @@ def deploy(stack: Stack, *, report: Reporter, break_lock: bool = False,
         raise StackError("this stack has no app role: nothing to roll out",
                          "name your app services in stackctl.yaml (apps:), or run stackctl init", EXIT_USAGE)
     rid = releases.new_release_id(stack.project.root)
-    if break_lock:
-        held = lock.holder(stack.engine, stack.name)
+    if break_lock or break_lock_from_host:
+        held = lock.break_stale(stack.engine, stack.name, break_lock_from_host)
         if held is not None:
-            report.note(f"breaking the lock held by {held.who}@{held.host} (pid {held.pid}) since {held.since}")
-            lock.release(stack.engine, stack.name)
+            report.note(f"broke the lock left by {held.who}@{held.host} (pid {held.pid}, gone) since {held.since}")
     entry = {"action": "deploy", "release": rid, "who": getpass.getuser(),
              "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
              "commit": releases.git_commit(stack.project.root)}
@@ -241,9 +241,11 @@ def _deploy(stack: Stack, rid: str, report: Reporter, timeout: float) -> DeployR
     images = release_images(stack, rid)
     d = Deployment(stack, stack_for(stack, images), rid, previous, report, timeout, Timings())
     _record(stack, images, releases.DEPLOYING)
-    steps = plan.deploy_steps(stack.model, rid, is_serving, previous.release if previous else None)
+    planned = plan.deploy_steps(stack.model, rid, is_serving, previous.release if previous else None)
+    handlers = {**{name: (lambda step, act=act: act(d)) for name, act in STEPS.items()},
+                **dict.fromkeys(SWITCHES, lambda step: _take(d, step))}
     try:
-        follow(steps, lambda step: _take(d, step), timings=d.timings)
+        steps.run(planned, handlers, timings=d.timings)
     except BaseException as exc:
         releases.mark(stack.project, rid, releases.INTERRUPTED if isinstance(exc, KeyboardInterrupt)
                       else releases.ROLLED_BACK if isinstance(exc, RolledBack) else releases.FAILED)
@@ -252,10 +254,10 @@ def _deploy(stack: Stack, rid: str, report: Reporter, timeout: float) -> DeployR
                         tuple(d.timings.steps), tuple(d.pruned), d.verified)
 
 
+SWITCHES = ("rollout", "recreate", "replace", "converge")  # the steps that put a release in service
+
+
 def _take(d: Deployment, step: Step) -> str | None:
-    if step.action not in ("rollout", "recreate", "replace", "converge"):
-        STEPS[step.action](d)
-        return None
     try:
         return run_switch_step(d.new, step, report=d.report, timeout=d.timeout)
     except RolloutFailed as exc:

@@ -190,9 +190,11 @@ def audit_path(project: Project, stack: str) -> Path:
 
 
 def audit(project: Project, stack: str, entry: dict) -> None:
+    """One line appended, owner-only, with every known secret masked (an error can quote one)."""
+    from stackctl.masking import mask_data
     from stackctl.statefiles import append_private
 
-    append_private(audit_path(project, stack), json.dumps(entry) + "\n")
+    append_private(audit_path(project, stack), json.dumps(mask_data(entry)) + "\n")
 
 
 def read_audit(project: Project, stack: str) -> list[dict]:

@@ -174,7 +174,7 @@ def remove_everything(runner: StackRunner, *envs: str) -> None:
     leftovers = runner.containers()
     if leftovers:
         subprocess.run(["docker", "rm", "-f", *leftovers], capture_output=True)
-    subprocess.run(["docker", "rm", "-f", f"stackctl-lock-{runner.name}"], capture_output=True)
+    subprocess.run(["docker", "volume", "rm", "-f", f"stackctl-lock-{runner.name}"], capture_output=True)
     images = subprocess.run(["docker", "images", "-q", "--filter", f"reference=stackctl-it/{runner.name}-*"],
                             capture_output=True, text=True).stdout.split()
     if images:

@@ -61,7 +61,8 @@ def deploy(stack, *args, timeout=600):
 
 
 def lock_exists(stack) -> bool:
-    return subprocess.run(["docker", "inspect", f"stackctl-lock-{stack.name}"], capture_output=True).returncode == 0
+    return subprocess.run(["docker", "volume", "inspect", f"stackctl-lock-{stack.name}"],
+                          capture_output=True).returncode == 0
 
 
 def test_deploy_under_load_has_zero_failed_requests_and_rollback_too(prod_stack):

@@ -2,6 +2,7 @@
 variables, and what `docker compose config` shows of production."""
 
 import os
+import time
 import subprocess
 from pathlib import Path
 
@@ -62,8 +63,9 @@ def test_one_command_at_a_time_changes_a_stack(stack):
 
     holder = subprocess.Popen([sys.executable, "-c", (
         "import sys, time\nfrom stackctl import lock\nfrom stackctl.engine import Engine\n"
-        f"lock.acquire(Engine(), {stack.name!r}, 'backup')\nprint('held', flush=True)\nsys.stdin.readline()\n"
-        f"lock.release(Engine(), {stack.name!r})\n")], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        f"nonce = lock.acquire(Engine(), {stack.name!r}, 'backup')\nprint('held', flush=True)\n"
+        f"sys.stdin.readline()\nlock.release(Engine(), {stack.name!r}, nonce)\n")], stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "held"
         refused = stack.run("up")
@@ -295,3 +297,25 @@ def test_nginx_accepts_the_shipped_configuration(mode, tmp_path):
                           "-e", "API_RATE_LIMIT=50", "-e", "TRUSTED_PROXIES=10.0.0.0/8", *mounts, "--entrypoint",
                           command[0], nginx_image(), *command[1:]], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and "test is successful" in out.stderr, out.stderr
+
+
+@pytest.mark.serial  # prunes the engine's stopped containers: alone, after the others
+def test_the_lock_survives_prune_and_sigterm_runs_the_undo_and_lets_go_of_it(stack):
+    """The lock is a named volume only its owner removes: `docker container prune` and `docker system
+    prune` leave it; a SIGTERM (a cancelled CI job) ends the command as Ctrl-C does."""
+    import signal
+
+    running = stack.popen("up")
+    lock = ["docker", "volume", "inspect", f"stackctl-lock-{stack.name}"]
+    deadline = time.monotonic() + 120
+    while subprocess.run(lock, capture_output=True).returncode != 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    for prune in (["docker", "container", "prune", "-f"], ["docker", "system", "prune", "-f"]):
+        subprocess.run(prune, capture_output=True, check=True)
+    assert subprocess.run(lock, capture_output=True).returncode == 0  # still there
+    second = stack.run("restart")
+    assert second.returncode == 2 and "still running" in second.stderr
+    os.killpg(running.pid, signal.SIGTERM)
+    said, _ = running.communicate(timeout=120)
+    assert running.returncode == 130 and "interrupted" in said, said
+    assert subprocess.run(lock, capture_output=True).returncode != 0  # let go

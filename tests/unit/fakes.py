@@ -34,6 +34,7 @@ class FakeEngine:
         self.files: dict[tuple[str, str], bytes] = {}
         self.logs: dict[str, str] = {}  # container id -> what it wrote to stdout (access_log)
         self.listening: dict[str, set[int]] = {}  # container id -> TCP ports it listens on
+        self.volumes: dict[str, dict[str, str]] = {}  # name -> labels
 
     def version(self) -> dict:
         return {"Version": "fake", "ApiVersion": "1.45"}
@@ -190,9 +191,16 @@ class FakeEngine:
         self.calls.append(f"remove network {network_id}")
         return True
 
+    def create_volume(self, name: str, labels: dict[str, str]) -> dict[str, str]:
+        self.calls.append(f"create volume {name}")
+        return dict(self.volumes.setdefault(name, dict(labels)))
+
+    def volume_labels(self, name: str) -> dict[str, str] | None:
+        return dict(self.volumes[name]) if name in self.volumes else None
+
     def remove_volume(self, name: str) -> bool:
         self.calls.append(f"remove volume {name}")
-        return True
+        return self.volumes.pop(name, None) is not None or True
 
     def cli_pipe(self, args: list[str], merge_stderr: bool = False):
         self.calls.append(f"docker {' '.join(args[:3])} <pipe>")

@@ -58,7 +58,7 @@ def test_a_normal_deploy_follows_its_plan_and_records_it(target):
     assert result.previous == OLD and [name for name, _ in result.steps][-2:] == ["verify", "record"]
     entry = last_audit(stack)
     assert entry["result"] == "deployed" and entry["release"] == result.release and entry["previous"] == OLD
-    assert "stackctl-lock-geo" not in engine.named  # released
+    assert "stackctl-lock-geo" not in engine.volumes  # released
 
 
 def test_a_failed_migration_stops_before_any_switch_and_says_what_still_serves(target, monkeypatch):
@@ -97,7 +97,8 @@ def test_a_release_that_does_not_verify_is_switched_back_and_what_serves_is_veri
 def test_a_held_lock_stops_the_deploy_with_nothing_changed_and_the_plan_says_so(target):
     stack, engine, done = target
     lock.acquire(engine, stack.name, "restore")
-    engine.named[lock.name(stack.name)][lock.PREFIX + "pid"] = "1"  # another process: init, alive
+    engine.volumes[lock.name(stack.name)].update({lock.PREFIX + "pid": "1",  # another process: init, alive
+                                                  lock.PREFIX + "started": lock.process_started(1)})
     with pytest.raises(StackError, match=r"stack geo is being changed \(stackctl restore\) by") as raised:
         run(stack)
     assert raised.value.exit_code == 2 and done == []

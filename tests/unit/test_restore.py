@@ -146,7 +146,7 @@ def test_a_restore_puts_back_every_database_postgres_included_and_keeps_what_it_
         < engine.calls.index("up")
     assert "write cache-id /data/dump.rdb (9 bytes)" in engine.calls
     assert result.redis_copy.read_bytes() == b"REDIS-LIVE" and oct(result.redis_copy.stat().st_mode & 0o777) == "0o600"
-    assert engine.calls[-1] == "remove stackctl-lock-shop"
+    assert engine.calls[-1] == "remove volume stackctl-lock-shop" and engine.volumes == {}
 
 
 def test_renaming_postgres_goes_through_a_maintenance_connection_never_the_database_itself(restoring):

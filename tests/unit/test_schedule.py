@@ -18,13 +18,14 @@ def test_next_run_today_or_tomorrow():
 def test_cron_line():
     text = schedule.render_cron(PLAN, executable="/opt/stackctl/bin/stackctl")
     line = text.splitlines()[-1]
-    assert line == ("15 3 * * * root /opt/stackctl/bin/stackctl --project-dir /srv/shop --env production --quiet "
+    assert line == ("15 3 * * * root umask 077; /opt/stackctl/bin/stackctl --project-dir /srv/shop --env production --quiet "
                     "backup --kind scheduled >> /srv/shop/.stackctl/backup.log 2>&1")
 
 
 def test_systemd_units():
     service, timer = schedule.render_systemd(PLAN, executable="/usr/local/bin/stackctl")
-    assert "ExecStart=/usr/local/bin/stackctl --project-dir /srv/shop --env production --quiet backup" in service
+    assert 'ExecStart="/usr/local/bin/stackctl" "--project-dir" "/srv/shop" "--env" "production" "--quiet" "backup"' \
+        in service and "NoNewPrivileges=yes" in service and "ProtectSystem=full" in service
     assert "OnCalendar=*-*-* 03:15:00" in timer and "Persistent=true" in timer
 
 

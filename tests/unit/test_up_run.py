@@ -51,4 +51,4 @@ def test_a_failing_check_stops_before_anything_is_built(flow):
     with pytest.raises(PreflightFailed, match="preflight failed: port 8000: taken") as raised:
         up_mod.up(stack, None, report=Recorder())
     assert raised.value.exit_code == 2 and done == []
-    assert "stackctl-lock-shop" not in stack.engine.named  # the lock is let go
+    assert "stackctl-lock-shop" not in stack.engine.volumes  # the lock is let go

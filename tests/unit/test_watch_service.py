@@ -12,9 +12,11 @@ SERVICE = watch_service.WatchService("shop", Path("/srv/shop"), "production", ("
 def test_systemd_runs_the_watch_and_restarts_it():
     assert watch_service.render_systemd(SERVICE, "/opt/stackctl/bin/stackctl") == (
         "[Unit]\nDescription=stackctl watch of stack shop\nAfter=docker.service\nWants=docker.service\n\n"
-        "[Service]\nWorkingDirectory=/srv/shop\n"
-        "ExecStart=/opt/stackctl/bin/stackctl --project-dir /srv/shop -p shop --env production watch\n"
-        "Restart=always\nRestartSec=10\n\n[Install]\nWantedBy=multi-user.target\n")
+        "[Service]\nRestart=always\nRestartSec=10\nWorkingDirectory=/srv/shop\n"
+        'ExecStart="/opt/stackctl/bin/stackctl" "--project-dir" "/srv/shop" "-p" "shop" "--env" "production" "watch"\n'
+        "NoNewPrivileges=yes\nProtectSystem=full\nPrivateTmp=yes\nProtectKernelTunables=yes\n"
+        "ProtectKernelModules=yes\nProtectControlGroups=yes\nRestrictSUIDSGID=yes\nLockPersonality=yes\n"
+        "\n[Install]\nWantedBy=multi-user.target\n")
 
 
 def test_cron_looks_once_a_minute_and_logs(tmp_path):
@@ -22,7 +24,7 @@ def test_cron_looks_once_a_minute_and_logs(tmp_path):
     paths = watch_service.install(SERVICE, tmp_path, "/opt/stackctl/bin/stackctl", activate=False)
     assert paths == [tmp_path / "etc/cron.d/stackctl-watch-shop"]
     assert paths[0].read_text().splitlines()[-1] == (
-        "* * * * * root /opt/stackctl/bin/stackctl --project-dir /srv/shop -p shop --env production watch --once "
+        "* * * * * root umask 077; /opt/stackctl/bin/stackctl --project-dir /srv/shop -p shop --env production watch --once "
         ">> /srv/shop/.stackctl/watch.log 2>&1")
     assert oct(paths[0].stat().st_mode & 0o777) == "0o644"
     assert watch_service.remove(SERVICE, tmp_path, activate=False) == paths
@@ -58,3 +60,42 @@ def test_the_project_is_named_for_later_as_it_was_named_now():
     assert schedule.project_args(project) == ("-f", "/srv/shop/compose.yaml", "-p", "shop", "--profile", "workers",
                                               "--prod-file", "/srv/shop/compose.prod.yaml")
     assert schedule.project_args(Project(Path("/srv/shop"))) == ()
+
+
+def test_a_path_with_a_newline_or_a_percent_never_writes_a_line_of_its_own():
+    import pytest
+
+    from stackctl.errors import StackError
+
+    odd = watch_service.WatchService("shop", Path("/srv/50%_off $HOME"), "production")
+    unit = watch_service.render_systemd(odd, "/opt/stackctl/bin/stackctl")
+    assert 'WorkingDirectory=/srv/50%%_off $HOME\n' in unit and '"/srv/50%%_off $$HOME"' in unit
+    cron = watch_service.render_cron(odd, "/opt/stackctl/bin/stackctl")
+    assert "'/srv/50\\%_off $HOME'" in cron and len(cron.splitlines()) == 3
+    injected = watch_service.WatchService("shop", Path("/srv/x\n* * * * * root rm -rf /"), "production")
+    for render in (watch_service.render_systemd, watch_service.render_cron):
+        with pytest.raises(StackError, match="newline or another control character") as raised:
+            render(injected, "/opt/stackctl/bin/stackctl")
+        assert raised.value.exit_code == 2
+
+
+def test_a_root_unit_never_runs_a_stackctl_others_can_change(tmp_path, monkeypatch):
+    import os
+
+    import pytest
+
+    from stackctl import units
+    from stackctl.errors import StackError
+
+    venv = tmp_path / "venv" / "bin"
+    venv.mkdir(parents=True)
+    exe = venv / "stackctl"
+    exe.write_text("#!/bin/sh\n")
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    tmp_path.chmod(0o755)
+    (tmp_path / "venv").chmod(0o777)  # anyone may swap what is in it
+    with pytest.raises(StackError, match="can be changed by another user") as raised:
+        units.only_root_can_change(str(exe))
+    assert "venv is writable by others" in raised.value.message
+    (tmp_path / "venv").chmod(0o755)
+    units.only_root_can_change(str(exe))
