@@ -156,14 +156,36 @@ def check_production(stack: Stack) -> list[Check]:
         checks.append(Check("tls", not problems, "; ".join(problems) or "certificate and key usable",
                             "" if not problems else "set STACKCTL_TLS_CERT_FILE/STACKCTL_TLS_KEY_FILE, or for "
                             "testing: stackctl --env production certs self-signed"))
-    exposed = [f"{name} on {ip or '0.0.0.0'}:{port}"
-               for name in (stack.model.one("database"), stack.model.one("cache")) if name
-               for ip, port in stack.model.services[name].published if ip not in ("127.0.0.1", "::1", "localhost")]
+    exposed = exposed_data_services(stack)
     checks.append(Check("exposure", not exposed,
-                        f"published beyond loopback: {', '.join(exposed)}" if exposed
+                        f"reachable beyond loopback: {', '.join(exposed)}" if exposed
                         else "database and cache reachable only on loopback (or not published)",
-                        "" if not exposed else "publish them on 127.0.0.1 only in the production compose file"))
+                        "" if not exposed else "publish them on 127.0.0.1 only (\"127.0.0.1:5432:5432\"), or not at "
+                        "all, in the production compose file"))
     return checks
+
+
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+def exposed_data_services(stack: Stack) -> list[str]:
+    """The database's and cache's ports reachable from outside the host, whatever the syntax: a
+    published port on any address but loopback (an ephemeral `"5432"`, a range), or the host's
+    own network (network_mode: host)."""
+    raw = stack.config.get("services") or {}
+    found = []
+    for name in (stack.model.one("database"), stack.model.one("cache")):
+        service = raw.get(name) or {} if name else {}
+        if service.get("network_mode") == "host":
+            found.append(f"{name} on the host's own network (network_mode: host)")
+        for port in service.get("ports") or []:
+            if not isinstance(port, dict):
+                continue
+            ip = port.get("host_ip") or ""
+            if ip not in LOOPBACK:
+                published = port.get("published") or "an ephemeral port"
+                found.append(f"{name} on {ip or '0.0.0.0'}:{published} (-> {port.get('target')})")
+    return found
 
 
 def check_ports(stack: Stack, engine: Engine | None) -> list[Check]:

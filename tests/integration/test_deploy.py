@@ -204,7 +204,7 @@ def test_production_preflight_refuses_placeholder_secrets_and_public_database_po
     public.write_text('services:\n  db:\n    ports: ["0.0.0.0:25432:5432"]\n')
     out = s.run("deploy", extra_env={"COMPOSE_FILE": f"compose/compose.yaml:compose/compose.prod.yaml:{public}"})
     assert out.returncode == 2
-    assert "published beyond loopback: db on 0.0.0.0:25432" in out.stderr
+    assert "reachable beyond loopback: db on 0.0.0.0:25432 (-> 5432)" in out.stderr
     assert s.containers() == [] and not lock_exists(s)
 
 
