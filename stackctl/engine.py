@@ -18,6 +18,10 @@ from stackctl.errors import StackError
 from stackctl.failures import translatable, translate
 
 
+END_OF_OUTPUT = "stackctl-end-of-output"
+READ_ATTEMPTS = 3
+
+
 class NameTaken(StackError):
     """A container of that name exists already (creating it is the engine's atomic test)."""
 
@@ -149,7 +153,7 @@ class Engine:
         from docker.errors import APIError
 
         try:
-            result = self.exec(container, ["cat", "/proc/net/tcp", "/proc/net/tcp6"])
+            result = self.read(container, ["cat", "/proc/net/tcp", "/proc/net/tcp6"])
         except (StackError, APIError):
             return None
         return listening_in(result.stdout) if result.stdout.strip() else None
@@ -208,6 +212,24 @@ class Engine:
         out, err = self._api.exec_start(exec_id, demux=True)
         code = self._api.exec_inspect(exec_id)["ExitCode"]
         return ExecResult(code, (out or b"").decode("utf-8", "replace"), (err or b"").decode("utf-8", "replace"))
+
+    def read(self, container: str, cmd: list[str], env: dict | None = None) -> ExecResult:
+        """Run a command that only reads (a query, a count) and return its whole output, or fail
+        saying it could not. The engine can hand back an exec's stdout empty or cut short with exit
+        0 (moby#27289, docker-py#2042; seen here under load): an empty answer would then read as
+        "no tables". So the command runs under the container's sh, which prints an end line with
+        its exit code after it; an answer without that line was cut short in transport, and the
+        command (a read: running it again changes nothing) runs again, at most READ_ATTEMPTS times."""
+        wrapped = ["sh", "-c", f'"$@"; code=$?; printf "\\n{END_OF_OUTPUT} %s\\n" "$code"; exit $code', "sh", *cmd]
+        for _ in range(READ_ATTEMPTS):
+            result = self.exec(container, wrapped, env=env)
+            body, sep, tail = result.stdout.rpartition(f"\n{END_OF_OUTPUT} ")
+            if sep and tail == f"{result.exit_code}\n":
+                return ExecResult(result.exit_code, body, result.stderr)
+            if result.exit_code in (126, 127):  # no sh in this container: the bare command's answer is all there is
+                return self.exec(container, cmd, env=env)
+        raise StackError(f"the engine cut short the output of {cmd[0]} in container {container[:12]} {READ_ATTEMPTS} "
+                         "times", "see the engine's load (docker info, the host's CPU), then run the command again")
 
     def exec_to_file(self, container: str, cmd: list[str], sink, env: dict | None = None) -> ExecResult:
         """Stream a command's stdout into sink.write() (a backup), keeping its stderr."""

@@ -15,5 +15,11 @@ def env_or_file(engine: Engine, info: ContainerInfo, name: str) -> str | None:
     path = info.env_value(f"{name}_FILE")
     if not path or info.state != "running":
         return None
-    result = engine.exec(info.id, ["cat", path])
+    result = engine.read(info.id, ["cat", path])
     return result.stdout.rstrip("\n") if result.exit_code == 0 else None
+
+
+def reads(statement: str) -> bool:
+    """An SQL statement whose answer stackctl reads as data and that changes nothing when run again
+    (SELECT, SHOW; pg_terminate_backend ends sessions ended already): run through Engine.read."""
+    return statement.lstrip().split(None, 1)[0].upper() in ("SELECT", "SHOW")

@@ -23,7 +23,7 @@ from stackctl.containers import ContainerInfo, ExecResult
 from stackctl.engine import Engine
 from stackctl.errors import EXIT_USAGE, StackError
 from stackctl.health.gate import Observation
-from stackctl.kinds.base import env_or_file
+from stackctl.kinds.base import env_or_file, reads
 
 PORT = 3306
 SYSTEM = ("information_schema", "mysql", "performance_schema", "sys")
@@ -205,9 +205,10 @@ class Server:
         self.user = creds.user
 
     def run(self, statement: str, database: str | None = None) -> ExecResult:
-        return self.engine.exec(self.info.id, _client(self.creds, ["-h", "127.0.0.1", "-N", "-B", "-e", statement,
-                                                                  *([database] if database else [])]),
-                                env=_pwd(self.creds))
+        argv = _client(self.creds, ["-h", "127.0.0.1", "-N", "-B", "-e", statement, *([database] if database else [])])
+        if reads(statement):  # its answer is read as data: all of it, or an error (Engine.read)
+            return self.engine.read(self.info.id, argv, env=_pwd(self.creds))
+        return self.engine.exec(self.info.id, argv, env=_pwd(self.creds))
 
     def sql(self, statement: str, database: str | None = None, what: str | None = None) -> str:
         result = self.run(statement, database)

@@ -22,7 +22,7 @@ from stackctl.containers import ContainerInfo, ExecResult
 from stackctl.engine import Engine
 from stackctl.errors import StackError
 from stackctl.health.gate import Observation
-from stackctl.kinds.base import env_or_file
+from stackctl.kinds.base import env_or_file, reads
 
 PORT = 5432
 PROBE_TIMEOUT = 2.0
@@ -213,8 +213,11 @@ class Server:
         self.user = creds.user
 
     def psql(self, statement: str, database: str | None = None) -> ExecResult:
-        return self.engine.exec(self.info.id, ["psql", "-X", "-v", "ON_ERROR_STOP=1", "-At", "-U", self.user,
-                                               "-d", database or self.creds.database, "-c", statement])
+        argv = ["psql", "-X", "-v", "ON_ERROR_STOP=1", "-At", "-U", self.user, "-d", database or self.creds.database,
+                "-c", statement]
+        if reads(statement):  # its answer is read as data: all of it, or an error (Engine.read)
+            return self.engine.read(self.info.id, argv)
+        return self.engine.exec(self.info.id, argv)
 
     def sql(self, statement: str, database: str | None = None, what: str | None = None) -> str:
         result = self.psql(statement, database or self.maintenance())

@@ -133,7 +133,7 @@ class Redis:
         if not any(word in said for word in NEEDS_AUTH):
             return False, None  # not answering yet (loading, starting): nothing is known
         candidates = []
-        seen = engine.exec(info.id, ["sh", "-c", SERVER_CONFIG_SCRIPT])
+        seen = engine.read(info.id, ["sh", "-c", SERVER_CONFIG_SCRIPT])
         if seen.exit_code == 0:
             head, _, config = seen.stdout.partition("\n__CONFIG__\n")
             candidates += configured_passwords([w for w in head.split("\0") if w], config)
@@ -146,8 +146,10 @@ class Redis:
         return False, None  # none works: the probes say so (NOAUTH), with nothing guessed
 
     def _ask(self, engine: Engine, cid: str, password: str | None, *args: str):
-        return engine.exec(cid, ["redis-cli", "--no-auth-warning", *args],
-                           env={"REDISCLI_AUTH": password} if password else None)
+        """redis-cli in the container; a command that only reads through Engine.read (all its
+        answer, or an error), one that changes something (BGSAVE) once."""
+        run = engine.read if _reads(args) else engine.exec
+        return run(cid, ["redis-cli", "--no-auth-warning", *args], env={"REDISCLI_AUTH": password} if password else None)
 
     def forget(self, info: ContainerInfo) -> None:
         _passwords.pop((info.id, str(info.started_at)), None)
@@ -262,3 +264,8 @@ class Redis:
 def _redis_uid(engine: Engine, image: str) -> int:
     result = engine.cli(["run", "--rm", "--network", "none", "--entrypoint", "id", image, "-u", "redis"])
     return int(result.stdout.strip()) if result.exit_code == 0 else 0
+
+
+def _reads(args: tuple[str, ...]) -> bool:
+    words = [a.upper() for a in args[:2]]
+    return words[:1] in (["PING"], ["INFO"], ["DBSIZE"], ["LASTSAVE"]) or words == ["CONFIG", "GET"]

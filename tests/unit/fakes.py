@@ -99,6 +99,9 @@ class FakeEngine:
         self.calls.append(f"exec {container} {' '.join(cmd)}")
         return self.exec_handler(container, cmd, env)
 
+    def read(self, container: str, cmd: list[str], env: dict | None = None) -> ExecResult:
+        return self.exec(container, cmd, env)  # the fake's answers are never cut short
+
     def exec_to_file(self, container: str, cmd: list[str], sink, env: dict | None = None) -> ExecResult:
         self.calls.append(f"exec {container} {' '.join(cmd)} > file")
         result = self.exec_handler(container, cmd, env)
