@@ -16,11 +16,14 @@ fi
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 bash scripts/setup.sh
-# testssl.sh checks production TLS in the integration tests (Debian's archive has it).
-if ! command -v testssl >/dev/null && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
-  echo "[test] installing testssl.sh"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends testssl.sh >/dev/null
-fi
+# testssl.sh checks production TLS and slowhttptest production nginx against slow clients in the
+# integration tests (Debian's archive has both).
+for tool in testssl:testssl.sh slowhttptest:slowhttptest; do
+  if ! command -v "${tool%%:*}" >/dev/null && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+    echo "[test] installing ${tool#*:}"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${tool#*:}" >/dev/null
+  fi
+done
 
 for arg in "$@"; do
   case "$arg" in

@@ -192,6 +192,9 @@ def test_production_tls_offers_no_cbc_suite_and_nothing_below_tls_1_2(prod_stack
         dropped = subprocess.run(["docker", "inspect", "-f", "{{json .HostConfig.CapDrop}}", name],
                                  capture_output=True, text=True, check=True).stdout.strip()
         assert dropped == '["ALL"]', (service, dropped)
+        pids = subprocess.run(["docker", "inspect", "-f", "{{.HostConfig.PidsLimit}}", name],
+                              capture_output=True, text=True, check=True).stdout.strip()
+        assert pids == {"db": "512"}.get(service, "256"), (service, pids)  # a fork bomb stops there
     for service in ("db", "redis", "api"):
         assert effective_caps(f"{prod_stack.name}-{service}-1", "1") == 0, service  # past the entrypoint
     web = f"{prod_stack.name}-web-1"
@@ -297,6 +300,78 @@ def test_nginx_accepts_the_shipped_configuration(mode, tmp_path):
                           "-e", "API_RATE_LIMIT=50", "-e", "TRUSTED_PROXIES=10.0.0.0/8", *mounts, "--entrypoint",
                           command[0], nginx_image(), *command[1:]], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and "test is successful" in out.stderr, out.stderr
+
+
+@pytest.mark.parametrize("proxies", ["0.0.0.0/0", "::/0", "10.0.0.0/8,0.0.0.0/1", "10.0.0.0/07"])
+def test_trusting_every_address_for_x_forwarded_for_is_refused(proxies):
+    """TRUSTED_PROXIES that would let any client name itself another: nginx is not started."""
+    root = Path(__file__).resolve().parents[2] / "images" / "frontend" / "nginx"
+    out = subprocess.run(["docker", "run", "--rm", "--network", "none", "-e", f"TRUSTED_PROXIES={proxies}",
+                          "-v", f"{root}:/etc/nginx/stackctl:ro", "--entrypoint", "sh", nginx_image(),
+                          "/etc/nginx/stackctl/start-production.sh", "-t"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2, out.stderr
+    assert out.stderr.strip().endswith("(list the load balancer's own addresses)") and "nginx" not in out.stderr
+
+
+def slow_clients(mode: str, url: str, report: Path, *, connections: int, rate: int, seconds: int):
+    """slowhttptest (Debian's), started: slow headers (-H, slowloris) or slow bodies (-B), its
+    connection states per second written to report.csv."""
+    import shutil
+
+    binary = shutil.which("slowhttptest")
+    assert binary, "slowhttptest is not installed: scripts/test.sh installs it"
+    return subprocess.Popen([binary, mode, "-c", str(connections), "-r", str(rate), "-i", "4", "-x", "10",
+                             "-l", str(seconds), "-p", "3", "-g", "-o", str(report), "-u", url],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def most_connected(report: Path) -> int:
+    """The largest number of connections slowhttptest held open at once (its CSV's Connected)."""
+    import csv
+
+    with open(report.with_suffix(".csv")) as rows:
+        return max(int(row["Connected"]) for row in csv.DictReader(rows))
+
+
+def test_slow_clients_do_not_starve_an_ordinary_one(prod_stack, tmp_path):
+    """Production nginx under slowloris (headers a byte at a time) and R-U-Dead-Yet (a body a
+    byte at a time) from one address, while an ordinary keep-alive client behind the same load
+    balancer reads and writes: every one of its requests answers, and the slow clients' hold is
+    bounded (headers within 5 s; requests past their headers at once per client)."""
+    env_file = prod_stack.project_dir / ".env.production"
+    env_file.write_text(env_file.read_text() + "CONN_LIMIT_PER_CLIENT=40\n"
+                        "TRUSTED_PROXIES=10.0.0.0/8,172.16.0.0/12,192.168.0.0/16\n")
+    up = prod_stack.run("--env", "production", "up")
+    assert up.returncode == 0, up.stderr
+    base = f"https://127.0.0.1:{prod_stack.env['HTTPS_PORT']}"
+    headers = slow_clients("-H", f"{base}/", tmp_path / "headers", connections=600, rate=60, seconds=25)
+    bodies = slow_clients("-B", f"{base}/api/stops", tmp_path / "bodies", connections=200, rate=40, seconds=25)
+    answers: list[int | str] = []
+    try:
+        time.sleep(6)  # both at full strength
+        with httpx.Client(timeout=5, verify=False, headers={"X-Forwarded-For": "198.51.100.9"}) as client:
+            deadline = time.monotonic() + 12
+            while time.monotonic() < deadline:
+                for request in (lambda: client.get(f"{base}/"), lambda: client.get(f"{base}/api/health"),
+                                lambda: client.post(f"{base}/api/stops", json={"name": "slow-test", "lon": 1.0,
+                                                                               "lat": 2.0})):
+                    try:
+                        answers.append(request().status_code)
+                    except httpx.HTTPError as exc:  # a refused or timed-out request is a failure, counted
+                        answers.append(type(exc).__name__)
+                time.sleep(0.1)
+    finally:
+        for tool in (headers, bodies):
+            tool.wait(timeout=120)
+    assert len(answers) >= 30 and all(code in (200, 201) for code in answers), answers
+    # Slow headers are cut at 5 s: at 60 new connections a second, about 300 are ever open at once
+    # (nginx's default 60 s would let all 600 pile up).
+    assert most_connected(tmp_path / "headers") < 450, most_connected(tmp_path / "headers")
+    # Slow bodies from one client: past 40 at once nginx refuses the request (429, said in its
+    # error log) instead of reading it; without limit_conn all 200 would be read a byte at a time.
+    logs = subprocess.run(["docker", "logs", f"{prod_stack.name}-web-1"], capture_output=True, text=True).stderr
+    refused = logs.count('limiting connections by zone "perclient"')
+    assert refused >= 100, logs[-3000:]
 
 
 @pytest.mark.serial  # prunes the engine's stopped containers: alone, after the others

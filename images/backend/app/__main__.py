@@ -12,5 +12,7 @@ if __name__ == "__main__":
         workers=int(os.environ.get("API_WORKERS", "2")),
         log_level=os.environ.get("LOG_LEVEL", "info"),
         proxy_headers=True,
-        forwarded_allow_ips="*",
+        # X-Forwarded-* only from these peers (the proxy; uvicorn's default, loopback, otherwise):
+        # a client that reaches the API another way cannot name itself another address.
+        forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
     )

@@ -13,11 +13,17 @@ esac
 case "${API_RATE_LIMIT:-50}" in
   ''|*[!0-9]*|0) echo "API_RATE_LIMIT=$API_RATE_LIMIT is not a number of requests per second" >&2; exit 2 ;;
 esac
+case "${CONN_LIMIT_PER_CLIENT:-100}" in
+  ''|*[!0-9]*|0) echo "CONN_LIMIT_PER_CLIENT=$CONN_LIMIT_PER_CLIENT is not a number of connections" >&2; exit 2 ;;
+esac
+printf 'limit_conn perclient %s;\n' "${CONN_LIMIT_PER_CLIENT:-100}" > /tmp/stackctl-nginx/conn-limit.inc
 {
   printf 'limit_req_zone $binary_remote_addr zone=api:10m rate=%sr/s;\n' "${API_RATE_LIMIT:-50}"
   for proxy in $(echo "${TRUSTED_PROXIES:-}" | tr ',' ' '); do
     case "$proxy" in
       *[!0-9a-fA-F.:/]*) echo "TRUSTED_PROXIES: $proxy is not an address or CIDR" >&2; exit 2 ;;
+      */[0-7]|*/0*) echo "TRUSTED_PROXIES: $proxy trusts a large part of the Internet: any client there" \
+        "could name itself another (list the load balancer's own addresses)" >&2; exit 2 ;;
     esac
     printf 'set_real_ip_from %s;\n' "$proxy"
   done
