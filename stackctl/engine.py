@@ -26,6 +26,18 @@ class NameTaken(StackError):
     """A container of that name exists already (creating it is the engine's atomic test)."""
 
 
+def address_ok(host: str) -> bool:
+    """An engine address the SDK can dial: unix:// with a path, tcp/http(s)/ssh with a host."""
+    url = urlparse(host)
+    if url.scheme in ("unix", "npipe"):
+        return bool(url.path)
+    try:
+        url.port  # noqa: B018 (raises on a port that is not one)
+    except ValueError:
+        return False
+    return url.scheme in ("tcp", "http", "https", "ssh") and bool(url.hostname) and not any(c.isspace() for c in host)
+
+
 def remote_hostname(host: str | None) -> str | None:
     """The engine's machine when it is not this one (ssh://, tcp://): where published ports are."""
     url = urlparse(host or "unix://")
@@ -39,6 +51,12 @@ class Engine:
 
     def __init__(self, host: str | None = None):
         self.host = host or None
+        if self.host and not address_ok(self.host):
+            from stackctl.errors import EXIT_USAGE
+
+            raise StackError(f"{self.host!r} is not a Docker engine address",
+                             "use unix:///path/docker.sock, tcp://host:port or ssh://user@host (DOCKER_HOST, -H)",
+                             EXIT_USAGE)
         self.remote = remote_hostname(self.host)
         self._local = threading.local()
         self._api  # connect now: an unreachable engine is reported here, once

@@ -23,11 +23,23 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator
 
 from stackctl.errors import ConfigError
 
 SERVICE = r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$"
+ServiceName = Annotated[str, Field(pattern=SERVICE, max_length=63)]
+
+
+def _http_path(value: str) -> str:
+    """A path stackctl requests over HTTP: `/` first, then only what a URL path may hold (no
+    space, no control character: a CR/LF would write a header of its own)."""
+    if not re.fullmatch(r"/[A-Za-z0-9\-._~!$&'()*+,;=:@%/?]{0,2047}", value):
+        raise ValueError("must be a URL path: / first, no space or control character, at most 2048 characters")
+    return value
+
+
+HttpPath = Annotated[str, AfterValidator(_http_path)]
 
 
 class _Strict(BaseModel):
@@ -35,34 +47,27 @@ class _Strict(BaseModel):
 
 
 class App(_Strict):
-    port: int | None = Field(None, ge=1, le=65535)  # the container port it serves HTTP on
-    health: str | None = None  # an HTTP path answering 200 when healthy
-
-    @field_validator("health")
-    @classmethod
-    def _path(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith("/"):
-            raise ValueError("a path starting with /")
-        return value
+    port: StrictInt | None = Field(None, ge=1, le=65535)  # the container port it serves HTTP on
+    health: HttpPath | None = None  # an HTTP path answering 200 when healthy
 
 
 class Migrate(_Strict):
-    service: str = Field(pattern=SERVICE)
+    service: ServiceName
     status_command: str | None = None  # lists applied and pending migrations (migrate --status)
 
 
 class Proxy(_Strict):
-    service: str = Field(pattern=SERVICE)
-    upstream: str | None = Field(None, pattern=SERVICE)
-    health: str | None = None
-    checks: tuple[str, ...] = ()
+    service: ServiceName
+    upstream: ServiceName | None = None
+    health: HttpPath | None = None
+    checks: tuple[HttpPath, ...] = ()
     switch: Literal["include", "recreate"] = "recreate"
 
 
 class Data(_Strict):
     """A data service and its kind (stackctl.kinds): `database: db` is `{service: db, kind: postgres}`."""
 
-    service: str = Field(pattern=SERVICE)
+    service: ServiceName
     kind: str | None = None  # None: the role's usual kind (postgres, redis)
 
     @field_validator("kind")
@@ -84,7 +89,7 @@ class Roles(_Strict):
     database: Data | None = None
     cache: Data | None = None
     migrate: Migrate | None = None
-    apps: dict[str, App] = Field(default_factory=dict)
+    apps: dict[ServiceName, App] = Field(default_factory=dict)
     proxy: Proxy | None = None
     production: Production | None = None  # the production file (a bare path: an overlay)
     # Which safety rules an environment gets (stackctl.project.RULES), by its --env name:
@@ -116,8 +121,15 @@ class Roles(_Strict):
     @classmethod
     def _apps(cls, value):
         if isinstance(value, list):
+            if not all(isinstance(name, str) for name in value):
+                raise ValueError("must list service names")
             return {name: {} for name in value}
-        return {k: (v or {}) for k, v in (value or {}).items()}
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise ValueError(f"must be a list of services ([{value}]) or a mapping of services to their port and "
+                             "health path")
+        return {k: ({} if v is None else v) for k, v in value.items()}
 
     def named(self) -> dict[str, str]:
         """service -> role, for every service the contract names."""
@@ -187,7 +199,10 @@ def load(path: Path) -> Roles | None:
     import yaml
 
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.safe_load(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path.name} is not UTF-8 text (byte {exc.start} is not)",
+                          "save it as UTF-8, or move it away and run stackctl init") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark else ""

@@ -79,8 +79,8 @@ class Settings(BaseSettings):
     # `stackctl watch`: how often it looks, where alerts go, and the thresholds.
     watch_interval: Seconds = 30
     watch_resource_interval: Seconds = 60
-    alert_webhook: str = Field("", pattern=r"^(https?://\S+)?$")
-    alert_smtp: str = Field("", pattern=r"^((smtps|smtp(\+starttls)?)://([^:@/\s]+@)?[^:@/\s]+(:[0-9]+)?/?)?$")
+    alert_webhook: str = ""
+    alert_smtp: str = ""
     alert_smtp_password: str = ""
     alert_email_to: str = ""
     alert_email_from: str = ""
@@ -94,6 +94,21 @@ class Settings(BaseSettings):
     tls_cert_file: str = Field("certs/tls.crt", min_length=1)
     tls_key_file: str = Field("certs/tls.key", min_length=1)
 
+
+    @field_validator("alert_smtp")
+    @classmethod
+    def _smtp(cls, value: str) -> str:
+        if value and not re.fullmatch(r"(smtps|smtp(\+starttls)?)://([^:@/\s]+@)?[^:@/\s]+(:[0-9]{1,5})?/?", value):
+            raise ValueError("use smtps://[user@]host[:port] or smtp+starttls://[user@]host[:port], the password in "
+                             "STACKCTL_ALERT_SMTP_PASSWORD (never in the URL), the recipients in STACKCTL_ALERT_EMAIL_TO")
+        return value
+
+    @field_validator("alert_webhook")
+    @classmethod
+    def _webhook(cls, value: str) -> str:
+        if value and not re.fullmatch(r"https?://[^\s/]+\S*", value):
+            raise ValueError("use an http(s):// URL")
+        return value
 
     @field_validator("backup_remote")
     @classmethod

@@ -43,14 +43,42 @@ def self_signed(cert_path: Path, key_path: Path, hosts: list[str], days: int = 9
             .add_extension(x509.SubjectAlternativeName(names), critical=False)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .sign(key, hashes.SHA256()))
-    cert_path.parent.mkdir(parents=True, exist_ok=True)
-    key_path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                  serialization.NoEncryption()))
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    _replace(key_path, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                         serialization.NoEncryption()), 0o600)
+    _replace(cert_path, cert.public_bytes(serialization.Encoding.PEM), 0o644)
     return cert.not_valid_after_utc
+
+
+def _replace(path: Path, data: bytes, mode: int) -> None:
+    """Write a new file beside `path` (never through a link), then rename it over `path`: a link
+    at `path` is replaced, not followed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    partial.unlink(missing_ok=True)
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    os.replace(partial, path)
+
+
+def replaceable(path: Path, what: str) -> str | None:
+    """Why --force must not replace the file at `path` (None: it may): only a PEM certificate or
+    private key, as stackctl writes, is ever replaced; never another file a path names
+    (STACKCTL_TLS_KEY_FILE=/etc/shadow), and never through a link."""
+    if path.is_symlink():
+        return f"{path} is a link: stackctl does not write through it"
+    if not path.exists():
+        return None
+    if not path.is_file():
+        return f"{path} is not a file"
+    try:
+        head = path.read_bytes()[:4096].decode("ascii")
+    except (OSError, UnicodeDecodeError):
+        head = ""
+    marker = "-----BEGIN CERTIFICATE-----" if what == "certificate" else "PRIVATE KEY-----"
+    if marker not in head:
+        return f"{path} is not a PEM {what}: --force replaces only a {what}"
+    return None
 
 
 def problems(project: Project, settings: Settings, now: datetime | None = None) -> list[str]:
@@ -99,6 +127,11 @@ def make_self_signed(stack, hosts: list[str], days: int, force: bool):
     cert_path, key_path = paths(stack.project, stack.settings)
     if (cert_path.exists() or key_path.exists()) and not force:
         raise StackError(f"{cert_path} or {key_path} already exists", "add --force to replace them", EXIT_USAGE)
+    for path, what in ((cert_path, "certificate"), (key_path, "private key")):
+        refused = replaceable(path, what)
+        if refused:
+            raise StackError(f"{refused}: nothing was written", "point STACKCTL_TLS_CERT_FILE/STACKCTL_TLS_KEY_FILE "
+                             "at the pair's own files", EXIT_USAGE)
     return CertMade(cert_path, key_path, self_signed(cert_path, key_path, hosts or ["localhost", "127.0.0.1"], days))
 
 

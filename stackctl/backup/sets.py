@@ -21,6 +21,7 @@ MANIFEST = "manifest.json"
 PRIVATE_FILE = 0o600
 PRIVATE_DIR = 0o700
 PARTIAL_PREFIX = ".partial-"
+MANIFEST_LIMIT = 4 << 20  # far more than a manifest of thousands of tables
 FORMAT = 2  # a whole database server (every database and its roles) and the cache
 FORMATS = (1, 2)  # format 1: one Postgres database (POSTGRES_DB) and Redis; still restored
 # What stackctl itself writes, and so all a set read back (from disk, off-site) may hold: an id is
@@ -286,10 +287,7 @@ def list_sets(folder: Path) -> list[BackupSet]:
     for child in folder.iterdir():
         if child.name.startswith(".") or not (child / MANIFEST).is_file():
             continue
-        try:
-            manifest = json.loads((child / MANIFEST).read_text())
-        except ValueError:
-            continue
+        manifest = read_manifest(child)
         if isinstance(manifest, dict) and manifest.get("complete") and not manifest_problems(manifest, child.name):
             sets.append(BackupSet(child, manifest))
     return sorted(sets, key=lambda s: (s.created_at, s.id), reverse=True)
@@ -303,18 +301,39 @@ def find_set(folder: Path, ref: str) -> BackupSet:
     """By id, by a unique id prefix, or by a path to a set folder."""
     as_path = Path(ref)
     if (as_path / MANIFEST).is_file():
-        as_path = as_path.resolve()
-        try:
-            manifest = json.loads((as_path / MANIFEST).read_text())
-        except (ValueError, UnicodeDecodeError):
-            manifest = None
-        return BackupSet(as_path, checked_manifest(manifest, as_path.name, f"{ref}"))
+        return _checked_set(as_path.resolve(), ref)
     matches = [s for s in list_sets(folder) if s.id == ref] or [s for s in list_sets(folder) if s.id.startswith(ref)]
     if len(matches) == 1:
         return matches[0]
+    named = folder / ref
+    if not matches and as_path.name == ref and not ref.startswith(".") and (named / MANIFEST).is_file():
+        _checked_set(named, f"backup {ref}")  # a folder of that name that is not a set: say why
+        raise StackError(f"backup {ref} was never completed, nothing was touched", "choose another backup: "
+                         "stackctl backups", EXIT_USAGE)
     if not matches:
         raise StackError(f"no backup '{ref}' in {folder}", "list them with stackctl backups", EXIT_USAGE)
     raise StackError(f"'{ref}' matches {len(matches)} backups", "give more of the id", EXIT_USAGE)
+
+
+def _checked_set(path: Path, where: str) -> BackupSet:
+    """The set in `path` if its manifest is one stackctl wrote, or a one-line usage error saying why not."""
+    manifest = read_manifest(path)
+    if manifest is None:
+        raise StackError(f"{where} is not a backup set stackctl wrote, nothing was touched: its manifest is not "
+                         f"JSON of at most {MANIFEST_LIMIT >> 20} MiB", "choose another backup: stackctl backups",
+                         EXIT_USAGE)
+    return BackupSet(path, checked_manifest(manifest, path.name, where))
+
+
+def read_manifest(path: Path):
+    """A set folder's manifest as parsed JSON, or None when it is not JSON or is larger than any
+    stackctl writes (never read whole)."""
+    try:
+        with open(path / MANIFEST, "rb") as f:
+            data = f.read(MANIFEST_LIMIT + 1)
+        return json.loads(data) if len(data) <= MANIFEST_LIMIT else None
+    except (ValueError, UnicodeDecodeError, OSError):
+        return None
 
 
 def to_prune(sets: list[BackupSet], keep_days: int, keep_count: int, now: datetime | None = None) -> list[BackupSet]:
