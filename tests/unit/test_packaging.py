@@ -25,3 +25,25 @@ def test_wheel_carries_the_snippet_and_no_hint_points_at_this_repository(tmp_pat
                 # hints are string literals; comments and docstrings may name the repo's scripts
                 for literal in re.findall(r'"[^"\n]*scripts/[^"\n]*"', text):
                     assert "bash scripts/" not in literal, f"{name}: {literal}"
+
+
+def test_every_dependency_is_locked_at_one_version_with_its_hashes():
+    """requirements.lock (what scripts/setup.sh installs, --require-hashes) pins every dependency
+    pyproject.toml names, runtime and test, at one version that satisfies it, with sha256 hashes."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = [Requirement(r) for r in project["dependencies"] + project["optional-dependencies"]["test"]]
+    text = (ROOT / "requirements.lock").read_text()
+    pinned = {}
+    for block in re.split(r"\n(?=[A-Za-z0-9])", text):
+        found = re.match(r"([A-Za-z0-9_.-]+)==(\S+) \\", block)
+        if found:
+            assert "--hash=sha256:" in block, found.group(1)
+            pinned[re.sub(r"[-_.]+", "-", found.group(1)).lower()] = found.group(2)
+    for requirement in wanted:
+        name = re.sub(r"[-_.]+", "-", requirement.name).lower()
+        assert name in pinned, f"{requirement.name} is not in requirements.lock: run pip-compile (see its header)"
+        assert requirement.specifier.contains(pinned[name], prereleases=True), (requirement, pinned[name])
