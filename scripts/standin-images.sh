@@ -21,6 +21,7 @@ declare -A STANDIN=(
   [PYTHON_IMAGE]="python stackctl-standin/python:3.11"
   [NODE_IMAGE]="node stackctl-standin/node:18"
   [MARIADB_IMAGE]="mariadb stackctl-standin/mariadb:10.11"
+  [STACKCTL_RESTIC_IMAGE]="restic stackctl-standin/restic:0.14"
 )
 # Images the test projects use beyond the reference stack's (tests/projects), with their defaults.
 EXTRA="MARIADB_IMAGE=mariadb:11.4"

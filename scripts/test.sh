@@ -16,9 +16,9 @@ fi
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 bash scripts/setup.sh
-# testssl.sh checks production TLS and slowhttptest production nginx against slow clients in the
-# integration tests (Debian's archive has both).
-for tool in testssl:testssl.sh slowhttptest:slowhttptest; do
+# testssl.sh checks production TLS, slowhttptest production nginx against slow clients, and
+# rclone serves a restic REST repository for the off-site tests (Debian's archive has all three).
+for tool in testssl:testssl.sh slowhttptest:slowhttptest rclone:rclone; do
   if ! command -v "${tool%%:*}" >/dev/null && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
     echo "[test] installing ${tool#*:}"
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${tool#*:}" >/dev/null

@@ -181,13 +181,16 @@ class Engine:
 
     # -- containers: changing ------------------------------------------------------------------
     def create(self, image: str, *, name: str | None = None, command: list[str] | None = None,
-               env: dict[str, str] | None = None, labels: dict[str, str] | None = None) -> str:
-        """A container with no network (scratch work, the lock); its id. NameTaken if `name` exists."""
+               env: dict[str, str] | None = None, labels: dict[str, str] | None = None,
+               entrypoint: list[str] | None = None, network: str = "none") -> str:
+        """A container with no network unless one is named (scratch work, the lock, a tool run in
+        a throwaway container); its id. NameTaken if `name` exists."""
         from docker.errors import APIError
 
         try:
             created = self._api.create_container(image, command=command, name=name, environment=env, labels=labels,
-                                                 host_config=self._api.create_host_config(network_mode="none"))
+                                                 entrypoint=entrypoint,
+                                                 host_config=self._api.create_host_config(network_mode=network))
         except APIError as exc:
             if exc.status_code == 409 and name:
                 raise NameTaken(f"a container named {name} exists") from None
@@ -286,6 +289,28 @@ class Engine:
             info.size, info.mode, info.uid, info.gid = len(data), 0o600, uid, uid
             tar.addfile(info, io.BytesIO(data))
         self._api.put_archive(container, directory, buf.getvalue())
+
+    def put_tree(self, container: str, directory: str, source: Path, name: str) -> None:
+        """Copy a host folder into a container as `directory/name` (files 0600, root's), through
+        an unnamed temporary file beside it: never held in memory, however large."""
+        import tarfile
+        import tempfile
+
+        with tempfile.TemporaryFile(dir=source.parent) as spool:
+            with tarfile.open(fileobj=spool, mode="w") as tar:
+                folder = tarfile.TarInfo(name)
+                folder.type, folder.mode = tarfile.DIRTYPE, 0o700
+                tar.addfile(folder)
+                for path in sorted(source.iterdir()):
+                    if path.is_file() and not path.is_symlink():
+                        info = tar.gettarinfo(str(path), arcname=f"{name}/{path.name}")
+                        info.uid = info.gid = 0
+                        info.uname = info.gname = ""
+                        info.mode = 0o600
+                        with open(path, "rb") as data:
+                            tar.addfile(info, data)
+            spool.seek(0)
+            self._api.put_archive(container, directory, spool)
 
     def put_files(self, container: str, files: list[tuple[str, Path]]) -> None:
         """Copy host files into a container at absolute paths (the dev loop's sync): one archive,

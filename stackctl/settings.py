@@ -75,6 +75,15 @@ class Settings(BaseSettings):
     backup_remote: str = ""
     # The key that authenticates every set this host makes (stackctl.backup.seal), relative to the project.
     backup_key_file: str = Field(".stackctl/backup.key", min_length=1)
+    # Off-site copies encrypted and authenticated by restic (stackctl.backup.restic), in a repository
+    # restic names: rest:https://host/, sftp:user@host:/folder, s3:..., b2:..., azure:..., gs:...
+    # Its password: a file made at the first push, kept like the key above. restic runs in a
+    # throwaway container of this image (on the engine's host: the repository must be reachable there).
+    backup_restic_repository: str = ""
+    backup_restic_password_file: str = Field(".stackctl/restic.password", min_length=1)
+    restic_image: str = Field("restic/restic:0.17.3", min_length=1)
+    # For a restic sftp: repository only: the ssh key (and ~/.ssh/known_hosts) restic's container uses.
+    backup_ssh_key: str = ""
 
     # `stackctl watch`: how often it looks, where alerts go, and the thresholds.
     watch_interval: Seconds = 30
@@ -94,6 +103,17 @@ class Settings(BaseSettings):
     tls_cert_file: str = Field("certs/tls.crt", min_length=1)
     tls_key_file: str = Field("certs/tls.key", min_length=1)
 
+
+    @field_validator("backup_restic_repository")
+    @classmethod
+    def _restic_repository(cls, value: str) -> str:
+        if value and not re.fullmatch(r"(rest:https?://|sftp:|s3:|b2:|azure:|gs:|swift:)\S+", value):
+            raise ValueError("use a restic repository address: rest:https://host/, sftp:user@host:/folder, s3:..., "
+                             "b2:..., azure:..., gs:... (a local folder is not off-site)")
+        if value and CREDENTIALS_URL.match(value.split(":", 1)[1]):
+            raise ValueError("carries a password: give it as RESTIC_REST_PASSWORD (or the backend's own variable) "
+                             "in the environment, never in the address")
+        return value
 
     @field_validator("alert_smtp")
     @classmethod
@@ -118,11 +138,12 @@ class Settings(BaseSettings):
         return value
 
 
-NOT_SHOWN = {"backup_remote", "alert_smtp", "alert_smtp_password", "alert_webhook"}  # its value may carry a password: an error never repeats it
+NOT_SHOWN = {"backup_remote", "backup_restic_repository", "alert_smtp", "alert_smtp_password", "alert_webhook"}  # its value may carry a password: an error never repeats it
 
 
 def load_settings(project: Project) -> Settings:
-    files = [p for p in (project.env_file,) if p.is_file()]
+    # images.env (machine-local image choices, STACKCTL_RESTIC_IMAGE among them) beneath the env file.
+    files = [p for p in (project.images_env_file, project.env_file) if p.is_file()]
     try:
         return Settings(_env_file=tuple(files) or None)
     except ValidationError as exc:

@@ -206,7 +206,7 @@ def backup_and_prune(stack: Stack, *, include_redis: bool = True, verify: bool =
                                prune=True)
     pushed = None
     if push:
-        from stackctl.backup.remote import push as push_off_site
+        from stackctl.backup.offsite import push as push_off_site
 
         report.note(f"copying {made.id} off-site and reading it back there")
         pushed = push_off_site(stack, made)

@@ -257,7 +257,7 @@ def _download(sftp, source: str, folder_fd: int, name: str, size: int, sha256: s
     return None
 
 
-def _fresh_folder(path: Path) -> int:
+def fresh_folder(path: Path) -> int:
     """A new, owner-only folder at `path` (a leftover there, even a link, is removed, never
     followed) and an open descriptor on it."""
     import shutil
@@ -285,7 +285,7 @@ def fetch(stack, backup_id: str, local_folder: Path) -> sets.BackupSet:
             return sets.find_set(local_folder, found.id)  # here already: the local copy is checked where used
         sets.make_private_dir(local_folder)
         partial = local_folder / f"{sets.PARTIAL_PREFIX}{found.id}"
-        folder_fd = _fresh_folder(partial)
+        folder_fd = fresh_folder(partial)
         try:
             problems = [why for _, meta in found.files()
                         if (why := _download(sftp, posixpath.join(folder, found.id, meta["file"]), folder_fd,

@@ -70,10 +70,10 @@ def restore_plan(stack: Stack, ref: str, *, include_redis: bool = True, from_rem
     """The steps `restore` would take now, without taking any (nothing is read but the set's
     manifest: off-site, nothing is fetched)."""
     if from_remote:
-        from stackctl.backup.remote import configured, peek
+        from stackctl.backup.offsite import peek, where
 
         backup_set = peek(stack, ref)
-        fetch = [Step("fetch", f"backup {backup_set.id}", f"from {configured(stack)}: each file checked against "
+        fetch = [Step("fetch", f"backup {backup_set.id}", f"from {where(stack)}: each file checked against "
                       "its sha256 as it arrives, into a new hidden folder", "delete that folder")]
     else:
         backup_set, fetch = sets.find_set(backup_path(stack), ref), []

@@ -76,7 +76,7 @@ def backup_schedule(app: App, at: str | None, remove: bool) -> None:
 
 
 @click.group(cls=Commands, invoke_without_command=True)
-@click.option("--remote", is_flag=True, help="The sets off-site (STACKCTL_BACKUP_REMOTE) instead.")
+@click.option("--remote", is_flag=True, help="The sets off-site (restic, or an SFTP folder) instead.")
 @json_option
 @click.pass_context
 def backups(ctx: click.Context, remote: bool) -> None:
@@ -85,7 +85,7 @@ def backups(ctx: click.Context, remote: bool) -> None:
         return
     app: App = ctx.obj
     if remote:
-        from stackctl.backup.remote import listing as remote_listing
+        from stackctl.backup.offsite import listing as remote_listing
 
         output.finish(app, remote_listing(app.stack()), render.remote_list)
         return
@@ -99,13 +99,24 @@ def backups(ctx: click.Context, remote: bool) -> None:
 @json_option
 @pass_app
 def backups_push(app: App, backup_id: str) -> None:
-    """Copy a set off-site (STACKCTL_BACKUP_REMOTE), read it back there, then apply retention there."""
+    """Copy a set off-site (restic, or an SFTP folder), read it back there, then apply retention there."""
     from stackctl.backup import sets
+    from stackctl.backup.offsite import push
     from stackctl.backup.sets import backup_path
-    from stackctl.backup.remote import push
 
     stack = app.stack()
     output.finish(app, push(stack, sets.find_set(backup_path(stack), backup_id)), render.pushed)
+
+
+@click.command("check")
+@click.option("--read-data", is_flag=True, help="Read and authenticate every pack of data (slow: all of it travels).")
+@json_option
+@pass_app
+def backups_check(app: App, read_data: bool) -> None:
+    """Check the off-site restic repository (restic check): its structure, and with --read-data its data."""
+    from stackctl.backup.offsite import check
+
+    output.finish(app, check(app.stack(), read_data), render.remote_checked)
 
 
 @click.command("verify")
@@ -154,8 +165,8 @@ def restore(app: App, backup_id: str, yes: bool, no_redis: bool, database: str |
             raise StackError("restore replaces the stack's data and needs confirmation", "add --yes", EXIT_USAGE)
         click.confirm(f"Replace the data of stack '{stack.name}' with backup {backup_id}?", abort=True)
     if from_remote:
+        from stackctl.backup.offsite import fetch
         from stackctl.backup.sets import backup_path
-        from stackctl.backup.remote import fetch
 
         backup_id = fetch(stack, backup_id, backup_path(stack)).id
     progress = make_progress(app.console())
@@ -170,4 +181,5 @@ def restore(app: App, backup_id: str, yes: bool, no_redis: bool, database: str |
 backup.add_command(backup_schedule)
 backups.add_command(backups_verify)
 backups.add_command(backups_push)
+backups.add_command(backups_check)
 COMMANDS = (migrate, backup, backups, restore)

@@ -322,6 +322,11 @@ def pushed(console, result) -> None:
                    + (f"; retention there removed {', '.join(result.pruned)}" if result.pruned else ""))
 
 
+def remote_checked(console, result) -> None:
+    what = "structure and every pack of data" if result.read_data else "structure (add --read-data to read every pack)"
+    console.result(f"[green]no problem found[/] by restic check in {result.repository}: its {what}")
+
+
 def remote_list(console, result) -> None:
     from rich.table import Table
 
@@ -332,7 +337,8 @@ def remote_list(console, result) -> None:
     for col in ("id", "kind", "size", "created"):
         table.add_column(col, justify="right" if col == "size" else "left")
     for b in result.backups:
-        table.add_row(b["id"], b["kind"], f"{b['bytes'] / 1e6:.1f} MB", b["created_at"] or "")
+        size = f"{b['bytes'] / 1e6:.1f} MB" if b.get("bytes") is not None else "(restic)"
+        table.add_row(b["id"], b["kind"], size, b["created_at"] or "")
     console.result(table)
 
 

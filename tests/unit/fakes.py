@@ -67,7 +67,8 @@ class FakeEngine:
         return self.listening.get(container)
 
     def create(self, image: str, *, name: str | None = None, command: list[str] | None = None,
-               env: dict[str, str] | None = None, labels: dict[str, str] | None = None) -> str:
+               env: dict[str, str] | None = None, labels: dict[str, str] | None = None,
+               entrypoint: list[str] | None = None, network: str = "none") -> str:
         self.calls.append(f"create {name or image}")
         if name in self.named:
             raise NameTaken(f"a container named {name} exists")
@@ -118,6 +119,9 @@ class FakeEngine:
     def access_log(self, container: str, since: float) -> str:
         self.calls.append(f"access log {container} since {since:g}")
         return self.logs.get(container, "")
+
+    def put_tree(self, container: str, directory: str, source, name: str) -> None:
+        self.calls.append(f"put {container} {directory}/{name} < {source}")
 
     def put_files(self, container: str, files: list) -> None:
         self.calls.append(f"put {container} {' '.join(inside for inside, _ in files)}")

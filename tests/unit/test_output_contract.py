@@ -59,6 +59,7 @@ def samples(tmp_path) -> dict:
     from stackctl.backup.restore import RestoreResult
     from stackctl.access import ComposeModel, Exited
     from stackctl.backup.remote import Pushed
+    from stackctl.backup.restic import Checked
     from stackctl.doctor import Diagnosis, Finding
     from stackctl.watch import Incidents
     from stackctl.lifecycle import Changed, Down, LogLines, Restarted
@@ -99,6 +100,7 @@ def samples(tmp_path) -> dict:
         "backups": results.BackupList(tmp_path, (backup_set,), ()),
         "backups verify": results.Verified(backup_set.id, 1, 3),
         "backups push": Pushed(backup_set.id, "sftp://ops@backup1/srv/shop/" + backup_set.id, 10, ()),
+        "backups check": Checked("rest:https://backup1/shop", False, ("no errors were found",)),
         "restore": RestoreResult(backup_set, ("shop",), {"shop": "shop_before_20260101000000"}, 3, 1, ("reader",),
                                  True, Path("/srv/shop/.stackctl/r.rdb")),
         "certs self-signed": results.CertMade(Path("c.pem"), Path("k.pem"), when),
