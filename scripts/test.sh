@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Set up (scripts/setup.sh), then run every test: unit tests and the integration tests, which run
 # the real stack on the real engine. Independent tests run side by side (pytest-xdist,
-# STACKCTL_TEST_WORKERS, default 3; a module whose tests share one stack stays on one worker);
-# the tests that change the engine itself (a swarm) run alone after them. Each test has a time
+# STACKCTL_TEST_WORKERS, default 4: the tests mostly wait on containers; a module whose tests
+# share one stack, or the swarm, stays on one worker); a test that changes what every other one
+# relies on (it prunes the engine's containers) runs alone after them. Each test has a time
 # limit (900 s) and the slowest are listed. Extra arguments go to pytest; naming a test file or
 # test runs just that, in one process.
 # --repeat N: the whole suite N times in a row, stopping at the first run that fails; each
@@ -31,7 +32,7 @@ for arg in "$@"; do
   esac
 done
 
-workers=${STACKCTL_TEST_WORKERS:-3}
+workers=${STACKCTL_TEST_WORKERS:-4}
 suite() {
   local started=$SECONDS
   .venv/bin/python -m pytest -q -n "$workers" --dist loadgroup -m "not serial" --timeout 900 --durations 30 "$@" \

@@ -17,8 +17,9 @@ from conftest import make_runner
 from load import Load, StrictLoad
 from projects import project_with_own_images
 
-# A swarm is the engine's own state (init, leave): run alone, after the rest (scripts/test.sh).
-pytestmark = pytest.mark.serial
+# A swarm is the engine's own state (init, leave), which the one-host stacks beside it do not see
+# (their networks are local bridges, their ports their own): one worker runs it, beside the rest.
+pytestmark = pytest.mark.xdist_group("swarm")
 
 
 def docker(*args: str) -> subprocess.CompletedProcess:
