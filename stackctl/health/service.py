@@ -243,8 +243,9 @@ def observer(spec: ServiceSpec, engine: Engine, container_id: str, stays_up: flo
         verdict = observe_container(spec, info)
         if verdict is not None:
             return verdict
-        if not endpoint:
-            endpoint.append(probe_endpoint(spec, info, engine))
+        if not endpoint or endpoint[0] is not None and endpoint[0].kind not in ("http", "https"):
+            # a data kind's credentials are read from the server, which may not answer yet: again each look
+            endpoint[:] = [probe_endpoint(spec, info, engine)]
         if endpoint[0] is not None:
             return endpoint[0].probe()
         for ask in (exec_role_probe, lambda e, s_, i: exec_probe(e, i) if i.healthcheck else None, http_inside):

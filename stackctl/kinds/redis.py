@@ -166,6 +166,9 @@ class Redis:
             client.ping()
             return Observation.ready("PONG")
         except redis_lib.AuthenticationError as exc:
+            if password is None:  # not read from the server yet (it did not answer), or none it gives works
+                return Observation.pending(f"the server wants a password that stackctl has not read from it yet "
+                                           f"({exc}): none its configuration or REDIS_PASSWORD gives is accepted so far")
             return Observation.failed(f"authentication refused ({exc}): the server's password is not one its "
                                       "configuration or REDIS_PASSWORD gives")
         except (redis_lib.ConnectionError, redis_lib.TimeoutError, redis_lib.BusyLoadingError, OSError) as exc:

@@ -61,11 +61,16 @@ class Lines:
             self.lines.append(line.rstrip())
 
     def wait_for(self, text: str, timeout: float, after: int = 0) -> int:
+        """The index of the first line from `after` on holding text; an error at once when the loop
+        ended without printing it (its output ends), else after timeout."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
+            ended = not self._reader.is_alive()  # read before looking: its last lines are in
             for index, line in enumerate(self.lines[after:], after):
                 if text in line:
                     return index
+            if ended:
+                raise AssertionError(f"the loop ended before {text!r}; output:\n" + "\n".join(self.lines[-40:]))
             time.sleep(0.1)
         raise AssertionError(f"{text!r} not seen within {timeout} s; output:\n" + "\n".join(self.lines[-40:]))
 

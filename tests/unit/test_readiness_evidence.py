@@ -80,3 +80,19 @@ def test_listeners_are_read_from_proc_net_tcp_without_the_engines_own_resolver()
              "   1: 00000000:1F40 00000000:0000 0A 00000000:00000000\n"  # 0.0.0.0:8000, listening
              "   2: 0100007F:1F90 0100007F:C350 01 00000000:00000000\n")  # an established connection
     assert listening_in(table) == {8000}
+
+
+def test_a_cache_whose_password_is_not_read_yet_is_pending_not_failed(monkeypatch):
+    """The first look may come before redis answers (its password unknown, None): the server's
+    refusal of no password then means "not yet", never a failed gate (seen under CI load)."""
+    import redis as redis_lib
+
+    from stackctl.health.gate import State
+    from stackctl.kinds.redis import Redis
+
+    def refuse(self):
+        raise redis_lib.AuthenticationError("HELLO must be called with the client already authenticated")
+
+    monkeypatch.setattr(redis_lib.Redis, "ping", refuse)
+    assert Redis().probe_host("127.0.0.1", 6379, None).state is State.PENDING
+    assert Redis().probe_host("127.0.0.1", 6379, "a-password-it-gave").state is State.FAILED
