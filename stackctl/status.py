@@ -3,12 +3,13 @@ endpoint checks. Its JSON result is a stable contract (tests/unit/test_status_js
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from stackctl import stats as stats_lib
 from stackctl.containers import ContainerInfo, uptime_seconds
-from stackctl.health.gate import Observation
+from stackctl.health.gate import Observation, State
 from stackctl.service_state import ServiceState, classify, evidence_of
 from stackctl.health.service import EndpointResult, ready_now, running_endpoints
 from stackctl.stack import Stack
@@ -113,6 +114,7 @@ def status(stack: Stack, *, stats: bool = True) -> StatusReport:
     unasked = [n for n in names if n not in looks and n in containers and containers[n].state == "running"
                and containers[n].health != "healthy" and not stack.model.services[n].oneshot]
     looks.update(ready_now(stack.model, stack.engine, containers, unasked))
+    containers = settled(stack, containers, looks)
     services = []
     for name in names:
         spec, info = stack.model.services[name], containers.get(name)
@@ -131,6 +133,31 @@ def status(stack: Stack, *, stats: bool = True) -> StatusReport:
             evidence=evidence_of(info, looks.get(name)),
         ))
     return StatusReport(stack.name, stack.project.env, tuple(services), tuple(endpoints))
+
+
+SETTLE_SECONDS = 0.3  # how long the engine may take to record a container's exit (SIGKILL, a crash)
+
+
+def settled(stack: Stack, containers: dict[str, ContainerInfo], looks: dict[str, Observation],
+            pause: float = SETTLE_SECONDS) -> dict:
+    """A probe that failed may have met a container on its way out (killed, crashed): the
+    engine records the exit a moment after the process is gone. Each such container is asked
+    again after that moment, so one that has stopped is said stopped, not unhealthy."""
+    found = dict(containers)
+    failed = [name for name, seen in looks.items() if name in found and found[name].state == "running"
+              and seen is not None and seen.state is not State.READY]
+    if failed and pause:
+        time.sleep(pause)
+    for name in failed:
+        info = found[name]
+        now = stack.engine.inspect(info.id)
+        if now is None or now.state != "running":
+            looks.pop(name)
+            if now is None:
+                found.pop(name)
+            else:
+                found[name] = now
+    return found
 
 
 @dataclass(frozen=True)

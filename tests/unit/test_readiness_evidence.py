@@ -96,3 +96,27 @@ def test_a_cache_whose_password_is_not_read_yet_is_pending_not_failed(monkeypatc
     monkeypatch.setattr(redis_lib.Redis, "ping", refuse)
     assert Redis().probe_host("127.0.0.1", 6379, None).state is State.PENDING
     assert Redis().probe_host("127.0.0.1", 6379, "a-password-it-gave").state is State.FAILED
+
+
+def test_a_probe_that_met_a_container_on_its_way_out_says_stopped_not_unhealthy(tmp_path):
+    """monitor looked at api as it was killed: the container still ran when listed, its probe was
+    refused; asked again it has exited, and that is what is said."""
+    from dataclasses import replace as changed
+
+    from stackctl.health.gate import Observation, State
+    from stackctl.service_state import ServiceState, classify
+    from stackctl.status import settled
+    from types import SimpleNamespace
+
+    from tests.unit.fakes import FakeEngine, container
+
+    listed = {"api": container("api"), "web": container("web"), "worker": container("worker")}
+    engine = FakeEngine([changed(listed["api"], state="exited"), listed["web"]])  # worker removed meanwhile
+    stack = SimpleNamespace(engine=engine)
+    looks = {"api": Observation(State.PENDING, "connection refused"), "web": Observation(State.PENDING, "HTTP 502"),
+             "worker": Observation(State.PENDING, "connection refused")}
+    now = settled(stack, listed, looks, pause=0)
+    assert classify(False, now.get("api"), looks.get("api")) is ServiceState.STOPPED
+    assert classify(False, now.get("web"), looks.get("web")) is ServiceState.UNHEALTHY  # still running: unhealthy
+    assert classify(False, now.get("worker"), looks.get("worker")) is ServiceState.ABSENT
+    assert listed["api"].state == "running"  # the caller's listing is left as it was
