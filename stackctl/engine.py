@@ -46,6 +46,27 @@ def remote_hostname(host: str | None) -> str | None:
     return None
 
 
+class _CountedReader:
+    """A spooled archive read by the engine's client (its length known, so sent with one
+    Content-Length), counted for a meter as the share of the files' bytes sent so far."""
+
+    def __init__(self, spool, files: int, meter):
+        self.spool, self.files, self.meter = spool, files, meter
+        self.length = spool.seek(0, 2)
+        spool.seek(0)
+        self.sent = 0
+
+    def __len__(self) -> int:
+        return self.length
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self.spool.read(size)
+        self.sent += len(chunk)
+        if self.length:
+            self.meter.count(min(self.files, self.sent * self.files // self.length) - self.meter.done)
+        return chunk
+
+
 class Engine:
     """A thin handle on one engine; one low-level client per thread (requests sessions)."""
 
@@ -79,8 +100,9 @@ class Engine:
             try:
                 client = docker.APIClient(version="auto", timeout=30, **kwargs)
             except DockerException as exc:
-                raise StackError(f"Docker engine not reachable: {exc}",
-                                 "start it (sudo systemctl start docker), then stackctl check") from None
+                from stackctl.failures import engine_gone
+
+                raise engine_gone(self.host or kwargs.get("base_url"), exc) from None
             self._local.client = client
         return client
 
@@ -290,9 +312,10 @@ class Engine:
             tar.addfile(info, io.BytesIO(data))
         self._api.put_archive(container, directory, buf.getvalue())
 
-    def put_tree(self, container: str, directory: str, source: Path, name: str) -> None:
+    def put_tree(self, container: str, directory: str, source: Path, name: str, meter=None) -> None:
         """Copy a host folder into a container as `directory/name` (files 0600, root's), through
-        an unnamed temporary file beside it: never held in memory, however large."""
+        an unnamed temporary file beside it: never held in memory, however large. A `meter`
+        (stackctl.report.Metered) counts the files' bytes as the engine takes them."""
         import tarfile
         import tempfile
 
@@ -310,7 +333,12 @@ class Engine:
                         with open(path, "rb") as data:
                             tar.addfile(info, data)
             spool.seek(0)
-            self._api.put_archive(container, directory, spool)
+            if meter is None:
+                self._api.put_archive(container, directory, spool)
+                return
+            files = sum(p.stat().st_size for p in source.iterdir() if p.is_file() and not p.is_symlink())
+            self._api.put_archive(container, directory, _CountedReader(spool, files, meter))
+            meter.finish()
 
     def put_files(self, container: str, files: list[tuple[str, Path]]) -> None:
         """Copy host files into a container at absolute paths (the dev loop's sync): one archive,
@@ -482,13 +510,16 @@ class Engine:
 
     # -- the docker CLI, for a file streamed into a container's stdin --------------------------
     def cli(self, args: list[str], stdin_path=None, timeout: float | None = None,
-            stdin_data: bytes | None = None, env: dict[str, str] | None = None) -> ExecResult:
+            stdin_data: bytes | None = None, env: dict[str, str] | None = None, meter=None) -> ExecResult:
         """`docker ARGS` (`run -i` / `exec -i` of dumps, `stack deploy -c -`). Arguments never
         carry secrets (they would show in `ps`): a secret goes in `env`, the docker CLI's own
-        environment, named in ARGS by `-e NAME` alone."""
+        environment, named in ARGS by `-e NAME` alone. With a `meter` (stackctl.report.Metered),
+        the file at `stdin_path` is fed in chunks and each one counted."""
         import os
         import subprocess
 
+        if meter is not None and stdin_path is not None:
+            return self._cli_fed(args, stdin_path, timeout, env, meter)
         stdin = open(stdin_path, "rb") if stdin_path is not None else subprocess.DEVNULL
         feed = {"input": stdin_data} if stdin_data is not None else {"stdin": stdin}
         try:
@@ -499,6 +530,41 @@ class Engine:
                 stdin.close()
         return ExecResult(proc.returncode, proc.stdout.decode("utf-8", "replace"),
                           proc.stderr.decode("utf-8", "replace"))
+
+    def _cli_fed(self, args: list[str], stdin_path, timeout: float | None, env: dict[str, str] | None,
+                 meter) -> ExecResult:
+        import os
+        import subprocess
+
+        proc = subprocess.Popen(["docker", *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, env={**(self._cli_env() or os.environ), **(env or {})})
+        said: dict[str, bytes] = {}
+        readers = [threading.Thread(target=lambda key=key, stream=stream: said.__setitem__(key, stream.read()),
+                                    daemon=True) for key, stream in (("out", proc.stdout), ("err", proc.stderr))]
+        for reader in readers:
+            reader.start()
+        try:
+            with open(stdin_path, "rb") as source:
+                while chunk := source.read(1 << 20):
+                    proc.stdin.write(chunk)
+                    meter.count(len(chunk))
+        except BrokenPipeError:
+            pass  # the command stopped reading: its exit code and stderr say why
+        finally:
+            try:
+                proc.stdin.close()
+            except BrokenPipeError:
+                pass
+        try:
+            code = proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
+        for reader in readers:
+            reader.join()
+        meter.finish()
+        return ExecResult(code, said.get("out", b"").decode("utf-8", "replace"),
+                          said.get("err", b"").decode("utf-8", "replace"))
 
     def cli_pipe(self, args: list[str], merge_stderr: bool = False):
         """`docker ARGS` fed by the caller through .stdin (a Popen); `merge_stderr`: one stream."""

@@ -77,7 +77,14 @@ class ServiceOutcome:
     elapsed: float = 0.0
     detail: str = ""
     evidence: str = ""  # what `ready` rests on (health.gate's words); "none" for running
+    # Seconds from the command's start: when it began waiting for what it needs, when its start
+    # began, when it ended (ready, done or failed). None where it did not get that far.
+    timeline: tuple[float | None, float | None, float | None] | None = None
 
     def to_dict(self) -> dict:
-        return {"name": self.service, "action": self.action, "outcome": self.outcome,
-                "seconds": round(self.elapsed, 2), "evidence": self.evidence or None}
+        found = {"name": self.service, "action": self.action, "outcome": self.outcome,
+                 "seconds": round(self.elapsed, 2), "evidence": self.evidence or None}
+        if self.timeline is not None:
+            found["timeline"] = dict(zip(("waiting_from", "starting_from", "ended_at"),
+                                         (None if t is None else round(t, 2) for t in self.timeline)))
+        return found

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from stackctl import converged, injected
 from stackctl.build import build_images, pull_missing
@@ -70,8 +70,10 @@ def observe(stack: Stack, names: list[str], containers: dict[str, ContainerInfo]
 class Executor:
     """Runs the steps, each as soon as what it needs is ready; independent ones in parallel."""
 
-    def __init__(self, stack: Stack, timeout: float, report: Reporter, cancel: threading.Event):
+    def __init__(self, stack: Stack, timeout: float, report: Reporter, cancel: threading.Event,
+                 origin: float | None = None):
         self.stack, self.timeout, self.report, self.cancel = stack, timeout, report, cancel
+        self.origin = time.monotonic() if origin is None else origin  # the timelines count from here
         self.results: dict[str, ServiceOutcome] = {}
         self.done: dict[str, threading.Event] = {}
         self.containers: dict[str, ContainerInfo] = {}
@@ -91,14 +93,23 @@ class Executor:
 
     def _guarded(self, step: Step) -> None:
         try:
-            self.results[step.target] = self._step(step)
+            self.results[step.target] = self._timed(step)
         except Exception as exc:  # reported as this service's failure, never lost in a thread
             self.results[step.target] = ServiceOutcome(step.target, step.action, "failed", 0.0,
                                                         f"{type(exc).__name__}: {exc}")
         finally:
             self.done[step.target].set()
 
-    def _step(self, step: Step) -> ServiceOutcome:
+    def _timed(self, step: Step) -> ServiceOutcome:
+        """The step's outcome with its timeline: waiting from, starting from, ended at."""
+        marks = {"waiting": time.monotonic() - self.origin}
+        outcome = self._step(step, marks)
+        if step.action == "keep":
+            return outcome
+        ended = time.monotonic() - self.origin
+        return replace(outcome, timeline=(marks["waiting"], marks.get("starting"), ended))
+
+    def _step(self, step: Step, marks: dict[str, float]) -> ServiceOutcome:
         name = step.target
         if step.action == "keep":
             self.report.service(name, step.detail, "unchanged")
@@ -115,6 +126,7 @@ class Executor:
         if info is None:
             return ServiceOutcome(name, step.action, "failed", 0.0, "no container was created")
         spec = self.stack.model.services[name]
+        marks["starting"] = time.monotonic() - self.origin
         self.report.service(name, "running" if spec.oneshot else "starting")
         if info.state != "running":
             if spec.injects_files:
@@ -272,7 +284,7 @@ def _up(stack: Stack, services: list[str] | None, *, build: str = "auto", timeou
     targets = closure(stack.model, services)
     built = build_images(stack, targets, build, report)
     pull_missing(stack, targets, report)
-    executor = Executor(stack, timeout or stack.settings.health_timeout, report, cancel)
+    executor = Executor(stack, timeout or stack.settings.health_timeout, report, cancel, origin=started)
     steps, outcomes = converge(stack, targets, run_oneshots, executor, report)
     if cancel.is_set():
         raise KeyboardInterrupt

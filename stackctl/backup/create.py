@@ -19,7 +19,7 @@ from stackctl.backup.sets import backup_path
 from stackctl.backup.verify import restore_test
 from stackctl.containers import ContainerInfo
 from stackctl.errors import StackError
-from stackctl.report import SILENT, Reporter
+from stackctl.report import SILENT, Metered, Reporter
 from stackctl.results import BackupList, BackupMade
 from stackctl.stack import Stack
 from stackctl.steps import Plan, Step
@@ -83,10 +83,12 @@ class Backing:
     def _write(self, name: str, produce, what: str) -> dict:
         """A file of the set, counted and hashed as it is written; `produce(sink)` returns the ExecResult."""
         writer = sets.HashingWriter(self.partial / name)
+        meter = Metered(self.report, f"backup {what}", sink=writer)
         try:
-            result = produce(writer)
+            result = produce(meter)
         finally:
             writer.close()
+        meter.finish()
         if result is not None and result.exit_code != 0:
             raise StackError(f"{what}: {result.stderr.strip()[-300:] or f'exit {result.exit_code}'}")
         return {"file": name, "bytes": writer.bytes, "sha256": writer.sha256}
@@ -209,7 +211,7 @@ def backup_and_prune(stack: Stack, *, include_redis: bool = True, verify: bool =
         from stackctl.backup.offsite import push as push_off_site
 
         report.note(f"copying {made.id} off-site and reading it back there")
-        pushed = push_off_site(stack, made)
+        pushed = push_off_site(stack, made, report)
     return BackupMade(made, verify, tuple(p.id for p in pruned), pushed)
 
 

@@ -25,8 +25,11 @@ def where(stack) -> str:
                        for d in _destinations(stack))
 
 
-def push(stack, backup_set: sets.BackupSet):
-    return _destinations(stack)[0].push(stack, backup_set)
+def push(stack, backup_set: sets.BackupSet, report=None):
+    """The set to the first destination configured; `report` is told the bytes as they go."""
+    from stackctl.report import SILENT
+
+    return _destinations(stack)[0].push(stack, backup_set, report or SILENT)
 
 
 def listing(stack) -> remote.RemoteList:

@@ -164,8 +164,9 @@ def _read_manifest(sftp, set_path: str):
         return None
 
 
-def push(stack, backup_set: sets.BackupSet) -> Pushed:
+def push(stack, backup_set: sets.BackupSet, report=None) -> Pushed:
     """Copy a set off-site, read it back there, then rename it into place; retention applies there."""
+    from stackctl.report import SILENT, Metered
     remote = configured(stack)
     folder = posixpath.join(remote.path, stack.name)
     final, partial = posixpath.join(folder, backup_set.id), posixpath.join(folder, f"{sets.PARTIAL_PREFIX}{backup_set.id}")
@@ -184,9 +185,14 @@ def push(stack, backup_set: sets.BackupSet) -> Pushed:
             except FileNotFoundError:
                 pass
             sftp.mkdir(partial, mode=0o700)
+            meter = Metered(report or SILENT, f"push {backup_set.id}",
+                            sum((backup_set.path / name).stat().st_size for name in [*files, sets.MANIFEST]))
             for name in [*files, sets.MANIFEST]:
-                sftp.put(str(backup_set.path / name), posixpath.join(partial, name))
+                before = meter.done
+                sftp.put(str(backup_set.path / name), posixpath.join(partial, name),
+                         callback=lambda sent, _total, base=before: meter.count(base + sent - meter.done))
                 sftp.chmod(posixpath.join(partial, name), 0o600)
+            meter.finish()
         where = final if exists else partial
         for name, expected in files.items():
             if _sha256(sftp, posixpath.join(where, name)) != expected:

@@ -264,15 +264,19 @@ def _manifest(h: Helper, snapshot: Snapshot) -> sets.BackupSet:
     return sets.BackupSet(Path(f"{INSIDE}/{snapshot.set_id}"), checked)
 
 
-def push(stack, backup_set: sets.BackupSet):
+def push(stack, backup_set: sets.BackupSet, report=None):
     """One snapshot of the set, every file read back there and compared, then retention there."""
     from stackctl.backup.remote import Pushed
+    from stackctl.report import SILENT, Metered
 
     with helper(stack, create_password=True) as h:
         _ensure_repository(h)
         there = [s for s in h.snapshots() if s.set_id == backup_set.id]
         if not there:
-            h.engine.put_tree(h.container, INSIDE, backup_set.path, backup_set.id)
+            h.engine.put_tree(h.container, INSIDE, backup_set.path, backup_set.id,
+                              meter=Metered(report or SILENT, f"push {backup_set.id}",
+                                            sum(p.stat().st_size for p in backup_set.path.iterdir()
+                                                if p.is_file() and not p.is_symlink())))
             h.run("backup", "--quiet", "--host", stack.name, "--tag", "stackctl", "--tag", f"stack:{stack.name}",
                   "--tag", f"set:{backup_set.id}", "--tag", f"kind:{backup_set.manifest.get('kind', 'manual')}",
                   f"{INSIDE}/{backup_set.id}", what=f"backup of set {backup_set.id}")

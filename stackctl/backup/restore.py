@@ -25,7 +25,7 @@ from stackctl.backup.create import database_service, running_container
 from stackctl.backup.sets import backup_path
 from stackctl.backup.verify import check_files
 from stackctl.errors import EXIT_FAILED, EXIT_UNHEALTHY, EXIT_USAGE, StackError
-from stackctl.report import SILENT, Reporter
+from stackctl.report import SILENT, Metered, Reporter
 from stackctl.stack import Stack
 from stackctl.steps import Plan, Step
 from stackctl.steps import run as run_steps
@@ -202,7 +202,9 @@ class Restoring:
             name, fresh = database["name"], self.fresh[database["name"]]
             self.report.note(f"restoring database {name} into {fresh}")
             self.server.create(fresh, self.kind.database(database, self.server.user))
-            result = self.server.restore_into(fresh, self.set.file(database), owners=self.with_roles)
+            dump = self.set.file(database)
+            result = self.server.restore_into(fresh, dump, owners=self.with_roles,
+                                              meter=Metered(self.report, f"restore {name}", dump.stat().st_size))
             if result.exit_code != 0:  # its undo drops the new databases: the data that serves was not touched
                 raise StackError(f"backup {self.set.id} does not read in full into a new database, nothing was "
                                  f"touched: {self.kind.restore_error(result)}", "choose another backup: stackctl backups",

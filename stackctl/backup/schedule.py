@@ -32,7 +32,7 @@ class Schedule:
 
     def command(self, executable: str | None = None) -> list[str]:
         exe = executable or str(Path(sys.argv[0]).resolve())
-        return [exe, "--project-dir", str(self.project_dir), *self.project, "--env", self.env, "--quiet", "backup",
+        return [exe, "--project-directory", str(self.project_dir), *self.project, "--env", self.env, "--quiet", "backup",
                 "--kind", "scheduled"]
 
     def hour_minute(self) -> tuple[int, int]:

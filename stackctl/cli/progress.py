@@ -11,6 +11,37 @@ STYLES = {"ready": "green", "done": "green", "failed": "red", "timeout": "red", 
           "starting": "cyan", "running": "cyan", "restarting": "cyan", "waiting": "dim"}
 
 
+def _size(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GiB"
+
+
+def describe_transfer(done: int, total: int | None, seconds: float) -> str:
+    """"12.0 MiB of 40.0 MiB, 4.0 MiB/s, 7 s left"; at the end "40.0 MiB in 10.0 s (4.0 MiB/s)"."""
+    rate = done / seconds if seconds > 0 else 0.0
+    if total is not None and done >= total:
+        return f"{_size(done)} in {seconds:.1f} s" + (f" ({_size(rate)}/s)" if rate else "")
+    said = _size(done) + (f" of {_size(total)}" if total else "") + (f", {_size(rate)}/s" if rate else "")
+    if total and rate:
+        said += f", {max(0, total - done) / rate:.0f} s left"
+    return said
+
+
+class Transfers:
+    """When each transfer began, for its rate and ETA."""
+
+    def __init__(self):
+        self.began: dict[str, float] = {}
+
+    def describe(self, what: str, done: int, total: int | None) -> str:
+        now = time.monotonic()
+        began = self.began.setdefault(what, now)
+        return describe_transfer(done, total, now - began)
+
+
 class PlainProgress:
     """One line per change of phase or service state."""
 
@@ -19,6 +50,8 @@ class PlainProgress:
         self._last: dict[str, str] = {}
         self._lock = threading.Lock()
         self._phase_base = ""
+        self._transfers = Transfers()
+        self._told: dict[str, float] = {}
 
     def phase(self, text: str) -> None:
         base = text.split(" (")[0]
@@ -42,6 +75,17 @@ class PlainProgress:
 
         self.console.info(f"· {escape(mask(text))}")
 
+    def transfer(self, what: str, done: int, total: int | None, every: float = 5.0) -> None:
+        """A line every `every` seconds of a transfer, and one when it ends (a log is not a screen)."""
+        from rich.markup import escape
+
+        said = self._transfers.describe(what, done, total)
+        now = time.monotonic()
+        ended = total is not None and done >= total
+        if ended or now - self._told.setdefault(what, now) >= every:
+            self._told[what] = now
+            self.console.info(f"  {escape(what)}: {said}")
+
     def close(self) -> None:
         pass
 
@@ -57,6 +101,7 @@ class LiveProgress:
         self.phase_text = ""
         self.started = time.monotonic()
         self._lock = threading.Lock()
+        self._transfers = Transfers()
         self.live = Live(self._render(), console=console.err, refresh_per_second=8, transient=False)
         self.live.__enter__()
 
@@ -65,7 +110,7 @@ class LiveProgress:
         from rich.text import Text
 
         table = Table(box=None, show_header=False, padding=(0, 1))
-        table.add_column(width=10)
+        table.add_column(min_width=10, max_width=28, no_wrap=True, overflow="ellipsis")
         table.add_column(width=9)
         table.add_column(justify="right", width=6)
         table.add_column(overflow="ellipsis", no_wrap=True, max_width=70)
@@ -96,6 +141,17 @@ class LiveProgress:
         from stackctl.masking import mask
 
         self.live.console.print(f"· {mask(text)}", markup=False, highlight=False)
+
+    def transfer(self, what: str, done: int, total: int | None) -> None:
+        """A row of the table: the bytes, the rate and, when the size is known, the time left."""
+        said = self._transfers.describe(what, done, total)
+        ended = total is not None and done >= total
+        with self._lock:
+            previous = self.rows.get(what)
+            since = previous[1] if previous else time.monotonic()
+            self.rows[what] = ["done" if ended else "moving", since, said,
+                               time.monotonic() - since if ended else None]
+            self.live.update(self._render())
 
     def close(self) -> None:
         with self._lock:

@@ -39,18 +39,28 @@ def check_table(report):
     return table
 
 
-def status_table(report):
+def status_table(report, history=None):
+    """The services' table; with a history (stackctl.cli.sparkline, `status --follow`), CPU and
+    memory over the last looks beside their values."""
     from rich.table import Table
 
     table = Table(title=f"stack {report.stack} ({report.env})", title_justify="left", box=None, padding=(0, 1))
-    for col in ("service", "state", "evidence", "container", "uptime", "ports", "cpu", "memory"):
+    columns = ["service", "state", "evidence", "container", "uptime", "ports", "cpu", "memory"]
+    if history is not None:
+        columns[7:7] = ["cpu history"]
+        columns.append("memory history")
+    for col in columns:
         table.add_column(col, justify="right" if col in ("cpu", "memory", "uptime") else "left")
     for s in report.services:
         style = "green" if s.ok else "yellow" if str(s.state) == "running" else "red"
         ports = ", ".join(f"{ip or '*'}:{hp}->{cp}" for cp, ip, hp in s.ports) or "-"
         cpu = "-" if s.cpu_percent is None else f"{s.cpu_percent:.1f}%"
-        table.add_row(s.name, f"[{style}]{s.state}[/]", s.evidence if s.container_state else "-",
-                      s.container_state or "-", _duration(s.uptime_seconds), ports, cpu, _bytes(s.memory_bytes))
+        cells = [s.name, f"[{style}]{s.state}[/]", s.evidence if s.container_state else "-",
+                 s.container_state or "-", _duration(s.uptime_seconds), ports, cpu, _bytes(s.memory_bytes)]
+        if history is not None:
+            cells[7:7] = [f"[cyan]{history.cpu_line(s.name)}[/]"]
+            cells.append(f"[magenta]{history.memory_line(s.name)}[/]")
+        table.add_row(*cells)
     return table
 
 
@@ -73,6 +83,27 @@ def endpoint_table(endpoints):
 
 def up_summary(console, result) -> None:
     console.result(_up_summary(result))
+    picture = waterfall(result.services, result.elapsed, console.out.width)
+    if picture is not None:
+        console.result(picture)
+
+
+def waterfall(outcomes, total: float, width: int):
+    """The start-up waterfall (stackctl.cli.waterfall) as rich text; None when nothing started."""
+    from rich.text import Text
+
+    from stackctl.cli import waterfall as picture
+
+    drawn = picture.lines(outcomes, total, width)
+    if not drawn:
+        return None
+    text = Text()
+    for line in drawn:
+        for piece, style in line:
+            text.append(piece, style=style or None)
+        text.append("\n")
+    text.rstrip()
+    return text
 
 
 def _up_summary(result):
@@ -175,9 +206,9 @@ def schedule_change(console, result) -> None:
 
 def watch_service_change(console, result) -> None:
     if not result.installed:
-        console.result(f"removed {', '.join(map(str, result.paths))}" if result.paths else "no watch was installed")
+        console.result(f"removed {', '.join(map(str, result.paths))}" if result.paths else "no monitor was installed")
         return
-    console.result(f"watch installed: {', '.join(map(str, result.paths))}; alerts go where STACKCTL_ALERT_* say")
+    console.result(f"monitor installed: {', '.join(map(str, result.paths))}; alerts go where STACKCTL_ALERT_* say")
 
 
 def backup_list(console, result) -> None:

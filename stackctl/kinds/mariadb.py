@@ -277,11 +277,11 @@ class Server:
             if like else ""
         self.sql(f"CREATE DATABASE {ident(name)}{extra}")
 
-    def restore_into(self, name: str, path: Path, *, owners: bool) -> ExecResult:
+    def restore_into(self, name: str, path: Path, *, owners: bool, meter=None) -> ExecResult:
         """The gzipped dump, streamed over stdin, loaded into an existing empty database."""
         script = f"set -o pipefail; gunzip -c | mariadb --user={_sh(self.user)} -h 127.0.0.1 {_sh(name)}"
         return self.engine.cli(["exec", "-i", "-e", "MYSQL_PWD", self.info.id, "bash", "-c", script],
-                               stdin_path=path, env=_pwd(self.creds))
+                               stdin_path=path, env=_pwd(self.creds), meter=meter)
 
     def terminate(self, *names: str) -> None:
         listed = ", ".join(literal(n) for n in names)

@@ -288,12 +288,12 @@ class Server:
                 extra += f" LC_COLLATE {literal(like.collate)} LC_CTYPE {literal(like.ctype)}"
         self.sql(f"CREATE DATABASE {quoted(name)}{extra} TEMPLATE template0")
 
-    def restore_into(self, name: str, path: Path, *, owners: bool) -> ExecResult:
+    def restore_into(self, name: str, path: Path, *, owners: bool, meter=None) -> ExecResult:
         """pg_restore a dump (streamed over stdin) into an existing empty database, stopping at the
         first error; `owners`: objects owned as in the dump (its roles exist), else by this user."""
         ownership = [] if owners else ["--no-owner", "--role", self.user]
         return self.engine.cli(["exec", "-i", self.info.id, "pg_restore", "--exit-on-error", "--no-tablespaces",
-                                *ownership, "-U", self.user, "-d", name], stdin_path=path)
+                                *ownership, "-U", self.user, "-d", name], stdin_path=path, meter=meter)
 
     def terminate(self, *names: str) -> None:
         listed = ", ".join(literal(n) for n in names)

@@ -23,6 +23,13 @@ def sftp_port():
     return out.stdout.strip().splitlines()[-1].rsplit(":", 1)[1]
 
 
+def ended(stderr: str, what: str, size: int) -> bool:
+    """The progress said the transfer ended with exactly this many bytes ("  push ID: 41.2 KiB in 0.3 s")."""
+    from stackctl.cli.progress import describe_transfer
+
+    return f"  {what}: {describe_transfer(size, size, 1.0).split(' in ')[0]} in " in stderr
+
+
 def test_a_set_pushed_off_site_comes_back_with_its_rows(data_stack, sftp_port, tmp_path):
     s = data_stack
     far = tmp_path / "offsite"
@@ -38,6 +45,11 @@ def test_a_set_pushed_off_site_comes_back_with_its_rows(data_stack, sftp_port, t
     first = listed[0]["id"]
     there = far / s.name / first
     manifest = json.loads((there / "manifest.json").read_text())
+    # the bytes as they moved: each file written, then the push, with their sizes and time
+    sent = sum(p.stat().st_size for p in there.iterdir())
+    assert ended(made.stderr, f"push {first}", sent), made.stderr
+    for d in manifest["database"]["databases"]:
+        assert ended(made.stderr, f"backup database {d['name']}", d["bytes"]), made.stderr
     for meta in (*manifest["database"]["databases"], manifest["database"]["globals"], manifest["cache"]):
         assert hashlib.sha256((there / meta["file"]).read_bytes()).hexdigest() == meta["sha256"]
     assert not any(p.name.startswith(".partial") for p in (far / s.name).iterdir())
@@ -56,6 +68,9 @@ def test_a_set_pushed_off_site_comes_back_with_its_rows(data_stack, sftp_port, t
     assert restored.returncode == 0, restored.stderr
     assert sql(s, "SELECT count(*) FROM stops")[0][0] == before
     assert (backup_dir(s) / remaining[0] / "manifest.json").is_file()  # fetched, checked, kept
+    fetched = json.loads((backup_dir(s) / remaining[0] / "manifest.json").read_text())
+    for d in fetched["database"]["databases"]:
+        assert ended(restored.stderr, f"restore {d['name']}", d["bytes"]), restored.stderr
 
 
 def test_a_password_in_the_remote_address_is_refused(data_stack):
@@ -147,6 +162,8 @@ def test_a_set_pushed_to_restic_is_encrypted_there_checked_pruned_and_brings_its
     listed = json.loads(s.run("backups", "--remote", "--json").stdout)["result"]["backups"]
     assert len(listed) == 1
     first = listed[0]["id"]
+    local = backup_dir(s) / first
+    assert ended(made.stderr, f"push {first}", sum(p.stat().st_size for p in local.iterdir())), made.stderr
 
     checked = s.run("backups", "check", "--read-data")
     assert checked.returncode == 0, checked.stderr

@@ -120,8 +120,11 @@ class FakeEngine:
         self.calls.append(f"access log {container} since {since:g}")
         return self.logs.get(container, "")
 
-    def put_tree(self, container: str, directory: str, source, name: str) -> None:
+    def put_tree(self, container: str, directory: str, source, name: str, meter=None) -> None:
         self.calls.append(f"put {container} {directory}/{name} < {source}")
+        if meter is not None:
+            meter.count(sum(p.stat().st_size for p in source.iterdir() if p.is_file()))
+            meter.finish()
 
     def put_files(self, container: str, files: list) -> None:
         self.calls.append(f"put {container} {' '.join(inside for inside, _ in files)}")
@@ -148,8 +151,13 @@ class FakeEngine:
         self.images[reference] = f"sha256:{reference}"
 
     def cli(self, args: list[str], stdin_path=None, timeout: float | None = None,
-            stdin_data: bytes | None = None, env: dict[str, str] | None = None) -> ExecResult:
+            stdin_data: bytes | None = None, env: dict[str, str] | None = None, meter=None) -> ExecResult:
         self.calls.append(f"docker {' '.join(args[:3])}")
+        if meter is not None and stdin_path is not None:  # fed as the engine feeds it: counted, then finished
+            from pathlib import Path
+
+            meter.count(Path(stdin_path).stat().st_size)
+            meter.finish()
         return self.exec_handler(None, ["docker", *args], {"stdin": stdin_data} if stdin_data is not None else None)
 
     def tag(self, image: str, reference: str) -> None:
@@ -351,3 +359,25 @@ class FakePostgres:
                     self.roles.add(line.split()[2].rstrip(";"))
             return ExecResult(0, "", "")
         return ExecResult(0, "", "")
+
+
+class Transfers:
+    """A reporter that keeps what transfer() was told: (what, done, total) in order."""
+
+    def __init__(self):
+        self.transfers: list[tuple[str, int, int | None]] = []
+
+    def phase(self, text):
+        pass
+
+    def service(self, *args, **kwargs):
+        pass
+
+    def note(self, text):
+        pass
+
+    def transfer(self, what, done, total):
+        self.transfers.append((what, done, total))
+
+    def ended(self) -> dict[str, tuple[int, int]]:
+        return {what: (done, total) for what, done, total in self.transfers if total is not None and done >= total}

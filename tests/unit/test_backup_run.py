@@ -76,3 +76,13 @@ def test_a_backup_key_others_can_read_is_refused_and_nothing_is_recorded(stack, 
     with pytest.raises(StackError, match="backup key .* is readable by others") as raised:
         create.backup_and_prune(s, include_redis=False)
     assert raised.value.exit_code == 2 and sets.list_sets(tmp_path / "backups" / "shop") == []
+
+
+def test_a_backup_tells_the_bytes_of_each_file_it_writes(stack):
+    from tests.unit.fakes import Transfers
+
+    seen = Transfers()
+    made = create.backup_and_prune(stack(), include_redis=False, report=seen)
+    written = {f"backup database {d['name']}": (d["bytes"], d["bytes"]) for d in made.backup.database["databases"]}
+    assert seen.ended() == {**written, "backup the roles": ((made.backup.path / "roles.sql").stat().st_size,) * 2}
+    assert seen.transfers[0][1] == 0  # said as it begins, not only when it is over

@@ -27,8 +27,8 @@ def destinations(monkeypatch):
 
     monkeypatch.setattr(restic, "peek", peek_of("restic"))
     monkeypatch.setattr(remote, "peek", peek_of("sftp"))
-    monkeypatch.setattr(restic, "push", lambda _s, b: f"restic got {b}")
-    monkeypatch.setattr(remote, "push", lambda _s, b: f"sftp got {b}")
+    monkeypatch.setattr(restic, "push", lambda _s, b, _report: f"restic got {b}")
+    monkeypatch.setattr(remote, "push", lambda _s, b, _report: f"sftp got {b}")
     return held
 
 

@@ -289,3 +289,16 @@ def test_a_format_1_set_still_restores_its_one_database(restoring, tmp_path):
     result = restore_mod.restore(stack, folder.name)
     assert result.databases == ("shop",) and names(server)["shop"] == "backup data"
     assert names(server)["postgres"] == "system"
+
+
+def test_a_restore_tells_the_bytes_of_each_dump_it_feeds(restoring):
+    from tests.unit.fakes import Transfers
+
+    stack, engine, server = restoring()
+    seen = Transfers()
+    restore_mod.restore(stack, ID, report=seen)
+    ended = seen.ended()
+    sizes = {f"restore {d['name']}": (d["bytes"], d["bytes"]) for d in sets.find_set(
+        stack.project.root / "backups" / "shop", ID).database["databases"]}
+    assert ended == sizes and all(b > 0 for b, _ in sizes.values())
+    assert all(total == ended[what][1] for what, _, total in seen.transfers)  # the size was known from the start
