@@ -4,10 +4,11 @@ own credentials (never in argv), and the merged compose model as stackctl runs i
 
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import dataclass
 
-from stackctl.errors import EXIT_USAGE, StackError
+from stackctl.errors import EXIT_USAGE, ConfigError, StackError
 from stackctl.plan import check_known
 from stackctl.stack import Stack
 
@@ -42,13 +43,33 @@ def _attached() -> bool:
     return sys.stdin.isatty() and sys.stdout.isatty()
 
 
+@dataclass(frozen=True)
+class ExecOptions:
+    """compose exec's own options: -u USER, -e NAME[=VALUE] (repeatable), -w DIR, -T."""
+
+    user: str | None = None
+    env: tuple[str, ...] = ()
+    workdir: str | None = None
+    no_tty: bool = False
+
+    def argv(self) -> tuple[str, ...]:
+        for item in self.env:
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(=.*)?", item, re.DOTALL):
+                raise ConfigError(f"-e {item!r} is not NAME or NAME=VALUE",
+                                  "e.g. stackctl exec -e DEBUG=1 SERVICE CMD (the environment's name goes before "
+                                  "the command: stackctl --env staging exec ...)")
+        return (*(("-u", self.user) if self.user else ()), *(a for item in self.env for a in ("-e", item)),
+                *(("-w", self.workdir) if self.workdir else ()))
+
+
 def run_in(stack: Stack, service: str, argv: list[str], *, capture: bool = False,
-           secret_env: dict[str, str] | None = None) -> Exited:
+           secret_env: dict[str, str] | None = None, options: ExecOptions = ExecOptions()) -> Exited:
     """`stackctl exec SERVICE [CMD...]`: CMD (default a shell) in the service's running container."""
+    given = options.argv()
     _running(stack, service)
     argv = argv or ["sh", "-c", "command -v bash >/dev/null && exec bash || exec sh"]
-    code, output = stack.compose.exec(service, argv, tty=_attached() and not capture, secret_env=secret_env,
-                                      capture=capture)
+    code, output = stack.compose.exec(service, argv, tty=_attached() and not capture and not options.no_tty,
+                                      secret_env=secret_env, capture=capture, options=given)
     return Exited(service, code, output if capture else None)
 
 

@@ -187,17 +187,19 @@ class Compose:
         return self.command("stop", *(services or ()))
 
     def logs_command(self, services: list[str], *, follow: bool, tail: str | None, since: str | None,
-                     timestamps: bool = False) -> ComposeCommand:
+                     timestamps: bool = False, until: str | None = None) -> ComposeCommand:
         return self.command("logs", "--no-color", *(("--tail", tail) if tail is not None else ()),
                             *(("--follow",) if follow else ()), *(("--timestamps",) if timestamps else ()),
-                            *(("--since", since) if since else ()), *services)
+                            *(("--since", since) if since else ()), *(("--until", until) if until else ()),
+                            *services)
 
     def exec_command(self, service: str, argv: list[str], *, tty: bool,
-                     secret_env: dict[str, str] | None = None) -> ComposeCommand:
+                     secret_env: dict[str, str] | None = None, options: tuple[str, ...] = ()) -> ComposeCommand:
         """`exec` into a running service. A secret goes in as `-e NAME` with its value in the
-        env of the docker CLI process: never in argv, so never in `ps`."""
+        env of the docker CLI process: never in argv, so never in `ps`. `options` are compose's
+        own exec options the user gave (-u, -e, -w)."""
         names = [a for name in sorted(secret_env or {}) for a in ("-e", name)]
-        return self.command("exec", *(() if tty else ("-T",)), *names, service, *argv, env=secret_env)
+        return self.command("exec", *(() if tty else ("-T",)), *options, *names, service, *argv, env=secret_env)
 
     def pull_command(self, services: list[str]) -> ComposeCommand:
         return self.command("pull", "--ignore-buildable", *services)
@@ -259,9 +261,9 @@ class Compose:
         _run(self.stop_command(services), "stop")
 
     def logs(self, services: list[str], *, follow: bool, tail: str | None, since: str | None,
-             timestamps: bool = False) -> Iterator[str]:
-        return _stream(self.logs_command(services, follow=follow, tail=tail, since=since, timestamps=timestamps),
-                       "logs")
+             timestamps: bool = False, until: str | None = None) -> Iterator[str]:
+        return _stream(self.logs_command(services, follow=follow, tail=tail, since=since, timestamps=timestamps,
+                                         until=until), "logs")
 
     def scale_up(self, service: str, count: int, start: bool = True) -> None:
         _run(self.scale_command(service, count, start), "up --scale")
@@ -270,11 +272,11 @@ class Compose:
         _run(self.pull_command(services), "pull")
 
     def exec(self, service: str, argv: list[str], *, tty: bool, secret_env: dict[str, str] | None = None,
-             capture: bool = False) -> tuple[int, str]:
+             capture: bool = False, options: tuple[str, ...] = ()) -> tuple[int, str]:
         """Run it attached to this terminal (or, with capture, collecting its output): its exit code."""
         import subprocess
 
-        command = self.exec_command(service, argv, tty=tty, secret_env=secret_env)
+        command = self.exec_command(service, argv, tty=tty, secret_env=secret_env, options=options)
         env = {**os.environ, **_dialed(command.env)}
         try:
             if capture:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 
 from stackctl import kinds
-from stackctl.errors import StackError
+from stackctl.errors import EXIT_NO_ENGINE, EXIT_UNHEALTHY, StackError
 from stackctl.stack import Stack
 
 LOG_LINES = 40
@@ -58,6 +58,13 @@ class Diagnosis:
     @property
     def ok(self) -> bool:
         return not self.findings
+
+    @property
+    def exit_code(self) -> int:
+        """0 nothing found; EXIT_NO_ENGINE when no engine answers (as from every command); else 3."""
+        if self.ok:
+            return 0
+        return EXIT_NO_ENGINE if self.findings[0].subject == "engine" and self.findings[0].rank == 0 else EXIT_UNHEALTHY
 
     def to_dict(self) -> dict:
         return {"stack": self.stack, "ok": self.ok, "findings": [f.to_dict() for f in self.findings],

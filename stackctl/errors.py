@@ -3,6 +3,7 @@
 EXIT_FAILED = 1  # the operation ran and failed (a service never got healthy, a build failed)
 EXIT_USAGE = 2  # bad input or configuration: nothing was started or changed
 EXIT_UNHEALTHY = 3  # `status`: the stack answers but is not all healthy
+EXIT_NO_ENGINE = 4  # no Docker engine answers at the address (every command, check too)
 EXIT_INTERRUPTED = 130  # Ctrl-C
 
 

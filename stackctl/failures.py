@@ -6,12 +6,46 @@ resort call `translate`; nothing else catches a docker, requests or subprocess e
 from __future__ import annotations
 
 import errno
+import os
 import subprocess
+from urllib.parse import urlparse
 
-from stackctl.errors import EXIT_FAILED, StackError
+from stackctl.errors import EXIT_FAILED, EXIT_NO_ENGINE, StackError
 
 ENGINE_GONE = "is the Docker engine running? (sudo systemctl start docker), then stackctl check"
 ROOT = "run it as root (sudo stackctl ...) or as a member of the docker group"
+
+
+DEFAULT_ENGINE = "unix:///var/run/docker.sock"
+COMPOSE_NO_ENGINE = "Cannot connect to the Docker daemon"
+
+
+def engine_gone(address: str | None, said: BaseException | str) -> StackError:
+    """The one line for "no engine answers there", whoever noticed (the SDK, compose, the CLI),
+    with the one exit code for it (EXIT_NO_ENGINE)."""
+    where = address or os.environ.get("DOCKER_HOST") or DEFAULT_ENGINE
+    why, hint = _why_no_answer(where, str(said))
+    return StackError(f"no Docker engine answers at {where}: {why}", hint, EXIT_NO_ENGINE)
+
+
+def _why_no_answer(where: str, said: str) -> tuple[str, str]:
+    url = urlparse(where)
+    low = said.lower()
+    if "permission denied" in low or "permissionerror" in low:
+        return "permission denied on its socket", ROOT
+    if url.scheme == "unix" and url.path and not os.path.exists(url.path):
+        return "the socket does not exist", ENGINE_GONE
+    if "refused" in low:
+        return "connection refused", ENGINE_GONE
+    if "name or service not known" in low or "name resolution" in low or "nodename nor servname" in low:
+        return f"the host name {url.hostname} does not resolve", "check DOCKER_HOST (or -H)"
+    if "timed out" in low or "timeout" in low:
+        return "no answer in time", ENGINE_GONE
+    if url.scheme == "ssh":
+        return ("the ssh connection ended without an answer",
+                f"try: ssh {url.netloc} docker version (the key, known_hosts, the docker group there)")
+    return (_last_line(said).removeprefix("Error while fetching server API version: ")[:200]
+            or "it does not answer"), ENGINE_GONE
 
 
 def _last_line(text: str | bytes | None) -> str:
@@ -38,9 +72,11 @@ def translate(exc: BaseException, action: str) -> StackError:
                           "run stackctl check; add --debug for the full error")
     if kind == "gone":
         return StackError(f"{action}: the Docker engine stopped answering ({_last_line(str(exc)) or type(exc).__name__})",
-                          ENGINE_GONE)
+                          ENGINE_GONE, EXIT_NO_ENGINE)
     if kind == "compose":
         stderr = getattr(exc, "stderr", "") or ""
+        if COMPOSE_NO_ENGINE in stderr:
+            return engine_gone(None, stderr)
         lines = stderr.strip().splitlines()
         return StackError(f"{action} failed: {lines[-1] if lines else _last_line(str(exc))}",
                           "run stackctl check; add --debug for the full output",

@@ -48,12 +48,13 @@ def validate_services(stack: Stack, services: list[str]) -> list[str]:
 
 
 def logs(stack: Stack, services: list[str], *, follow: bool, tail: int | None, since: str | None,
-         timestamps: bool = False) -> Iterator[str]:
+         timestamps: bool = False, until: str | None = None) -> Iterator[str]:
     validate_services(stack, services)
     if tail is not None and tail < 0:
         raise ConfigError(f"--tail must be 0 or more, not {tail}", "e.g. stackctl logs --tail 100")
+    stack.engine  # noqa: B018  (no engine: stackctl's one line, before compose prints its own)
     return stack.compose.logs(services, follow=follow, tail=None if tail is None else str(tail),
-                              since=since, timestamps=timestamps)
+                              since=since, timestamps=timestamps, until=until)
 
 
 def restart(stack: Stack, services: list[str], *, timeout: float | None, report: Reporter,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from stackctl import ports as portlib
 from stackctl.engine import Engine, remote_hostname
-from stackctl.errors import EXIT_USAGE, StackError
+from stackctl.errors import EXIT_NO_ENGINE, EXIT_USAGE, StackError
 from stackctl.settings import Settings, is_secret, weak_secret
 from stackctl.stack import Stack
 
@@ -36,6 +36,14 @@ class CheckReport:
     @property
     def failures(self) -> list[Check]:
         return [c for c in self.checks if not c.ok]
+
+    @property
+    def exit_code(self) -> int:
+        """0 when all pass; EXIT_NO_ENGINE when no engine answers (as from every command), else 2."""
+        if self.ok:
+            return 0
+        return EXIT_NO_ENGINE if any(c.name == "engine" and c.detail.startswith("no Docker engine")
+                                     for c in self.failures) else EXIT_USAGE
 
     def to_dict(self) -> dict:
         return {"ok": self.ok, "checks": [c.to_dict() for c in self.checks]}

@@ -30,6 +30,7 @@ PROD_NAMES = ("compose.prod.yaml", "compose.prod.yml", "docker-compose.prod.yml"
               "compose.production.yaml", "compose.production.yml", "docker-compose.production.yml",
               "docker-compose.production.yaml")
 ROLES_FILE = "stackctl.yaml"
+ROLES_FILES = (ROLES_FILE, "stackctl.yml")  # read in this order; init writes the first
 ENV_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,30}$")
 STATE_DIR = ".stackctl"
 # The safety rules an environment can have: production (the production overlay, TLS, no data
@@ -52,6 +53,7 @@ class Project:
     target: str = "compose"  # compose (one host) | swarm (a swarm stack of the same files)
     discovered: bool = False  # the files are compose's defaults (the main file and its override file)
     standalone: bool = False  # the production file is a whole model, used alone
+    chosen_env_file: Path | None = None  # --env-file: read instead of .env / .env.NAME
 
     @property
     def safety(self) -> str:
@@ -69,11 +71,20 @@ class Project:
 
     @property
     def env_file(self) -> Path:
+        if self.chosen_env_file is not None:
+            return self.chosen_env_file
         return self.root / (".env" if self.env == "development" else f".env.{self.env}")
 
     @property
     def roles_file(self) -> Path:
-        return self.root / ROLES_FILE
+        """stackctl.yaml, or stackctl.yml when only that one exists (refused when both do)."""
+        found = [self.root / name for name in ROLES_FILES if (self.root / name).is_file()]
+        if len(found) > 1:
+            from stackctl.errors import ConfigError
+
+            raise ConfigError(f"both {ROLES_FILES[0]} and {ROLES_FILES[1]} are in {self.root}",
+                              "keep one: stackctl reads either, never both")
+        return found[0] if found else self.root / ROLES_FILE
 
     @property
     def state_dir(self) -> Path:
@@ -144,26 +155,26 @@ def find_root(start: Path | None = None) -> tuple[Path, Path]:
     )
 
 
-def _existing(paths: list[str], base: Path, where: str) -> tuple[Path, ...]:
+def _existing(paths: list[str], base: Path, where: str, what: str = "compose file") -> tuple[Path, ...]:
     found = []
     for item in paths:
         path = Path(item).expanduser()
         path = path if path.is_absolute() else base / path
         if not path.is_file():
-            raise ConfigError(f"compose file {item} ({where}) does not exist", f"fix the path in {where}")
+            raise ConfigError(f"{what} {item} ({where}) does not exist", f"fix the path in {where}")
         found.append(path.resolve())
     return tuple(found)
 
 
 def open_project(project_dir: Path | None, env: str, files: tuple[str, ...] = (), name: str | None = None,
                  profiles: tuple[str, ...] = (), overlay: str | None = None, host: str | None = None,
-                 target: str = "compose") -> Project:
+                 target: str = "compose", env_file: str | None = None) -> Project:
     if not ENV_NAME.match(env or ""):
         raise ConfigError(f"environment name {env!r} is not usable",
                           "use --env development, --env production or a lowercase name (e.g. staging)")
     cwd = Path(project_dir).resolve() if project_dir else Path.cwd().resolve()
     if project_dir is not None and not cwd.is_dir():
-        raise ConfigError(f"project directory {project_dir} does not exist", "fix --project-dir / STACKCTL_PROJECT_DIR")
+        raise ConfigError(f"project directory {project_dir} does not exist", "fix --project-directory / STACKCTL_PROJECT_DIR")
     from_env = [p for p in os.environ.get("COMPOSE_FILE", "").split(os.environ.get("COMPOSE_PATH_SEPARATOR", ":")) if p]
     if files:
         chosen = _existing(list(files), Path.cwd(), "-f/--file")
@@ -175,7 +186,7 @@ def open_project(project_dir: Path | None, env: str, files: tuple[str, ...] = ()
         root, first = find_root(cwd) if project_dir is None else (cwd, _default_file(cwd))
         if first is None:
             raise ConfigError(f"{cwd} has no compose file ({', '.join(DEFAULT_NAMES)})",
-                              "point --project-dir at your project, or name the files with -f")
+                              "point --project-directory at your project, or name the files with -f")
         chosen = _with_override(first)
     if root.name == "compose" and (root.parent / NESTED).is_file() and chosen[0] == root.parent / NESTED:
         root = root.parent
@@ -187,6 +198,7 @@ def open_project(project_dir: Path | None, env: str, files: tuple[str, ...] = ()
     overlay_path = _existing([overlay], root, "--prod-file")[0] if overlay else None
     if host and not host.startswith(("ssh://", "tcp://", "unix://")):
         raise ConfigError(f"engine address {host!r} is not usable", "use ssh://user@host (or tcp://, unix://)")
+    chosen_env = _existing([env_file], Path.cwd(), "--env-file", "env file")[0] if env_file else None
     return Project(root=root, env=env, files=chosen, name=name, profiles=tuple(profiles), overlay=overlay_path,
                    host=host or os.environ.get("DOCKER_HOST") or None, target=target,
-                   discovered=not files and not from_env)
+                   discovered=not files and not from_env, chosen_env_file=chosen_env)

@@ -97,27 +97,28 @@ class Roles(_Strict):
     environments: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,30}$")],
                        Literal["production", "checked", "development"]] = Field(default_factory=dict)
 
-    @field_validator("migrate", mode="before")
+    @field_validator("migrate", mode="before", json_schema_input_type=Migrate | ServiceName | None)
     @classmethod
     def _migrate(cls, value):
         return {"service": value} if isinstance(value, str) else value
 
-    @field_validator("database", "cache", mode="before")
+    @field_validator("database", "cache", mode="before", json_schema_input_type=Data | ServiceName | None)
     @classmethod
     def _data(cls, value):
         return {"service": value} if isinstance(value, str) else value
 
-    @field_validator("production", mode="before")
+    @field_validator("production", mode="before", json_schema_input_type=Production | str | None)
     @classmethod
     def _production(cls, value):
         return {"file": value} if isinstance(value, str) else value
 
-    @field_validator("proxy", mode="before")
+    @field_validator("proxy", mode="before", json_schema_input_type=Proxy | ServiceName | None)
     @classmethod
     def _proxy(cls, value):
         return {"service": value} if isinstance(value, str) else value
 
-    @field_validator("apps", mode="before")
+    @field_validator("apps", mode="before",
+                     json_schema_input_type=dict[ServiceName, App | None] | list[ServiceName] | None)
     @classmethod
     def _apps(cls, value):
         if isinstance(value, list):

@@ -13,7 +13,7 @@ import os
 import re
 from typing import Annotated
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from stackctl.errors import ConfigError
@@ -85,9 +85,12 @@ class Settings(BaseSettings):
     # For a restic sftp: repository only: the ssh key (and ~/.ssh/known_hosts) restic's container uses.
     backup_ssh_key: str = ""
 
-    # `stackctl watch`: how often it looks, where alerts go, and the thresholds.
-    watch_interval: Seconds = 30
-    watch_resource_interval: Seconds = 60
+    # `stackctl monitor`: how often it looks, where alerts go, and the thresholds. (The WATCH_
+    # spellings are the names before `watch` became `monitor`: read for one more release.)
+    monitor_interval: Seconds = Field(30, validation_alias=AliasChoices("STACKCTL_MONITOR_INTERVAL",
+                                                                        "STACKCTL_WATCH_INTERVAL"))
+    monitor_resource_interval: Seconds = Field(60, validation_alias=AliasChoices(
+        "STACKCTL_MONITOR_RESOURCE_INTERVAL", "STACKCTL_WATCH_RESOURCE_INTERVAL"))
     alert_webhook: str = ""
     alert_smtp: str = ""
     alert_smtp_password: str = ""
@@ -150,10 +153,21 @@ def load_settings(project: Project) -> Settings:
         raise ConfigError(_describe(exc, project), f"fix it in {project.env_file.name} (see .env.example)") from None
 
 
+# Settings renamed with the vocabulary (new name: the old one, still read for a release).
+RENAMED = {"STACKCTL_MONITOR_INTERVAL": "STACKCTL_WATCH_INTERVAL",
+           "STACKCTL_MONITOR_RESOURCE_INTERVAL": "STACKCTL_WATCH_RESOURCE_INTERVAL"}
+
+
 def _describe(exc: ValidationError, project: Project) -> str:
+    from dotenv import dotenv_values
+
+    given = {**(dotenv_values(project.env_file) if project.env_file.is_file() else {}), **os.environ}
     parts = []
     for err in exc.errors():
-        var = PREFIX + str(err["loc"][0]).upper() if err["loc"] else "settings"
+        name = str(err["loc"][0]).upper() if err["loc"] else ""
+        var = (name if name.startswith(PREFIX) else PREFIX + name) if name else "settings"
+        if var in RENAMED and var not in given and RENAMED[var] in given:
+            var = RENAMED[var]  # as the user spelled it
         where = "the environment" if os.environ.get(var) else project.env_file.name
         value = err.get("input")
         shown = f"={value!r}" if isinstance(value, (str, int)) and err["loc"][0] not in NOT_SHOWN else ""

@@ -88,7 +88,7 @@ def problems(project: Project, settings: Settings, now: datetime | None = None) 
 
     cert_path, key_path = paths(project, settings)
     found = []
-    for var, path in (("TLS_CERT_FILE", cert_path), ("TLS_KEY_FILE", key_path)):
+    for var, path in (("STACKCTL_TLS_CERT_FILE", cert_path), ("STACKCTL_TLS_KEY_FILE", key_path)):
         if not path.is_file():
             found.append(f"{var} {path} does not exist")
     if found:

@@ -1,7 +1,9 @@
-"""`stackctl watch --install`: the monitoring flow left running with no unit written by hand.
+"""`stackctl monitor --install`: the monitoring flow left running with no unit written by hand.
 
-Where systemd runs, a service that runs `stackctl watch` and is restarted if it stops; else a
-file in /etc/cron.d running `stackctl watch --once` every minute. Either way the open incidents
+Where systemd runs, a service that runs `stackctl monitor` and is restarted if it stops; else a
+file in /etc/cron.d running `stackctl monitor --once` every minute. (Before the command was
+`monitor` it was `watch`: a unit or cron file of that name is replaced by install, removed by
+uninstall.) Either way the open incidents
 are kept in .stackctl/ between looks, so a restart or the next cron run never alerts twice for
 one incident. Rendering is pure; installing takes a root directory so tests can use a scratch tree.
 """
@@ -27,20 +29,24 @@ class WatchService:
 
     @property
     def unit(self) -> str:
+        return f"stackctl-monitor-{self.stack}"
+
+    @property
+    def old_unit(self) -> str:
         return f"stackctl-watch-{self.stack}"
 
     @property
     def log(self) -> Path:
-        return self.project_dir / ".stackctl" / "watch.log"
+        return self.project_dir / ".stackctl" / "monitor.log"
 
     def command(self, executable: str | None = None, once: bool = False) -> list[str]:
         exe = executable or str(Path(sys.argv[0]).resolve())
-        return [exe, "--project-dir", str(self.project_dir), *self.project, "--env", self.env, "watch",
+        return [exe, "--project-directory", str(self.project_dir), *self.project, "--env", self.env, "monitor",
                 *(["--once"] if once else [])]
 
 
 def render_systemd(service: WatchService, executable: str | None = None) -> str:
-    return (f"[Unit]\nDescription=stackctl watch of stack {service.stack}\n"
+    return (f"[Unit]\nDescription=stackctl monitor of stack {service.stack}\n"
             f"After=docker.service\nWants=docker.service\n\n"
             + units.service_section(service.project_dir, service.command(executable), "Restart=always",
                                     "RestartSec=10")
@@ -48,7 +54,7 @@ def render_systemd(service: WatchService, executable: str | None = None) -> str:
 
 
 def render_cron(service: WatchService, executable: str | None = None) -> str:
-    return (f"# Monitoring of stack {service.stack}: managed by `stackctl watch --install`; do not edit.\n"
+    return (f"# Monitoring of stack {service.stack}: managed by `stackctl monitor --install`; do not edit.\n"
             f"SHELL=/bin/sh\n"
             f"* * * * * root {units.cron_command(service.command(executable, once=True), service.log)}\n")
 
@@ -56,6 +62,7 @@ def render_cron(service: WatchService, executable: str | None = None) -> str:
 def install(service: WatchService, root: Path = Path("/"), executable: str | None = None,
             activate: bool = True) -> list[Path]:
     units.only_root_can_change(executable or service.command()[0])
+    _remove(service.old_unit, root, activate)  # one monitor per stack, whatever it was called
     if scheduler(root) == "systemd":
         path = root / "etc/systemd/system" / f"{service.unit}.service"
         path.write_text(render_systemd(service, executable))
@@ -70,11 +77,15 @@ def install(service: WatchService, root: Path = Path("/"), executable: str | Non
 
 
 def remove(service: WatchService, root: Path = Path("/"), activate: bool = True) -> list[Path]:
-    unit = root / "etc/systemd/system" / f"{service.unit}.service"
+    return _remove(service.unit, root, activate) + _remove(service.old_unit, root, activate)
+
+
+def _remove(name: str, root: Path, activate: bool) -> list[Path]:
+    unit = root / "etc/systemd/system" / f"{name}.service"
     if unit.exists() and activate:
         subprocess.run(["systemctl", "disable", "--now", unit.name], check=False)
     removed = []
-    for path in (root / "etc/cron.d" / service.unit, unit):
+    for path in (root / "etc/cron.d" / name, unit):
         if path.exists():
             path.unlink()
             removed.append(path)
@@ -82,7 +93,7 @@ def remove(service: WatchService, root: Path = Path("/"), activate: bool = True)
 
 
 def change(stack, remove_it: bool, root: Path = Path("/")) -> ScheduleChange:
-    """`stackctl watch --install | --uninstall` for this stack, named as it was named."""
+    """`stackctl monitor --install | --uninstall` for this stack, named as it was named."""
     p = stack.project
     service = WatchService(stack.name, p.root, p.env, project_args(p))
     if remove_it:

@@ -12,15 +12,27 @@ from pathlib import Path
 
 import click
 
-from stackctl import __version__
 from stackctl.cli import output
 from stackctl.targets import onehost as _onehost, swarm as _swarm  # noqa: F401  (the targets this CLI knows: each registers itself)
-from stackctl.cli.app import App, Commands
+from stackctl.cli.app import Aliased, App, Commands
 from stackctl.errors import EXIT_INTERRUPTED, StackError
 
 
+def show_versions(ctx: click.Context, _param, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    import os
+
+    from stackctl.versions import versions
+
+    for name, said in versions(os.environ.get("DOCKER_HOST") or None):
+        click.echo(f"{name + ':':9} {said}")
+    ctx.exit()
+
+
 @click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.version_option(__version__, "-V", "--version", prog_name="stackctl")
+@click.option("-V", "--version", is_flag=True, expose_value=False, is_eager=True, callback=show_versions,
+              help="stackctl's version, and the engine's and compose's it would use.")
 @click.option("--env", "env", envvar=["STACKCTL_ENV", "STACK_ENV"], default="development", show_default=True,
               help="development (.env), production (.env.production + the production overlay), or any NAME (.env.NAME).")
 @click.option("-f", "--file", "files", multiple=True, help="Compose file (repeatable), as for docker compose. "
@@ -30,8 +42,11 @@ from stackctl.errors import EXIT_INTERRUPTED, StackError
 @click.option("--prod-file", envvar="STACKCTL_PROD_FILE",
               help="The production overlay. Default: compose.prod.yaml / docker-compose.prod.yml beside the compose file.")
 @click.option("--project-directory", "--project-dir", "project_dir", type=click.Path(file_okay=False, path_type=Path),
-              envvar="STACKCTL_PROJECT_DIR",
+              envvar="STACKCTL_PROJECT_DIR", cls=Aliased, hidden=("--project-dir",),
               help="The project folder (holds the compose file, stackctl.yaml, .env). Default: found from here.")
+@click.option("--env-file", "env_file", metavar="PATH",
+              help="The env file to read instead of the environment's own (.env, .env.NAME), as docker compose "
+              "--env-file.")
 @click.option("-H", "--host", "host", envvar="DOCKER_HOST", metavar="ADDRESS",
               help="The Docker engine to use (ssh://user@host, tcp://, unix://), as docker -H. Default: DOCKER_HOST.")
 @click.option("--target", type=click.Choice(["compose", "swarm"]), envvar="STACKCTL_TARGET", default="compose",
@@ -41,8 +56,8 @@ from stackctl.errors import EXIT_INTERRUPTED, StackError
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 @click.pass_context
 def cli(ctx: click.Context, env: str, files: tuple[str, ...], project_name: str | None, profiles: tuple[str, ...],
-        prod_file: str | None, project_dir: Path | None, host: str | None, target: str, quiet: bool,
-        debug: bool) -> None:
+        prod_file: str | None, project_dir: Path | None, env_file: str | None, host: str | None, target: str,
+        quiet: bool, debug: bool) -> None:
     """Take your docker compose web stack from a laptop to a production host.
 
     Global options may also come after the command (stackctl deploy --env staging)."""
@@ -50,14 +65,16 @@ def cli(ctx: click.Context, env: str, files: tuple[str, ...], project_name: str 
     from stackctl.cli.swarm import check_supported
 
     ctx.obj = App(env=env, project_dir=project_dir, debug=debug, quiet=quiet, files=files,
-                  project_name=project_name, profiles=profiles, prod_file=prod_file, target=target, host=host)
+                  project_name=project_name, profiles=profiles, prod_file=prod_file, target=target, host=host,
+                  env_file=env_file)
     check_supported(targets.of(target), ctx.invoked_subcommand)
 
 
 def register(group: click.Group) -> click.Group:
-    from stackctl.cli import access, adopt, data, lifecycle, production
+    from stackctl.cli import access, adopt, data, lifecycle, production, tooling
 
-    for command in (*lifecycle.COMMANDS, *access.COMMANDS, *data.COMMANDS, *production.COMMANDS, *adopt.COMMANDS):
+    for command in (*lifecycle.COMMANDS, *access.COMMANDS, *data.COMMANDS, *production.COMMANDS, *adopt.COMMANDS,
+                    *tooling.COMMANDS):
         group.add_command(command)
     return group
 

@@ -19,15 +19,23 @@ def _finish(app: App, result) -> None:
 
 
 @click.command("exec", context_settings=PASS_THROUGH)
+@click.option("-u", "--user", metavar="USER[:GROUP]", help="Run as this user, as docker compose exec -u.")
+@click.option("-e", "variables", multiple=True, metavar="NAME[=VALUE]",
+              help="Set a variable in the container (repeatable), as docker compose exec -e. The stack's "
+              "environment is chosen before the command: stackctl --env staging exec ...")
+@click.option("-w", "--workdir", metavar="DIR", help="Working directory inside the container.")
+@click.option("-T", "--no-TTY", "no_tty", is_flag=True, help="No pseudo-terminal (default: one when attached to one).")
 @click.argument("service", shell_complete=complete_services)
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 @json_option
 @pass_app
-def exec_(app: App, service: str, command: tuple[str, ...]) -> None:
+def exec_(app: App, user: str | None, variables: tuple[str, ...], workdir: str | None, no_tty: bool, service: str,
+          command: tuple[str, ...]) -> None:
     """Run COMMAND (default: a shell) in SERVICE's running container; exits with its code."""
-    from stackctl.access import run_in
+    from stackctl.access import ExecOptions, run_in
 
-    _finish(app, run_in(app.stack(), service, list(command), capture=app.json))
+    options = ExecOptions(user, variables, workdir, no_tty)
+    _finish(app, run_in(app.stack(), service, list(command), capture=app.json, options=options))
 
 
 @click.command(context_settings=PASS_THROUGH)

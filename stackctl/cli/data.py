@@ -16,7 +16,7 @@ from stackctl.errors import EXIT_USAGE, StackError
 @json_option
 @pass_app
 def migrate(app: App, show_status: bool) -> None:
-    """Run the migration command in a one-off container of the current api image."""
+    """Run your migrations service's command in a one-off container of its current image."""
     from stackctl import migrate as migrations
 
     stack = app.stack()
@@ -34,15 +34,17 @@ def migrate(app: App, show_status: bool) -> None:
 
 
 @click.group(cls=Commands, invoke_without_command=True)
-@click.option("--verify", is_flag=True, help="Also restore into a scratch database and compare row counts.")
-@click.option("--no-redis", is_flag=True, help="Postgres only.")
+@click.option("--verify", is_flag=True, help="Then restore the set into scratch databases and compare the rows "
+              "of every table: what stackctl backups verify does.")
+@click.option("--no-redis", is_flag=True, help="The databases only, not the cache.")
 @click.option("--kind", type=click.Choice(["manual", "scheduled"]), default="manual", hidden=True)
 @click.option("--dry-run", is_flag=True, help="Print the steps the backup would take now, and take none.")
-@click.option("--push", is_flag=True, help="Then copy it off-site (STACKCTL_BACKUP_REMOTE), checked there.")
+@click.option("--push", is_flag=True, help="Then copy it off-site and check it there: what stackctl backups push "
+              "does (STACKCTL_BACKUP_RESTIC_REPOSITORY, or STACKCTL_BACKUP_REMOTE).")
 @json_option
 @click.pass_context
 def backup(ctx: click.Context, verify: bool, no_redis: bool, kind: str, dry_run: bool, push: bool) -> None:
-    """Back up Postgres and Redis into one checked, timestamped set."""
+    """Back up every database and the cache into one checked, timestamped set."""
     if ctx.invoked_subcommand is not None:
         return
     from stackctl.backup.create import backup_and_prune, backup_plan
@@ -64,7 +66,7 @@ def backup(ctx: click.Context, verify: bool, no_redis: bool, kind: str, dry_run:
 
 
 @click.command("schedule")
-@click.option("--at", "at", help="Daily time HH:MM (default BACKUP_SCHEDULE_AT).")
+@click.option("--at", "at", metavar="HH:MM", help="Daily time, UTC (default: STACKCTL_BACKUP_SCHEDULE_AT, 03:00).")
 @click.option("--remove", is_flag=True, help="Remove the schedule.")
 @json_option
 @pass_app
@@ -104,8 +106,12 @@ def backups_push(app: App, backup_id: str) -> None:
     from stackctl.backup.offsite import push
     from stackctl.backup.sets import backup_path
 
+    from stackctl.cli.progress import progress_of
+
     stack = app.stack()
-    output.finish(app, push(stack, sets.find_set(backup_path(stack), backup_id)), render.pushed)
+    with progress_of(app) as progress:
+        pushed = push(stack, sets.find_set(backup_path(stack), backup_id), progress)
+    output.finish(app, pushed, render.pushed)
 
 
 @click.command("check")

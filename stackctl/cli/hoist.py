@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import click
 
-WITH_VALUE = ("--env", "-f", "--file", "-p", "--project-name", "--profile", "--prod-file", "--project-dir",
+WITH_VALUE = ("--env", "-f", "--file", "-p", "--project-name", "--profile", "--prod-file", "--project-dir", "--env-file",
               "--project-directory", "--target", "-H", "--host")
 FLAGS = ("-q", "--quiet", "--debug")
 

@@ -7,7 +7,7 @@ import sys
 import click
 
 from stackctl.cli import output, render
-from stackctl.cli.app import App, complete_services, json_option, pass_app
+from stackctl.cli.app import Aliased, App, complete_services, json_option, pass_app
 from stackctl.errors import EXIT_UNHEALTHY, EXIT_USAGE, StackError
 
 
@@ -15,20 +15,22 @@ from stackctl.errors import EXIT_UNHEALTHY, EXIT_USAGE, StackError
 @json_option
 @pass_app
 def check(app: App) -> None:
-    """Check the engine, compose, settings, ports, memory and disk; list every problem."""
+    """Check the engine, compose, settings, ports, memory and disk; list every problem.
+
+    Exit 0 when all pass, 2 when one fails, 4 when no Docker engine answers."""
     from stackctl.preflight import run_checks
 
     report = run_checks(app.stack())
     output.finish(app, report, render.check_report, ok=report.ok)
     if not report.ok:
-        sys.exit(EXIT_USAGE)
+        sys.exit(report.exit_code)
 
 
 @click.command()
 @click.argument("services", nargs=-1, shell_complete=complete_services)
 @click.option("--build/--no-build", "build", default=None,
               help="Always rebuild images / never build. Default: build when sources changed.")
-@click.option("--timeout", type=click.FloatRange(min=1), help="Seconds each service may take to get healthy.")
+@click.option("--timeout", type=click.FloatRange(min=1), help="Seconds each service may take to get healthy (default: STACKCTL_HEALTH_TIMEOUT, 120).")
 @click.option("--skip-check", is_flag=True, help="Do not run `stackctl check` first.")
 @click.option("-w", "--watch", is_flag=True,
               help="Then keep watching sources: sync, restart or rebuild on each change (develop.watch).")
@@ -78,18 +80,19 @@ def _dev_loop(app: App, stack, services: list[str], timeout: float | None) -> No
 
 @click.command()
 @click.option("--no-stats", is_flag=True, help="Skip CPU/memory sampling (faster).")
-@click.option("-w", "--watch", is_flag=True, help="Redraw every --interval seconds until Ctrl-C.")
+@click.option("--follow", "-w", "--watch", "follow", is_flag=True, cls=Aliased, hidden=("-w", "--watch"), notice=True,
+              help="Keep redrawing it every --interval seconds, until Ctrl-C.")
 @click.option("--interval", type=click.FloatRange(min=0.5), default=2.0, show_default=True,
-              help="Seconds between two looks with --watch.")
+              help="Seconds between two looks with --follow.")
 @json_option
 @pass_app
-def status(app: App, no_stats: bool, watch: bool, interval: float) -> None:
+def status(app: App, no_stats: bool, follow: bool, interval: float) -> None:
     """Per service state, health, uptime, ports, CPU and memory; endpoint checks. Exit 3 if unhealthy."""
     stack = app.stack()
-    if watch:
+    if follow:
         if app.json:
-            raise StackError("--json gives one result and --watch never ends", "drop one of them", EXIT_USAGE)
-        _watch(app, lambda: stack.target.status(stack, stats=not no_stats), interval)
+            raise StackError("--json gives one result and --follow never ends", "drop one of them", EXIT_USAGE)
+        _follow(app, lambda: stack.target.status(stack, stats=not no_stats), interval)
         return
     report = stack.target.status(stack, stats=not no_stats)
     output.finish(app, report, render.of(report), ok=report.healthy)
@@ -97,7 +100,7 @@ def status(app: App, no_stats: bool, watch: bool, interval: float) -> None:
         sys.exit(EXIT_UNHEALTHY)
 
 
-def _watch(app: App, look, interval: float) -> None:
+def _follow(app: App, look, interval: float) -> None:
     """A table redrawn in place on a terminal (a new one each time elsewhere), until Ctrl-C."""
     import time
     from datetime import datetime
@@ -106,12 +109,16 @@ def _watch(app: App, look, interval: float) -> None:
     from rich.live import Live
     from rich.text import Text
 
+    from stackctl.cli.sparkline import History
+
     console = app.console()
+    history = History()
 
     def frame():
         report = look()
+        history.add(report)
         head = Text(f"{datetime.now():%H:%M:%S}  every {interval:g}s, Ctrl-C to stop", style="dim")
-        return Group(head, render.status_table(report), render.endpoint_table(report.endpoints))
+        return Group(head, render.status_table(report, history), render.endpoint_table(report.endpoints))
 
     try:
         if not console.out.is_terminal:
@@ -131,11 +138,12 @@ def _watch(app: App, look, interval: float) -> None:
 @click.option("-f", "--follow", is_flag=True, help="Keep streaming new lines.")
 @click.option("-n", "--tail", type=int, help="Lines from the end of each service's log.")
 @click.option("--since", help="Since a time (2026-01-02T13:23:37Z) or a duration (42m).")
+@click.option("--until", help="Before a time (2026-01-02T13:23:37Z) or a duration ago (42m).")
 @click.option("-t", "--timestamps", is_flag=True, help="Show timestamps.")
 @json_option
 @pass_app
 def logs(app: App, services: tuple[str, ...], follow: bool, tail: int | None, since: str | None,
-         timestamps: bool) -> None:
+         until: str | None, timestamps: bool) -> None:
     """Show service logs (all services by default); secrets in them are masked."""
     from stackctl.lifecycle import LogLines
     from stackctl.masking import mask
@@ -143,7 +151,8 @@ def logs(app: App, services: tuple[str, ...], follow: bool, tail: int | None, si
     if app.json and follow:
         raise StackError("--json gives one result and --follow never ends", "drop one of them", EXIT_USAGE)
     stack = app.stack()
-    lines = stack.target.logs(stack, list(services), follow=follow, tail=tail, since=since, timestamps=timestamps)
+    lines = stack.target.logs(stack, list(services), follow=follow, tail=tail, since=since, timestamps=timestamps,
+                              until=until)
     if app.json:
         output.finish(app, LogLines(tuple(mask(line).rstrip("\n") for line in lines)), render.nothing)
         return
@@ -155,7 +164,7 @@ def logs(app: App, services: tuple[str, ...], follow: bool, tail: int | None, si
 
 @click.command()
 @click.argument("services", nargs=-1, shell_complete=complete_services)
-@click.option("--timeout", type=click.FloatRange(min=1), help="Seconds each service may take to get healthy.")
+@click.option("--timeout", type=click.FloatRange(min=1), help="Seconds each service may take to get healthy (default: STACKCTL_HEALTH_TIMEOUT, 120).")
 @json_option
 @pass_app
 def restart(app: App, services: tuple[str, ...], timeout: float | None) -> None:
@@ -172,7 +181,7 @@ def restart(app: App, services: tuple[str, ...], timeout: float | None) -> None:
 
 
 @click.command()
-@click.option("-v", "--volumes", is_flag=True, help="Also delete the data volumes (Postgres, Redis).")
+@click.option("-v", "--volumes", is_flag=True, help="Also delete the data volumes (your databases' and cache's data).")
 @click.option("-y", "--yes", is_flag=True, help="Do not ask before deleting data.")
 @json_option
 @pass_app
@@ -214,7 +223,7 @@ def stop(app: App, services: tuple[str, ...]) -> None:
 
 @click.command()
 @click.argument("services", nargs=-1, shell_complete=complete_services)
-@click.option("--timeout", type=click.FloatRange(min=1), help="Seconds each service may take to get healthy.")
+@click.option("--timeout", type=click.FloatRange(min=1), help="Seconds each service may take to get healthy (default: STACKCTL_HEALTH_TIMEOUT, 120).")
 @json_option
 @pass_app
 def start(app: App, services: tuple[str, ...], timeout: float | None) -> None:
@@ -262,26 +271,29 @@ def build(app: App, services: tuple[str, ...]) -> None:
 @json_option
 @pass_app
 def doctor(app: App) -> None:
-    """Find what is wrong and how to fix it: most likely cause first, with its evidence. Exit 3 if anything is."""
+    """Find what is wrong and how to fix it: most likely cause first, with its evidence.
+
+    Exit 0 when nothing is, 3 when something is, 4 when no Docker engine answers."""
     from stackctl.doctor import diagnose
 
     result = diagnose(app.stack())
     output.finish(app, result, render.diagnosis, ok=result.ok)
     if not result.ok:
-        sys.exit(EXIT_UNHEALTHY)
+        sys.exit(result.exit_code)
 
 
-@click.command("watch")
+@click.command("monitor")
 @click.option("--interval", type=click.FloatRange(min=0.5), help="Seconds between health looks "
-              "(default STACKCTL_WATCH_INTERVAL, 30).")
+              "(default: STACKCTL_MONITOR_INTERVAL, 30).")
 @click.option("--once", is_flag=True, help="Look once, alert, and exit (3 if anything is wrong): for cron.")
 @click.option("--install", "install", flag_value="install", help="Keep it running: a systemd service, else a "
               "cron entry running --once every minute.")
 @click.option("--uninstall", "install", flag_value="uninstall", help="Remove what --install installed.")
 @json_option
 @pass_app
-def watch_(app: App, interval: float | None, once: bool, install: str | None) -> None:
-    """Watch health, 5xx, memory, disk and scheduled backups; alert once when something breaks, once when it recovers."""
+def monitor(app: App, interval: float | None, once: bool, install: str | None) -> None:
+    """Monitor health, 5xx, memory, disk and scheduled backups; alert once when something breaks, once when it
+    recovers."""
     from stackctl.cli.progress import make_progress
     from stackctl.watch import watch as run_watch
 
@@ -291,7 +303,7 @@ def watch_(app: App, interval: float | None, once: bool, install: str | None) ->
         output.finish(app, watch_service.change(app.stack(), install == "uninstall"), render.watch_service_change)
         return
     if app.json and not once:
-        raise StackError("--json gives one result and watch never ends", "add --once", EXIT_USAGE)
+        raise StackError("--json gives one result and monitor never ends", "add --once", EXIT_USAGE)
     stack = app.stack()
     s = stack.settings
     if not (s.alert_webhook or (s.alert_smtp and s.alert_email_to)):
@@ -299,8 +311,8 @@ def watch_(app: App, interval: float | None, once: bool, install: str | None) ->
                            "alerts are only printed")
     progress = make_progress(app.console())
     try:
-        incidents = run_watch(stack, interval=interval or s.watch_interval,
-                              resource_interval=s.watch_resource_interval, rounds=1 if once else None,
+        incidents = run_watch(stack, interval=interval or s.monitor_interval,
+                              resource_interval=s.monitor_resource_interval, rounds=1 if once else None,
                               report=progress)
     except KeyboardInterrupt:
         return
@@ -311,4 +323,4 @@ def watch_(app: App, interval: float | None, once: bool, install: str | None) ->
         sys.exit(EXIT_UNHEALTHY)
 
 
-COMMANDS = (check, up, status, doctor, watch_, ps, logs, restart, stop, start, down, pull, build)
+COMMANDS = (check, up, status, doctor, monitor, ps, logs, restart, stop, start, down, pull, build)

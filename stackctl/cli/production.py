@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from stackctl.cli import output, render
-from stackctl.cli.app import App, Commands, json_option, pass_app
+from stackctl.cli.app import Aliased, App, Commands, json_option, pass_app
 from stackctl.errors import EXIT_USAGE, StackError
 
 HOST_HELP = "Target engine, e.g. ssh://root@server (default: DOCKER_HOST / the docker context)."
@@ -17,13 +17,16 @@ def certs() -> None:
 
 
 @click.command("self-signed")
-@click.option("--host", "hosts", multiple=True, help="Name or IP the certificate is for (repeatable). Default: localhost, 127.0.0.1.")
-@click.option("--days", type=click.IntRange(1, 825), default=90, show_default=True)
+@click.option("--name", "--host", "hosts", multiple=True, cls=Aliased, hidden=("--host",), notice=True,
+              metavar="NAME|IP", help="A name or IP address the certificate is for (repeatable). "
+              "Default: localhost, 127.0.0.1.")
+@click.option("--days", type=click.IntRange(1, 825), default=90, show_default=True,
+              help="How long the certificate is valid.")
 @click.option("--force", is_flag=True, help="Replace an existing certificate.")
 @json_option
 @pass_app
 def certs_self_signed(app: App, hosts: tuple[str, ...], days: int, force: bool) -> None:
-    """Make a self-signed certificate and key at TLS_CERT_FILE / TLS_KEY_FILE (for testing)."""
+    """Make a self-signed certificate and key at STACKCTL_TLS_CERT_FILE / STACKCTL_TLS_KEY_FILE (for testing)."""
     from stackctl import tls
 
     output.finish(app, tls.make_self_signed(app.stack(), list(hosts), days, force), render.cert_made)
@@ -35,7 +38,8 @@ def certs_self_signed(app: App, hosts: tuple[str, ...], days: int, force: bool) 
               help="First clear the stack's lock if its holder on this machine is gone (a live one is refused).")
 @click.option("--break-lock-from-host", metavar="HOST",
               help="First clear the lock held from HOST, which you know is gone (stackctl cannot look there).")
-@click.option("--timeout", type=click.FloatRange(min=1), help="Seconds the new API may take to get healthy.")
+@click.option("--timeout", type=click.FloatRange(min=1), help="Seconds each new app container may take to get "
+              "healthy (default: STACKCTL_HEALTH_TIMEOUT, 120).")
 @click.option("--dry-run", is_flag=True, help="Print the steps deploy would take now, and take none.")
 @json_option
 @pass_app
@@ -62,7 +66,8 @@ def deploy(app: App, host: str | None, break_lock: bool, break_lock_from_host: s
 @click.command()
 @click.argument("release", required=False)
 @click.option("--host", help=HOST_HELP)
-@click.option("--timeout", type=click.FloatRange(min=1), help="Seconds the API may take to get healthy.")
+@click.option("--timeout", type=click.FloatRange(min=1), help="Seconds each app container may take to get healthy "
+              "(default: STACKCTL_HEALTH_TIMEOUT, 120; on a swarm 120).")
 @click.option("--dry-run", is_flag=True, help="Print the steps rollback would take now, and take none.")
 @click.option("--include-failed", is_flag=True,
               help="Allow RELEASE to be one that failed, was rolled back or interrupted (it never served).")
@@ -101,7 +106,8 @@ def releases(app: App, host: str | None) -> None:
 
 
 @click.command()
-@click.option("-n", "--lines", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("-n", "--tail", "--lines", "lines", type=click.IntRange(min=1), default=20, show_default=True,
+              cls=Aliased, hidden=("--lines",), help="How many of the newest entries.")
 @json_option
 @pass_app
 def audit(app: App, lines: int) -> None:

@@ -13,7 +13,10 @@ from stackctl.swarm import stack_command
 
 
 def logs(stack: Stack, services: list[str], *, follow: bool, tail: int | None, since: str | None,
-         timestamps: bool = False) -> Iterator[str]:
+         timestamps: bool = False, until: str | None = None) -> Iterator[str]:
+    if until:
+        raise StackError("--until is not available on a swarm (docker service logs has no --until)",
+                         "use --since, or --tail", EXIT_USAGE)
     unknown = sorted(set(services) - set(stack.model.services))
     if unknown:
         raise StackError(f"no service {unknown[0]} in this stack", f"one of: {', '.join(stack.model.names())}",

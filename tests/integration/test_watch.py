@@ -1,4 +1,4 @@
-"""watch posts exactly one alert to a webhook when the API is killed, and one when it is back."""
+"""monitor posts exactly one alert to a webhook when the API is killed, and one when it is back."""
 
 import json
 import signal
@@ -36,7 +36,7 @@ def test_one_alert_down_and_one_on_recovery(stack):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     Receiver.posted = []
     stack.env["STACKCTL_ALERT_WEBHOOK"] = f"http://127.0.0.1:{server.server_port}/hook"
-    watching = stack.popen("watch", "--interval", "1")
+    watching = stack.popen("monitor", "--interval", "1")
     try:
         time.sleep(3)
         assert Receiver.posted == []  # a healthy stack: silence
@@ -64,7 +64,7 @@ def test_one_alert_down_and_one_on_recovery(stack):
 
 
 def test_5xx_through_the_proxy_alert_once_across_cron_looks(stack):
-    """watch --once as cron runs it: 5xx in the proxy's access log raise one alert, the next
+    """monitor --once as cron runs it: 5xx in the proxy's access log raise one alert, the next
     look (a new process) remembers the open incidents and says nothing more."""
     import re
 
@@ -79,18 +79,18 @@ def test_5xx_through_the_proxy_alert_once_across_cron_looks(stack):
         subprocess.run(["docker", "stop", f"{stack.name}-api-1"], capture_output=True, check=True)
         codes = [httpx.get(stack.url("/api/health"), timeout=10).status_code for _ in range(20)]
         assert all(500 <= code < 600 for code in codes), codes  # 502, or 504 when a lookup times out
-        first = stack.run("watch", "--once")
+        first = stack.run("monitor", "--once")
         assert first.returncode == 3, first.stderr
         messages = [m["message"] for _, m in Receiver.posted]
         assert "api is stopped" in messages, messages
         errors = [re.match(r"(\d+) of (\d+) requests through web were answered with a 5xx", m) for m in messages]
         found = [m for m in errors if m]
         assert len(found) == 1 and int(found[0][1]) >= 20, messages
-        again = stack.run("watch", "--once")
+        again = stack.run("monitor", "--once")
         assert again.returncode == 3, again.stderr
         assert len(Receiver.posted) == len(messages), Receiver.posted  # still open: nothing new
         assert stack.run("start", "api").returncode == 0
-        back = stack.run("watch", "--once")
+        back = stack.run("monitor", "--once")
         kinds = [(m["kind"], m["message"]) for _, m in Receiver.posted[len(messages):]]
         assert ("recovered", "service api recovered (was: api is stopped)") in kinds, (kinds, back.stdout)
     finally:
@@ -117,13 +117,13 @@ def test_a_webhook_that_answers_500_then_200_gets_the_alert_exactly_once(stack):
     stack.env["STACKCTL_ALERT_WEBHOOK"] = f"http://127.0.0.1:{server.server_port}/hook"
     try:
         subprocess.run(["docker", "stop", f"{stack.name}-api-1"], capture_output=True, check=True)
-        first = stack.run("watch", "--once")
+        first = stack.run("monitor", "--once")
         assert first.returncode == 3 and "alert not delivered" in first.stderr, first.stderr
         assert [p["message"] for p in posted if p["message"].startswith("api ")] == ["api is stopped"]
         time.sleep(11)  # the outbox's first backoff
-        second = stack.run("watch", "--once")
+        second = stack.run("monitor", "--once")
         assert "delivered to webhook: [" in second.stderr, second.stderr
-        third = stack.run("watch", "--once")
+        third = stack.run("monitor", "--once")
         assert "delivered" not in third.stderr
     finally:
         server.shutdown()

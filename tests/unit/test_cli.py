@@ -22,11 +22,53 @@ def test_help_lists_commands():
         assert command in out.stdout
 
 
-def test_version():
+def test_version_names_stackctl_the_engine_and_compose():
+    from importlib.metadata import version
+
     from stackctl import __version__
 
-    out = stackctl("--version")
-    assert out.returncode == 0 and out.stdout.strip() == f"stackctl, version {__version__}"
+    out = stackctl("--version", env={"DOCKER_HOST": "unix:///nonexistent/docker.sock"})
+    lines = out.stdout.splitlines()
+    assert out.returncode == 0, out.stderr
+    assert lines[0].split() == ["stackctl:", __version__] and __version__ == version("stackctl")
+    assert lines[1].split(None, 1) == ["engine:", "no Docker engine answers at unix:///nonexistent/docker.sock: "
+                                                  "the socket does not exist"]
+    assert lines[2].startswith("compose:")
+
+
+def test_the_version_comes_from_the_git_tag():
+    """setuptools-scm: at a tag vX.Y.Z the version is X.Y.Z; after it, X.Y.(Z+1).devN+g<commit>."""
+    import re
+
+    from stackctl import __version__
+
+    described = subprocess.run(["git", "describe", "--tags", "--match", "v*", "--long", "--dirty"], cwd=ROOT,
+                               capture_output=True, text=True)
+    if described.returncode != 0:  # a copy without history or tags: setuptools-scm's fallback
+        assert __version__.startswith("0.0")
+        return
+    tag, distance, commit, dirty = re.fullmatch(r"v(.+)-(\d+)-g([0-9a-f]+)(-dirty)?",
+                                                described.stdout.strip()).groups()
+    if dirty:  # uncommitted changes: the next version's development release
+        assert __version__.startswith(tag.rsplit(".", 1)[0] + ".")
+    elif distance == "0":
+        assert __version__.split("+")[0] == tag
+    else:
+        assert f".dev{distance}" in __version__ and commit[:7] in __version__
+
+
+def test_no_engine_is_one_line_and_one_exit_code_everywhere(tmp_path):
+    (tmp_path / "compose.yaml").write_text("services:\n  app:\n    image: example/app:1\n")
+    env = {"DOCKER_HOST": "unix:///nonexistent/docker.sock", "STACKCTL_PROJECT_DIR": ""}
+    expected = "error: no Docker engine answers at unix:///nonexistent/docker.sock: the socket does not exist"
+    for command in (["ps"], ["status"], ["up"], ["down"], ["exec", "app", "true"], ["stop"]):
+        out = stackctl(*command, cwd=tmp_path, env=env)
+        assert out.returncode == 4, (command, out.stderr)
+        assert out.stderr.splitlines()[0].startswith(expected + " →"), (command, out.stderr)
+        assert len(out.stderr.splitlines()) == 1, (command, out.stderr)
+    for command in (["check"], ["doctor"]):  # every problem listed, and the same exit code
+        out = stackctl(*command, cwd=tmp_path, env=env)
+        assert out.returncode == 4 and "no Docker engine answers" in out.stdout, (command, out.stdout)
 
 
 def test_help_does_not_import_heavy_libraries():
@@ -98,3 +140,21 @@ def test_swarm_target_refuses_what_it_cannot_do_yet_and_bad_replicas_in_one_line
         assert out.returncode == 2 and f"--replicas {bad}: expected SERVICE=COUNT" in out.stderr, out.stderr
     one_host = stackctl("up", "--replicas", "api=3")
     assert one_host.returncode == 2 and "--replicas is for --target swarm" in one_host.stderr
+
+
+def test_old_spellings_still_work_and_say_what_they_are_now():
+    out = stackctl("watch", "--help")
+    assert out.returncode == 0 and out.stdout.startswith("Usage: stackctl monitor")
+    assert out.stderr.strip() == "notice: stackctl watch is now stackctl monitor; the old name goes in a later release"
+    shown = stackctl("--help").stdout
+    assert "--project-directory" in shown and "--project-dir " not in shown and "--env-file" in shown
+    gone = stackctl("--project-dir", "/nonexistent/project", "ps")
+    assert gone.returncode == 2 and "project directory /nonexistent/project does not exist" in gone.stderr
+    assert "--lines" not in stackctl("audit", "--help").stdout
+    assert "--follow" in stackctl("status", "--help").stdout and "--watch" not in stackctl("status", "--help").stdout
+
+
+def test_a_renamed_option_names_its_new_spelling(tmp_path):
+    (tmp_path / "compose.yaml").write_text("services:\n  app:\n    image: example/app:1\n")
+    out = stackctl("status", "--watch", "--json", cwd=tmp_path, env={"STACKCTL_PROJECT_DIR": ""})
+    assert "notice: --watch/-w is now --follow; the old spelling goes in a later release" in out.stderr

@@ -86,6 +86,8 @@ def test_commands_are_data_with_their_own_environment(project, monkeypatch):
         f"DOCKER_HOST=ssh://deploy@app1 {head} up --detach --no-deps --no-recreate --no-build --scale api=2 api"
     assert str(compose.logs_command(["api"], follow=True, tail="5", since=None)) == \
         f"DOCKER_HOST=ssh://deploy@app1 {head} logs --no-color --tail 5 --follow api"
+    assert str(compose.logs_command(["api"], follow=False, tail=None, since="2h", until="1h")).endswith(
+        " logs --no-color --since 2h --until 1h api")
     assert str(compose.down_command(volumes=True)).endswith(" down --remove-orphans --volumes")
     assert "DOCKER_HOST" not in os.environ
 
@@ -108,3 +110,37 @@ def test_exec_puts_a_secret_in_the_env_of_the_docker_cli_never_in_argv(project):
     assert command.argv[-7:] == ("-T", "-e", "REDISCLI_AUTH", "cache", "redis-cli", "--no-auth-warning", "PING")
     assert "s3cret-redis-password" not in " ".join(command.argv)
     assert command.env["REDISCLI_AUTH"] == "s3cret-redis-password"
+
+
+def test_env_file_flag_replaces_the_environments_file(project):
+    (project / "ci.env").write_text("STACKCTL_HEALTH_TIMEOUT=7\n")
+    cmd, _ = argv(project, "production", "LOG_LEVEL=warn\n", env_file="ci.env")
+    assert cmd.count("--env-file") == 1 and cmd[cmd.index("--env-file") + 1] == str(project / "ci.env")
+    assert load_settings(open_project(None, "production", env_file="ci.env")).health_timeout == 7
+
+
+def test_env_file_that_is_not_there_is_refused(project):
+    from stackctl.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"env file nope.env \(--env-file\) does not exist"):
+        open_project(None, "development", env_file="nope.env")
+
+
+def test_exec_options_go_to_compose_before_the_service(project):
+    from stackctl.access import ExecOptions
+    from stackctl.compose import Compose
+
+    p = open_project(None, "development")
+    options = ExecOptions("root", ("GREETING=hi there", "TERM"), "/tmp", True).argv()
+    command = Compose(p, load_settings(p)).exec_command("api", ["id"], tty=False, options=options)
+    tail = list(command.argv)[list(command.argv).index("exec"):]
+    assert tail == ["exec", "-T", "-u", "root", "-e", "GREETING=hi there", "-e", "TERM", "-w", "/tmp", "api", "id"]
+
+
+@pytest.mark.parametrize("bad", ["=x", "1X=2", "A B=1"])
+def test_exec_variables_that_are_not_name_or_name_value_are_refused(bad):
+    from stackctl.access import ExecOptions
+    from stackctl.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="is not NAME or NAME=VALUE"):
+        ExecOptions(env=(bad,)).argv()

@@ -18,13 +18,13 @@ def test_next_run_today_or_tomorrow():
 def test_cron_line():
     text = schedule.render_cron(PLAN, executable="/opt/stackctl/bin/stackctl")
     line = text.splitlines()[-1]
-    assert line == ("15 3 * * * root umask 077; /opt/stackctl/bin/stackctl --project-dir /srv/shop --env production --quiet "
+    assert line == ("15 3 * * * root umask 077; /opt/stackctl/bin/stackctl --project-directory /srv/shop --env production --quiet "
                     "backup --kind scheduled >> /srv/shop/.stackctl/backup.log 2>&1")
 
 
 def test_systemd_units():
     service, timer = schedule.render_systemd(PLAN, executable="/usr/local/bin/stackctl")
-    assert 'ExecStart="/usr/local/bin/stackctl" "--project-dir" "/srv/shop" "--env" "production" "--quiet" "backup"' \
+    assert 'ExecStart="/usr/local/bin/stackctl" "--project-directory" "/srv/shop" "--env" "production" "--quiet" "backup"' \
         in service and "NoNewPrivileges=yes" in service and "ProtectSystem=full" in service
     assert "OnCalendar=*-*-* 03:15:00" in timer and "Persistent=true" in timer
 
@@ -51,5 +51,5 @@ def test_the_scheduled_command_names_the_project_as_it_was_named():
     plan = schedule.Schedule("geo", Path("/srv/geo"), "production", "03:15",
                              ("-f", "/srv/geo/deploy/compose.yml", "-p", "geo", "--profile", "ops"))
     assert plan.command("/usr/local/bin/stackctl") == [
-        "/usr/local/bin/stackctl", "--project-dir", "/srv/geo", "-f", "/srv/geo/deploy/compose.yml", "-p", "geo",
+        "/usr/local/bin/stackctl", "--project-directory", "/srv/geo", "-f", "/srv/geo/deploy/compose.yml", "-p", "geo",
         "--profile", "ops", "--env", "production", "--quiet", "backup", "--kind", "scheduled"]

@@ -1,4 +1,4 @@
-"""watch --install: what it writes (systemd service or cron entry), and that incidents outlive a look."""
+"""monitor --install: what it writes (systemd service or cron entry), and that incidents outlive a look."""
 
 from pathlib import Path
 
@@ -11,9 +11,9 @@ SERVICE = watch_service.WatchService("shop", Path("/srv/shop"), "production", ("
 
 def test_systemd_runs_the_watch_and_restarts_it():
     assert watch_service.render_systemd(SERVICE, "/opt/stackctl/bin/stackctl") == (
-        "[Unit]\nDescription=stackctl watch of stack shop\nAfter=docker.service\nWants=docker.service\n\n"
+        "[Unit]\nDescription=stackctl monitor of stack shop\nAfter=docker.service\nWants=docker.service\n\n"
         "[Service]\nRestart=always\nRestartSec=10\nWorkingDirectory=/srv/shop\n"
-        'ExecStart="/opt/stackctl/bin/stackctl" "--project-dir" "/srv/shop" "-p" "shop" "--env" "production" "watch"\n'
+        'ExecStart="/opt/stackctl/bin/stackctl" "--project-directory" "/srv/shop" "-p" "shop" "--env" "production" "monitor"\n'
         "NoNewPrivileges=yes\nProtectSystem=full\nPrivateTmp=yes\nProtectKernelTunables=yes\n"
         "ProtectKernelModules=yes\nProtectControlGroups=yes\nRestrictSUIDSGID=yes\nLockPersonality=yes\n"
         "\n[Install]\nWantedBy=multi-user.target\n")
@@ -22,14 +22,24 @@ def test_systemd_runs_the_watch_and_restarts_it():
 def test_cron_looks_once_a_minute_and_logs(tmp_path):
     (tmp_path / "etc/cron.d").mkdir(parents=True)
     paths = watch_service.install(SERVICE, tmp_path, "/opt/stackctl/bin/stackctl", activate=False)
-    assert paths == [tmp_path / "etc/cron.d/stackctl-watch-shop"]
+    assert paths == [tmp_path / "etc/cron.d/stackctl-monitor-shop"]
     assert paths[0].read_text().splitlines()[-1] == (
-        "* * * * * root umask 077; /opt/stackctl/bin/stackctl --project-dir /srv/shop -p shop --env production watch --once "
-        ">> /srv/shop/.stackctl/watch.log 2>&1")
+        "* * * * * root umask 077; /opt/stackctl/bin/stackctl --project-directory /srv/shop -p shop --env production "
+        "monitor --once >> /srv/shop/.stackctl/monitor.log 2>&1")
     assert oct(paths[0].stat().st_mode & 0o777) == "0o644"
     assert watch_service.remove(SERVICE, tmp_path, activate=False) == paths
     assert not paths[0].exists()
     assert watch_service.remove(SERVICE, tmp_path, activate=False) == []
+
+
+def test_a_monitor_installed_under_its_old_name_is_replaced_and_removed(tmp_path):
+    (tmp_path / "etc/cron.d").mkdir(parents=True)
+    old = tmp_path / "etc/cron.d/stackctl-watch-shop"
+    old.write_text("* * * * * root stackctl watch --once\n")
+    paths = watch_service.install(SERVICE, tmp_path, "/opt/stackctl/bin/stackctl", activate=False)
+    assert not old.exists() and paths == [tmp_path / "etc/cron.d/stackctl-monitor-shop"]
+    old.write_text("* * * * * root stackctl watch --once\n")
+    assert sorted(watch_service.remove(SERVICE, tmp_path, activate=False)) == sorted([paths[0], old])
 
 
 def test_a_scheduled_backup_is_seen_as_installed(tmp_path):
