@@ -42,7 +42,8 @@ def lines(outcomes, total: float, width: int) -> list[list[tuple[str, str]]]:
         end = _column(ended, total, columns)
         well = o.outcome in ENDED_WELL
         word = "done" if o.outcome == "ready" and o.evidence == "exited 0" else o.outcome
-        label = f"  {word} {o.elapsed:.1f}s" + (f"  {o.evidence}" if o.evidence and o.evidence != "none" else "")
+        took = ended - (starting if starting is not None else ended)  # what the bar shows: its start to its end
+        label = f"  {word} {took:.1f}s" + (f"  {o.evidence}" if o.evidence and o.evidence != "none" else "")
         drawn.append([(o.service[:name_width - 1].ljust(name_width), ""), (" " * first, ""),
                       (WAIT * (begin - first), "dim"), (START * max(0, end - begin), "yellow"),
                       (READY if well else FAILED, "green" if well else "red"),

@@ -47,3 +47,41 @@ def test_every_dependency_is_locked_at_one_version_with_its_hashes():
         name = re.sub(r"[-_.]+", "-", requirement.name).lower()
         assert name in pinned, f"{requirement.name} is not in requirements.lock: run pip-compile (see its header)"
         assert requirement.specifier.contains(pinned[name], prereleases=True), (requirement, pinned[name])
+
+
+def test_an_install_from_a_tag_shows_the_license_the_version_the_completion_and_composes_flags(tmp_path):
+    """What `pipx install` of a release gives, in an empty folder: the wheel of a clean clone at a
+    tag, installed on its own (its dependencies are this environment's)."""
+    import email
+    import os
+
+    source = tmp_path / "source"
+    run = dict(capture_output=True, text=True, timeout=300)
+    assert subprocess.run(["git", "clone", "-q", str(ROOT), str(source)], **run).returncode == 0
+    assert subprocess.run(["git", "-C", str(source), "-c", "user.name=t", "-c", "user.email=t@example.invalid",
+                           "tag", "-a", "v9.8.7", "-m", "release"], **run).returncode == 0
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+                            "-w", str(tmp_path / "dist"), str(source)], **run)
+    assert built.returncode == 0, built.stderr
+    (wheel,) = (tmp_path / "dist").glob("stackctl-9.8.7-*.whl")
+    with zipfile.ZipFile(wheel) as zf:
+        meta = email.message_from_bytes(zf.read("stackctl-9.8.7.dist-info/METADATA"))
+        assert "Apache License" in zf.read("stackctl-9.8.7.dist-info/licenses/LICENSE").decode()
+    assert meta["Version"] == "9.8.7" and meta["License-Expression"] == "Apache-2.0"
+    assert meta["Summary"] and meta["Author"] and meta["Requires-Python"] == ">=3.11"
+    installed = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target",
+                                str(tmp_path / "site"), str(wheel)], **run)
+    assert installed.returncode == 0, installed.stderr
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "site"), "DOCKER_HOST": "unix:///nonexistent.sock"}
+
+    def stackctl(*args):
+        return subprocess.run([sys.executable, "-m", "stackctl", *args], cwd=empty, env=env, **run)
+
+    assert stackctl("--version").stdout.splitlines()[0].split() == ["stackctl:", "9.8.7"]
+    assert "_STACKCTL_COMPLETE=bash_complete" in stackctl("completion", "bash").stdout
+    shown = stackctl("--help").stdout
+    assert all(flag in shown for flag in ("--project-directory", "--env-file", "--profile", "-p, --project-name"))
+    assert all(flag in stackctl("exec", "--help").stdout for flag in ("-u, --user", "-w, --workdir", "-T, --no-TTY"))
+    assert "--until" in stackctl("logs", "--help").stdout
