@@ -133,7 +133,9 @@ class Bench:
         theirs = [self.sh([*self.compose[:-2], "-p", "benchstack", "ps"]) for _ in range(self.runs)]
         self.record("status vs compose ps", ours, theirs, "<= 2x")
         fast = [self.sh(self.stackctl("status", "--no-stats")) for _ in range(self.runs)]
-        self.record("status --no-stats vs compose ps", fast, theirs, "(info)")
+        self.record("status --no-stats vs compose ps", fast, theirs, "<= 3x")
+        listed = [self.sh(self.stackctl("ps")) for _ in range(self.runs)]
+        self.record("ps vs compose ps", listed, theirs, "<= 2x")
 
     # 6: one-line backend change -> up rebuilds and restarts; dependency layers cached
     def rebuild(self):

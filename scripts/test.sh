@@ -4,8 +4,10 @@
 # STACKCTL_TEST_WORKERS, default 4: the tests mostly wait on containers; a module whose tests
 # share one stack, or the swarm, stays on one worker); a test that changes what every other one
 # relies on (it prunes the engine's containers) runs alone after them. Each test has a time
-# limit (900 s) and the slowest are listed. Extra arguments go to pytest; naming a test file or
-# test runs just that, in one process.
+# limit (900 s) and the slowest are listed; the longest start first (tests/ordering.py, from
+# tests/durations.json), and this run's seconds per test are written to
+# .stackctl/test-durations.json. Extra arguments go to pytest; naming a test file or test runs
+# just that, in one process.
 # --repeat N: the whole suite N times in a row, stopping at the first run that fails; each
 # run's time is printed (flakes are bugs: this is how a fix is shown to hold).
 set -euo pipefail
@@ -35,7 +37,8 @@ done
 workers=${STACKCTL_TEST_WORKERS:-4}
 suite() {
   local started=$SECONDS
-  .venv/bin/python -m pytest -q -n "$workers" --dist loadgroup -m "not serial" --timeout 900 --durations 30 "$@" \
+  .venv/bin/python -m pytest -q -n "$workers" --dist loadgroup --no-loadscope-reorder -m "not serial" --timeout 900 \
+    --durations 30 --durations-file "${STACKCTL_TEST_DURATIONS:-.stackctl/test-durations.json}" "$@" \
     || return 1
   echo "[test] side by side ($workers workers): $((SECONDS - started)) s"
   local alone=$SECONDS

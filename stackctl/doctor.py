@@ -7,6 +7,7 @@ start, a database that refuses the app's password before the proxy's 502 it caus
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 
@@ -156,9 +157,23 @@ def _published_http(stack: Stack, containers, engine) -> list[tuple[str, object]
     return found
 
 
-def _upstream_of(stack: Stack, containers, proxy_id: str) -> tuple[str | None, str | None]:
-    """(the service the proxy's own error log says failed it, that log line), from its last lines."""
-    lines = stack.engine.logs_tail(proxy_id, 200).splitlines()
+LOG_SETTLE_SECONDS = 1.0  # how long a container's stderr line may take to reach `docker logs`
+
+
+def _upstream_of(stack: Stack, containers, proxy_id: str,
+                 settle: float = LOG_SETTLE_SECONDS) -> tuple[str | None, str | None]:
+    """(the service the proxy's own error log says failed it, that log line). The proxy writes
+    the line as it answers the 5xx; the engine's log driver makes it readable a moment later, so
+    it is looked for until `settle` seconds have passed."""
+    deadline = time.monotonic() + settle
+    while True:
+        found = _upstream_in(stack, containers, stack.engine.logs_tail(proxy_id, 200).splitlines())
+        if found[1] is not None or time.monotonic() >= deadline:
+            return found
+        time.sleep(0.1)
+
+
+def _upstream_in(stack: Stack, containers, lines: list[str]) -> tuple[str | None, str | None]:
     # an upstream is logged by its address, or by the name the proxy asked for: a service or a
     # container (a stopped container keeps its name, not its address: named by the project's pattern)
     known = {ip: name for name, info in containers.items() for ip in info.ips}
@@ -197,6 +212,9 @@ def _answers(stack: Stack, containers, findings: list[Finding], engine,
             cause, fix = f"because {upstream} {by_subject[upstream].what}", f"see the {upstream} finding"
         elif upstream:
             cause, fix = f"{upstream} behind it does not answer it (its error log)", f"stackctl logs {upstream}"
+        elif line:  # an address no running container of the stack has now (one that stopped keeps none)
+            cause, fix = ("its error log names an upstream no running container has (one that stopped?)",
+                          "stackctl status")
         else:
             cause, fix = "its own error log names no upstream: the fault is in it", f"stackctl logs {name}"
         found.append(Finding(7, name, f"answers {code.group(1)} on {endpoint.url}: {cause}", said, fix))

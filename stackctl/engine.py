@@ -8,6 +8,7 @@ The engine's address is the stack's (`Engine(host)`), never read again from the 
 from __future__ import annotations
 
 import functools
+import os
 import threading
 from pathlib import Path
 from urllib.parse import urlparse
@@ -44,6 +45,29 @@ def remote_hostname(host: str | None) -> str | None:
     if url.scheme in ("ssh", "tcp", "http", "https") and url.hostname:
         return url.hostname
     return None
+
+
+def _docker_sdk(ssh: bool):
+    """docker-py, without paramiko unless the engine is reached over ssh: docker-py's ssh transport
+    is optional (skipped when paramiko does not import), and paramiko is ~90 ms of every command's
+    start. A later ssh engine in the same process gets the transport then."""
+    import sys
+
+    if "docker" not in sys.modules and not ssh and "paramiko" not in sys.modules:
+        sys.modules["paramiko"] = None  # an import of it fails: docker-py goes on without ssh
+        try:
+            import docker
+        finally:
+            if sys.modules.get("paramiko", 0) is None:
+                del sys.modules["paramiko"]
+    import docker
+
+    if ssh and not hasattr(docker.transport, "SSHHTTPAdapter"):
+        import docker.api.client
+        from docker.transport.sshconn import SSHHTTPAdapter
+
+        docker.transport.SSHHTTPAdapter = docker.api.client.SSHHTTPAdapter = SSHHTTPAdapter
+    return docker
 
 
 class _CountedReader:
@@ -86,7 +110,7 @@ class Engine:
     def _api(self):
         client = getattr(self._local, "client", None)
         if client is None:
-            import docker
+            docker = _docker_sdk(ssh=str(self.host or os.environ.get("DOCKER_HOST", "")).startswith("ssh://"))
             from docker.errors import DockerException
 
             kwargs = docker.utils.kwargs_from_env()
@@ -562,7 +586,8 @@ class Engine:
             raise
         for reader in readers:
             reader.join()
-        meter.finish()
+        if code == 0:  # "done" only for what the command took in full
+            meter.finish()
         return ExecResult(code, said.get("out", b"").decode("utf-8", "replace"),
                           said.get("err", b"").decode("utf-8", "replace"))
 

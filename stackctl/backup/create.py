@@ -88,9 +88,9 @@ class Backing:
             result = produce(meter)
         finally:
             writer.close()
-        meter.finish()
         if result is not None and result.exit_code != 0:
             raise StackError(f"{what}: {result.stderr.strip()[-300:] or f'exit {result.exit_code}'}")
+        meter.finish()
         return {"file": name, "bytes": writer.bytes, "sha256": writer.sha256}
 
     def do_dump(self) -> None:

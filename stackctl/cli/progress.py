@@ -84,7 +84,7 @@ class PlainProgress:
         ended = total is not None and done >= total
         if ended or now - self._told.setdefault(what, now) >= every:
             self._told[what] = now
-            self.console.info(f"  {escape(what)}: {said}")
+            self.console.info(f"· {escape(what)}: {said}")
 
     def close(self) -> None:
         pass

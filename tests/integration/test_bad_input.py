@@ -61,7 +61,7 @@ CASES = [
      ["--env", "production", "up"], 2, "preflight failed"),
     ("an unknown option", {}, ["up", "--bogus"], 2, "No such option '--bogus'"),
     ("a published port already taken", {}, ["up"], 2, "taken by"),
-    ("an engine that does not answer", {}, ["status"], 1, "Docker engine not reachable"),
+    ("an engine that does not answer", {}, ["status"], 4, "no Docker engine answers at tcp://127.0.0.1:9: connection refused"),
 ]
 
 

@@ -47,7 +47,7 @@ def test_a_wrong_database_password_is_named_with_its_log_line(scratch_project):
 
 def test_an_engine_that_does_not_answer_is_the_first_and_only_finding(stack):
     code, result = diagnose(stack, DOCKER_HOST="tcp://127.0.0.1:9")
-    assert code == 3 and [f["subject"] for f in result["findings"]] == ["engine"]
+    assert code == 4 and [f["subject"] for f in result["findings"]] == ["engine"]
     assert "systemctl start docker" in result["findings"][0]["fix"]
 
 

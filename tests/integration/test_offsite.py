@@ -24,10 +24,10 @@ def sftp_port():
 
 
 def ended(stderr: str, what: str, size: int) -> bool:
-    """The progress said the transfer ended with exactly this many bytes ("  push ID: 41.2 KiB in 0.3 s")."""
+    """The progress said the transfer ended with exactly this many bytes ("· push ID: 41.2 KiB in 0.3 s")."""
     from stackctl.cli.progress import describe_transfer
 
-    return f"  {what}: {describe_transfer(size, size, 1.0).split(' in ')[0]} in " in stderr
+    return f"· {what}: {describe_transfer(size, size, 1.0).split(' in ')[0]} in " in stderr
 
 
 def test_a_set_pushed_off_site_comes_back_with_its_rows(data_stack, sftp_port, tmp_path):
