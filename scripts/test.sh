@@ -35,11 +35,26 @@ for arg in "$@"; do
 done
 
 workers=${STACKCTL_TEST_WORKERS:-4}
+# The swarm scenario runs beside the others, but leaving a swarm under running stacks breaks name
+# resolution on their networks (../shared/ENGINE.md): the engine becomes a swarm before the
+# side-by-side phase and leaves it after, with nothing running (tests/integration/test_swarm.py).
+swarm_was=$(docker info --format '{{.Swarm.LocalNodeState}}' 2>/dev/null || echo unknown)
+swarm_begin() {
+  if [ "$swarm_was" != active ]; then docker swarm init --advertise-addr 127.0.0.1 >/dev/null; fi
+  export STACKCTL_TEST_SWARM_MANAGED=1
+}
+swarm_end() {
+  unset STACKCTL_TEST_SWARM_MANAGED
+  if [ "$swarm_was" != active ]; then docker swarm leave --force >/dev/null || true; fi
+}
+trap swarm_end INT TERM
 suite() {
   local started=$SECONDS
+  swarm_begin
   .venv/bin/python -m pytest -q -n "$workers" --dist loadgroup --no-loadscope-reorder -m "not serial" --timeout 900 \
     --durations 30 --durations-file "${STACKCTL_TEST_DURATIONS:-.stackctl/test-durations.json}" "$@" \
-    || return 1
+    || { swarm_end; return 1; }
+  swarm_end
   echo "[test] side by side ($workers workers): $((SECONDS - started)) s"
   local alone=$SECONDS
   .venv/bin/python -m pytest -q -m serial --timeout 900 --durations 5 "$@" || return 1
