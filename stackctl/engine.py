@@ -260,8 +260,19 @@ class Engine:
         self._api.restart(container, timeout=timeout)
 
     def rename(self, container: str, name: str) -> None:
-        """A new name (the engine's DNS follows it on the container's networks at once)."""
+        """A new name. The engine's DNS follows it on the container's networks at once, except on
+        an engine in swarm mode (20.10 keeps answering the old name): see reconnect."""
         self._api.rename(container, name)
+
+    def reconnect(self, container: str, forget: tuple[str, ...] = ()) -> None:
+        """Each of the container's networks left and joined again with the same aliases (less
+        `forget`): the engine's DNS then answers its current name. Only for a container that
+        takes no traffic yet (its connections on those networks are cut)."""
+        raw = self._api.inspect_container(container)
+        for network, settings in ((raw.get("NetworkSettings") or {}).get("Networks") or {}).items():
+            aliases = [a for a in (settings.get("Aliases") or []) if a not in forget and a != raw["Id"][:12]]
+            self._api.disconnect_container_from_network(container, network)
+            self._api.connect_container_to_network(container, network, aliases=aliases or None)
 
     def remove(self, container: str, *, volumes: bool = False) -> bool:
         """Remove it, running or not; False when there was none."""

@@ -12,9 +12,11 @@ containers `<project>-<app>-1` and `<project>-<app>-2`, and picks one per reques
     if (-f PIN_DIR/app-slot-2) { set $app_upstream <project>-app-2:<port>; }
 
 A deploy starts the new container beside the serving one, gates it on its health, names it
-after the free slot (`docker rename`: the engine's DNS follows at once) and creates or removes
-the marker file: the next request goes to the new container, and no reload closes a client's
-keep-alive connection.
+after the free slot (`docker rename`), makes sure the proxy's resolver answers that name with the
+new container's address (an engine in swarm mode keeps answering a renamed container's old name:
+the new container, which takes no traffic yet, then leaves and rejoins its networks), and
+creates or removes the marker file: the next request goes to the new container, and no reload
+closes a client's keep-alive connection.
 """
 
 from __future__ import annotations
@@ -65,6 +67,7 @@ class Proxies:
         serving container named after a slot, the marker pointing at it."""
         if serving is not None and serving.name not in self.slots:
             self.stack.engine.rename(serving.id, self.slots[0])
+            self.resolved(self.slots[0], serving.id, forget=(serving.name,))
             serving = self.stack.engine.inspect(serving.id)
         for proxy in self.containers:
             cmd = list(self.stack.engine.inspect(proxy.id).command)
@@ -97,8 +100,30 @@ class Proxies:
                 self.stack.engine.remove(container.id)
         if new.name != free:  # compose may have given it that very name
             self.stack.engine.rename(new.id, free)
+            self.resolved(free, new.id, forget=(new.name,))
         self.point(free)
         return free
+
+    def resolved(self, name: str, container: str, forget: tuple[str, ...] = ()) -> None:
+        """The proxies' resolver answers `name` with the container's address (seen from the first
+        proxy, as nginx asks: getent in its container); else the container rejoins its networks
+        and it is asked again. Refused, before any traffic moves, when it still does not."""
+        if not self.containers:
+            return
+        for attempt in range(2):
+            ips = set(self.stack.engine.inspect(container).ips)
+            said = self.stack.engine.exec(self.containers[0].id, ["getent", "hosts", name])
+            if said.exit_code == 127:  # no getent in this proxy's image: nothing to ask it with
+                return
+            answered = {line.split()[0] for line in said.stdout.splitlines() if line.split()}
+            if answered and answered <= ips:
+                return
+            if attempt == 0:
+                self.stack.engine.reconnect(container, forget)
+        raise RolloutFailed(f"the engine's DNS does not answer {name} with the new container's address "
+                            f"({', '.join(sorted(ips))}), as the proxy would ask it: traffic was not moved",
+                            "see docker network inspect; an engine in swarm mode: docker swarm leave, or a "
+                            "newer engine", exit_code=EXIT_FAILED)
 
 
 def pin_started_proxy(stack: Stack) -> str | None:

@@ -34,6 +34,7 @@ class FakeEngine:
         self.files: dict[tuple[str, str], bytes] = {}
         self.logs: dict[str, str] = {}  # container id -> what it wrote to stdout (access_log)
         self.listening: dict[str, set[int]] = {}  # container id -> TCP ports it listens on
+        self.stale_dns: dict[str, tuple[str, ...]] = {}  # name -> what the DNS answers instead (swarm mode)
         self.volumes: dict[str, dict[str, str]] = {}  # name -> labels
 
     def version(self) -> dict:
@@ -96,7 +97,19 @@ class FakeEngine:
         self.calls.append(f"remove {container}")
         return self.named.pop(container, None) is not None or self.containers.pop(container, None) is not None
 
+    def reconnect(self, container: str, forget: tuple[str, ...] = ()) -> None:
+        self.calls.append(f"reconnect {container}")
+        info = self.containers.get(container)
+        if info is not None:
+            self.stale_dns.pop(info.name, None)  # rejoined: the engine's DNS answers its current name
+
     def exec(self, container: str, cmd: list[str], env: dict | None = None, user: str | None = None) -> ExecResult:
+        if cmd[:2] == ["getent", "hosts"]:  # the engine's DNS as a proxy asks it
+            named = [c for c in self.containers.values() if c.name == cmd[2]]
+            if not named or not named[0].ips:
+                return ExecResult(127, "", "")  # nothing known to answer with: as an image without getent
+            ips = self.stale_dns.get(cmd[2], named[0].ips)
+            return ExecResult(0 if ips else 2, "".join(f"{ip} {cmd[2]}\n" for ip in ips), "")
         self.calls.append(f"exec {container} {' '.join(cmd)}")
         return self.exec_handler(container, cmd, env)
 
