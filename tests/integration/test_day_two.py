@@ -4,6 +4,7 @@ on the real stack."""
 import json
 import signal
 import subprocess
+import threading
 import time
 
 import httpx
@@ -61,12 +62,21 @@ def test_the_everyday_commands_on_a_running_stack(stack):
     assert started.returncode == 0, started.stderr
     assert httpx.get(stack.url("/api/health"), timeout=10).json()["status"] == "ok"
 
+    # redrawn: a second frame is awaited as it comes (each frame probes every service: under load a
+    # frame takes seconds, so no fixed sleep says how many there were), then Ctrl-C ends it
     watching = stack.popen("status", "--follow", "--interval", "1", "--no-stats")
-    time.sleep(4)
+    frames = []
+    reader = threading.Thread(target=lambda: frames.extend(iter(watching.stdout.readline, "")), daemon=True)
+    reader.start()
+    deadline = time.monotonic() + 60
+    while sum("every 1s, Ctrl-C to stop" in line for line in list(frames)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
     watching.send_signal(signal.SIGINT)
-    shown, _ = watching.communicate(timeout=30)
+    watching.wait(timeout=30)
+    reader.join(timeout=30)
+    shown = "".join(frames)
     assert watching.returncode == 0, shown
-    assert shown.count("every 1s, Ctrl-C to stop") >= 2 and shown.count("api ") >= 2, shown  # redrawn
+    assert shown.count("every 1s, Ctrl-C to stop") >= 2 and shown.count("api ") >= 2, shown
 
     missing = stack.run("exec", "nosuch", "true")
     assert missing.returncode == 2 and "unknown service 'nosuch'" in missing.stderr
