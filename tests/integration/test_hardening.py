@@ -11,6 +11,14 @@ import pytest
 import redis
 
 
+
+def up_in_production_with(stack, settings: str) -> None:
+    """These settings added to .env.production, then a production up that must succeed."""
+    env_file = stack.project_dir / ".env.production"
+    env_file.write_text(env_file.read_text() + settings)
+    up = stack.run("--env", "production", "up")
+    assert up.returncode == 0, up.stderr
+
 def test_a_redis_password_with_spaces_and_quotes_works_end_to_end(scratch_project):
     s = scratch_project
     password = 'with space "and" quotes \\ and $dollar'
@@ -108,11 +116,8 @@ def test_behind_a_trusted_proxy_each_client_gets_its_own_rate_limit(prod_stack):
     """API_RATE_LIMIT and TRUSTED_PROXIES: the limit keys on the client X-Forwarded-For names, so
     one busy client does not throttle the others (without the setting every client behind the
     Docker gateway shared one bucket)."""
-    env_file = prod_stack.project_dir / ".env.production"
-    env_file.write_text(env_file.read_text() + "API_RATE_LIMIT=5\nTRUSTED_PROXIES=10.0.0.0/8,172.16.0.0/12,"
-                        "192.168.0.0/16,127.0.0.1\n")
-    up = prod_stack.run("--env", "production", "up")
-    assert up.returncode == 0, up.stderr
+    up_in_production_with(prod_stack, "API_RATE_LIMIT=5\n"
+                          "TRUSTED_PROXIES=10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,127.0.0.1\n")
     url = f"https://127.0.0.1:{prod_stack.env['HTTPS_PORT']}/api/health"
     with httpx.Client(timeout=10, verify=False) as client:
         busy = [client.get(url, headers={"X-Forwarded-For": "203.0.113.7"}).status_code for _ in range(130)]
@@ -338,11 +343,8 @@ def test_slow_clients_do_not_starve_an_ordinary_one(prod_stack, tmp_path):
     byte at a time) from one address, while an ordinary keep-alive client behind the same load
     balancer reads and writes: every one of its requests answers, and the slow clients' hold is
     bounded (headers within 5 s; requests past their headers at once per client)."""
-    env_file = prod_stack.project_dir / ".env.production"
-    env_file.write_text(env_file.read_text() + "CONN_LIMIT_PER_CLIENT=40\n"
-                        "TRUSTED_PROXIES=10.0.0.0/8,172.16.0.0/12,192.168.0.0/16\n")
-    up = prod_stack.run("--env", "production", "up")
-    assert up.returncode == 0, up.stderr
+    up_in_production_with(prod_stack, "CONN_LIMIT_PER_CLIENT=40\n"
+                          "TRUSTED_PROXIES=10.0.0.0/8,172.16.0.0/12,192.168.0.0/16\n")
     base = f"https://127.0.0.1:{prod_stack.env['HTTPS_PORT']}"
     headers = slow_clients("-H", f"{base}/", tmp_path / "headers", connections=600, rate=60, seconds=25)
     bodies = slow_clients("-B", f"{base}/api/stops", tmp_path / "bodies", connections=200, rate=40, seconds=25)
