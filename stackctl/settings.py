@@ -38,7 +38,12 @@ NOT_SECRET_WORDS = {"PUBLIC", "PUBLISHABLE", "FILE", "PATH", "ID"}
 CREDENTIALS_URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@]*:[^/\s@]+@")
 
 
+SHELL_NAMES = {"PWD", "OLDPWD"}  # the shell's working directories, not passwords
+
+
 def is_secret_name(name: str) -> bool:
+    if name.upper() in SHELL_NAMES:
+        return False
     words = [w for w in re.split(r"[^A-Za-z0-9]+", name.upper()) if w]
     if not words or words[-1] in ("FILE", "PATH"):
         return False
@@ -102,6 +107,10 @@ class Settings(BaseSettings):
     alert_5xx_min: int = Field(10, ge=1)
     alert_5xx_percent: int = Field(5, ge=1, le=100)
 
+    # Where `build --push` sends a release's images and `deploy --release` pulls them from
+    # (stackctl.registry): host[:port][/namespace]; wins over `registry:` in stackctl.yaml.
+    registry: str = ""
+
     # Production TLS pair (relative to the project): `certs self-signed` writes it, `check` reads it.
     tls_cert_file: str = Field("certs/tls.crt", min_length=1)
     tls_key_file: str = Field("certs/tls.key", min_length=1)
@@ -117,6 +126,13 @@ class Settings(BaseSettings):
             raise ValueError("carries a password: give it as RESTIC_REST_PASSWORD (or the backend's own variable) "
                              "in the environment, never in the address")
         return value
+
+    @field_validator("registry")
+    @classmethod
+    def _registry(cls, value: str) -> str:
+        from stackctl.registry import parse_address
+
+        return parse_address(value) if value else value
 
     @field_validator("alert_smtp")
     @classmethod
@@ -141,7 +157,7 @@ class Settings(BaseSettings):
         return value
 
 
-NOT_SHOWN = {"backup_remote", "backup_restic_repository", "alert_smtp", "alert_smtp_password", "alert_webhook"}  # its value may carry a password: an error never repeats it
+NOT_SHOWN = {"registry", "backup_remote", "backup_restic_repository", "alert_smtp", "alert_smtp_password", "alert_webhook"}  # its value may carry a password: an error never repeats it
 
 
 def load_settings(project: Project) -> Settings:

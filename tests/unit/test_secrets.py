@@ -16,6 +16,7 @@ from stackctl.settings import is_secret, weak_secret
     ("JWT_PUBLIC_KEY", "x", False), ("KEYCLOAK_URL", "http://kc", False), ("BYPASS_CACHE", "1", False),
     ("CACHE_KEY_PREFIX", "app", False), ("DATABASE_URL", "postgres://app:hunter2hunter2@db/app", True),
     ("REDIS_URL", "redis://redis:6379/0", False), ("LOG_LEVEL", "info", False),
+    ("PWD", "/home/me/shop", False), ("OLDPWD", "/home/me", False),  # the shell's folders: paths in messages stay shown
 ])
 def test_a_secret_is_named_so_or_carries_credentials(name, value, secret):
     assert is_secret(name, value) is secret
