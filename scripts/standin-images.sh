@@ -22,9 +22,12 @@ declare -A STANDIN=(
   [NODE_IMAGE]="node stackctl-standin/node:18"
   [MARIADB_IMAGE]="mariadb stackctl-standin/mariadb:10.11"
   [STACKCTL_RESTIC_IMAGE]="restic stackctl-standin/restic:0.14"
+  [REGISTRY_IMAGE]="registry stackctl-standin/registry:2.8"
+  [DIND_IMAGE]="dind stackctl-standin/dind:20.10"
 )
 # Images the test projects use beyond the reference stack's (tests/projects), with their defaults.
-EXTRA="MARIADB_IMAGE=mariadb:11.4"
+# REGISTRY_IMAGE: a registry on your own host (and the tests'); DIND_IMAGE: an engine in a container.
+EXTRA=$'MARIADB_IMAGE=mariadb:11.4\nREGISTRY_IMAGE=registry:2\nDIND_IMAGE=docker:20.10-dind'
 
 have_image() { docker image inspect "$1" >/dev/null 2>&1; }
 
