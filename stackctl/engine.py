@@ -443,6 +443,28 @@ class Engine:
             raise
         return True
 
+    def push(self, reference: str, meter=None) -> str:
+        """Push `repo:tag` with the docker CLI's login; the digest the registry gave it. With a
+        `meter` (stackctl.report.Metered), the bytes of its layers as they go."""
+        repository, _, tag = reference.rpartition(":")
+        return _digest_of(self._api.push(repository, tag=tag, stream=True, decode=True), reference, "push", meter)
+
+    def pull(self, reference: str, meter=None) -> None:
+        """Pull `repo:tag` or `repo@sha256:...` with the docker CLI's login, its bytes metered."""
+        _digest_of(self._api.pull(reference, stream=True, decode=True), reference, "pull", meter)
+
+    def registry_digest(self, reference: str) -> str | None:
+        """What `repo:tag` names in its registry now (`sha256:...`), asked through the engine; None
+        when the registry has no such tag."""
+        from docker.errors import APIError
+
+        try:
+            return self._api.inspect_distribution(reference)["Descriptor"]["digest"]
+        except APIError as exc:
+            if exc.status_code in (401, 403, 404) or "not found" in str(exc).lower() or "unknown" in str(exc).lower():
+                return None
+            raise
+
     def import_image(self, data: bytes, reference: str) -> None:
         """An image from a root filesystem archive (no registry needed)."""
         repository, _, tag = reference.rpartition(":")
@@ -641,6 +663,35 @@ def _translated(fn):
 for _name, _member in list(vars(Engine).items()):
     if not _name.startswith("_") and callable(_member):
         setattr(Engine, _name, _translated(_member))
+
+
+def _digest_of(events, reference: str, verb: str, meter) -> str:
+    """Follow a push's or pull's progress events: the layers' bytes to the meter, an error as one
+    line, the digest the registry reported (push) or the pulled image's (pull)."""
+    moved: dict[str, int] = {}
+    digest = ""
+    for event in events:
+        if event.get("error"):
+            detail = (event.get("errorDetail") or {}).get("message") or event["error"]
+            denied = any(word in detail.lower() for word in ("denied", "unauthorized", "authentication", "credentials"))
+            hint = (f"log in to the registry (docker login {reference.split('/')[0]}) as a user allowed to {verb}"
+                    if denied
+                    else "check the registry answers from the engine's host (docker " + verb + " " + reference + ")")
+            raise StackError(f"{verb} of {reference} failed: {detail.strip()}", hint)
+        aux = event.get("aux") or {}
+        if aux.get("Digest"):
+            digest = aux["Digest"]
+        status = str(event.get("status") or "")
+        if status.startswith("Digest: "):
+            digest = status.split(" ", 1)[1].strip()
+        current = (event.get("progressDetail") or {}).get("current")
+        if meter is not None and current is not None and event.get("id") and status in ("Pushing", "Downloading"):
+            layer = event["id"]
+            meter.count(max(0, int(current) - moved.get(layer, 0)))
+            moved[layer] = max(int(current), moved.get(layer, 0))
+    if meter is not None:
+        meter.finish()
+    return digest
 
 
 DOCKER_DNS = "0B00007F"  # 127.0.0.11: the engine's own resolver listens in every container on a user network

@@ -96,6 +96,15 @@ class Roles(_Strict):
     # `staging: production` gives staging production's overlay, TLS and exposure checks.
     environments: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,30}$")],
                        Literal["production", "checked", "development"]] = Field(default_factory=dict)
+    # Where release images are pushed and pulled from (stackctl.registry); STACKCTL_REGISTRY wins.
+    registry: str | None = None
+
+    @field_validator("registry")
+    @classmethod
+    def _registry(cls, value: str | None) -> str | None:
+        from stackctl.registry import parse_address
+
+        return parse_address(value) if value else None
 
     @field_validator("migrate", mode="before", json_schema_input_type=Migrate | ServiceName | None)
     @classmethod
@@ -189,7 +198,7 @@ def parse(data, source: str) -> Roles:
         where = ".".join(str(p) for p in err["loc"]) or "(top)"
         reason = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
-            reason = "is not a known key (database, cache, migrate, apps, proxy, production, environments)"
+            reason = "is not a known key (database, cache, migrate, apps, proxy, production, environments, registry)"
         raise ConfigError(f"{source}: {where} {reason}", "fix it, or run stackctl init to propose one") from None
 
 

@@ -252,19 +252,29 @@ def pull(app: App, services: tuple[str, ...]) -> None:
 
 @click.command()
 @click.argument("services", nargs=-1, shell_complete=complete_services)
+@click.option("--push", is_flag=True, help="Build every image the stack builds as a new release (tagged with its "
+              "id and the git commit) and push it to the registry (registry: in stackctl.yaml, or "
+              "STACKCTL_REGISTRY); prints each image's digest. Deploy it anywhere with deploy --release ID.")
 @json_option
 @pass_app
-def build(app: App, services: tuple[str, ...]) -> None:
+def build(app: App, services: tuple[str, ...], push: bool) -> None:
     """Build the images of SERVICES (all that build by default), whether or not their sources changed."""
     from stackctl.build import build_now
     from stackctl.cli.progress import make_progress
 
+    if push and services:
+        raise StackError("build --push builds every image of the release", "drop the service names", EXIT_USAGE)
     progress = make_progress(app.console())
     try:
-        result = build_now(app.stack(), list(services), report=progress)
+        if push:
+            from stackctl.deploy.ship import build_and_push
+
+            result = build_and_push(app.stack(app.deployment_env()), report=progress)
+        else:
+            result = build_now(app.stack(), list(services), report=progress)
     finally:
         progress.close()
-    output.finish(app, result, render.changed)
+    output.finish(app, result, render.shipped if push else render.changed)
 
 
 @click.command()

@@ -1,4 +1,4 @@
-"""Production commands: certs, deploy, rollback, releases, audit."""
+"""Production commands: certs, deploy, promote, rollback, releases, audit."""
 
 from __future__ import annotations
 
@@ -40,24 +40,67 @@ def certs_self_signed(app: App, hosts: tuple[str, ...], days: int, force: bool) 
               help="First clear the lock held from HOST, which you know is gone (stackctl cannot look there).")
 @click.option("--timeout", type=click.FloatRange(min=1), help="Seconds each new app container may take to get "
               "healthy (default: STACKCTL_HEALTH_TIMEOUT, 120).")
+@click.option("--release", "release", metavar="ID", help="Deploy a release pushed by build --push: its images "
+              "pulled by digest from the registry, nothing built here.")
+@click.option("--image", "images", multiple=True, metavar="SERVICE=REF",
+              help="Deploy this image for SERVICE (REPO:TAG or REPO@sha256:..., pulled by digest); the other "
+              "services as --release names them, else as deployed now (repeatable).")
 @click.option("--dry-run", is_flag=True, help="Print the steps deploy would take now, and take none.")
 @json_option
 @pass_app
 def deploy(app: App, host: str | None, break_lock: bool, break_lock_from_host: str | None, timeout: float | None,
-           dry_run: bool) -> None:
+           release: str | None, images: tuple[str, ...], dry_run: bool) -> None:
     """Build, back up, migrate and roll out a new release with zero downtime; roll back on failure."""
     from stackctl.cli.progress import make_progress
     from stackctl.deploy.deploy import deploy as run_deploy
     from stackctl.deploy.deploy import dry_run as plan_deploy
 
+    chosen = _service_images(images)
     stack = app.stack(app.deployment_env(), host)
     if dry_run:
-        output.finish(app, plan_deploy(stack), render.plan)
+        output.finish(app, plan_deploy(stack, release, chosen), render.plan)
         return
     progress = make_progress(app.console())
     try:
         result = run_deploy(stack, report=progress, break_lock=break_lock, break_lock_from_host=break_lock_from_host,
-                            timeout=timeout)
+                            timeout=timeout, release=release, images=chosen)
+    finally:
+        progress.close()
+    output.finish(app, result, render.deployed)
+
+
+def _service_images(given: tuple[str, ...]) -> dict[str, str]:
+    chosen = {}
+    for item in given:
+        service, sep, ref = item.partition("=")
+        if not sep or not service or not ref or " " in ref:
+            raise StackError(f"--image {item!r} is not SERVICE=REF", "e.g. --image api=ghcr.io/acme/api@sha256:...",
+                             EXIT_USAGE)
+        chosen[service] = ref
+    return chosen
+
+
+@click.command()
+@click.option("--from", "source", metavar="ENV", default="staging", show_default=True,
+              help="The environment whose running release is promoted.")
+@click.option("--to", "goal", metavar="ENV", default="production", show_default=True,
+              help="The environment it is deployed to.")
+@click.option("--from-host", help="The engine of --from (default: DOCKER_HOST / the docker context).")
+@click.option("--to-host", help="The engine of --to (default: DOCKER_HOST / the docker context).")
+@click.option("--timeout", type=click.FloatRange(min=1), help="As deploy --timeout.")
+@json_option
+@pass_app
+def promote(app: App, source: str, goal: str, from_host: str | None, to_host: str | None,
+            timeout: float | None) -> None:
+    """Deploy to --to the images, by digest, that run and verify in --from (staging to production)."""
+    from stackctl.cli.progress import make_progress
+    from stackctl.deploy.promote import promote as run_promote
+
+    if source == goal:
+        raise StackError(f"--from and --to are both {source}", "promote from one environment to another", EXIT_USAGE)
+    progress = make_progress(app.console())
+    try:
+        result = run_promote(app.stack(source, from_host), app.stack(goal, to_host), report=progress, timeout=timeout)
     finally:
         progress.close()
     output.finish(app, result, render.deployed)
@@ -118,4 +161,4 @@ def audit(app: App, lines: int) -> None:
 
 
 certs.add_command(certs_self_signed)
-COMMANDS = (certs, deploy, rollback, releases, audit)
+COMMANDS = (certs, deploy, promote, rollback, releases, audit)

@@ -255,6 +255,8 @@ def deployed(console, result) -> None:
                        f"{result.seconds:.1f}s{seen}")
         return
     steps = ", ".join(f"{name} {seconds:.1f}s" for name, seconds in result.steps)
+    if result.promoted_from:
+        console.result(f"[green]promoted release {result.release}[/] from {result.promoted_from}")
     console.result(f"[green]deployed release {result.release}[/] in {result.seconds:.1f}s ({steps})"
                    + (f"; previous: {result.previous}" if result.previous else "") + seen)
     if result.pruned:
@@ -305,6 +307,14 @@ def roles_written(console, result) -> None:
                    else f"not written: run stackctl init --yes to write {result.path}")
 
 
+def pipeline_written(console, result) -> None:
+    if result.existing:
+        console.result(f"{result.path} exists: left as it is (move it aside to propose a new one)")
+        return
+    console.result(f"[green]wrote {result.path}[/]; next: set the secrets and variables its first lines name"
+                   if result.written else f"not written: run stackctl ci init --yes to write {result.path}")
+
+
 def migrated(console, result) -> None:
     console.result(f"[green]migrations ran[/] ({result.service}, {len(result.output)} lines of output)")
 
@@ -320,6 +330,14 @@ def listing(console, result) -> None:
         style = "green" if s.state.ok else "red" if s.container else "dim"
         table.add_row(s.name, f"[{style}]{s.state}[/]", s.container or "-", ports)
     console.result(table)
+
+
+def shipped(console, result) -> None:
+    console.result(f"[green]pushed release {result.release}[/] to {result.registry} in {result.seconds:.1f}s "
+                   f"({_bytes(result.bytes_pushed)} sent; the registry's digests:)")
+    for service, ref in sorted(result.images.items()):
+        console.result(f"  {service}: {ref}")
+    console.result(f"deploy it anywhere: stackctl --env production deploy --release {result.release}")
 
 
 def changed(console, result) -> None:

@@ -30,7 +30,7 @@ from stackctl import lock
 from stackctl import migrate as migrations
 from stackctl.backup.create import apply_retention, backup
 from stackctl.build import build_images
-from stackctl.deploy import leftovers, plan, releases
+from stackctl.deploy import leftovers, plan, releases, ship
 from stackctl.deploy.handover import hand_over
 from stackctl.deploy.rollout import rollout
 from stackctl.deploy.verify import Verification, verify_release
@@ -54,30 +54,43 @@ class DeployResult:
     steps: tuple[tuple[str, float], ...] = ()
     pruned: tuple[str, ...] = ()
     verified: Verification | None = None  # what was observed before "deployed" was said
+    promoted_from: str | None = None  # promote: the environment whose release this is, and what it showed there
 
     def to_dict(self) -> dict:
         return {"action": self.action, "release": self.release, "previous": self.previous,
+                "promoted_from": self.promoted_from,
                 "seconds": round(self.seconds, 2), "steps": {k: round(v, 2) for k, v in self.steps},
                 "pruned": list(self.pruned),
                 "verified": dict(self.verified.seen) if self.verified else None}
 
 
-def release_images(stack: Stack, release: str) -> releases.Deployed:
+def release_images(stack: Stack, release: str, shipped: dict[str, str] | None = None) -> releases.Deployed:
     """Every service's image for the release: what stackctl builds tagged with the release (a
-    worker without a build section of its own too); an app's or a role-less service's pulled
-    image named by its digest where the engine knows one (a data service's is left as written:
-    pinning it would recreate the database)."""
+    worker without a build section of its own too), or the digest it was shipped as (`shipped`,
+    deploy --release); an app's or a role-less service's pulled image named by its digest where
+    the engine knows one (a data service's is left as written: pinning it would recreate the
+    database)."""
     model, eng = stack.model, stack.engine
     built = set(model.built_images())
     images = {}
     for name, spec in model.services.items():
-        if spec.image in built:
+        if shipped and name in shipped:
+            images[name] = shipped[name]
+        elif spec.image in built:
             images[name] = releases.tagged(spec.image, release)
         elif spec.image and spec.role not in ("database", "cache"):
             digest = eng.image_digest(spec.image)
             if digest:
                 images[name] = digest
-    return releases.Deployed(release, images, rolled_configs(stack))
+    return releases.Deployed(release, images, rolled_configs(stack), tuple(sorted(shipped or ())))
+
+
+def shipped_services(stack: Stack, images: dict[str, str]) -> tuple[str, ...]:
+    """The built services a release names by digest (shipped through a registry)."""
+    from stackctl.registry import is_digest
+
+    return tuple(sorted(n for n, ref in images.items() if is_digest(ref) and n in stack.model.services
+                        and stack.model.services[n].build))
 
 
 def rolled_configs(stack: Stack) -> dict[str, str]:
@@ -87,8 +100,7 @@ def rolled_configs(stack: Stack) -> dict[str, str]:
 
 
 def stack_for(stack: Stack, deployed: releases.Deployed) -> Stack:
-    path = releases.write_override(releases.release_file(stack.project, deployed.release), deployed)
-    return stack.with_files(path)
+    return releases.stack_for(stack, deployed)
 
 
 def running_release(stack: Stack) -> releases.Deployed | None:
@@ -171,14 +183,18 @@ def audited(stack: Stack, entry: dict, clock: Callable[[], float] = time.monoton
 
 
 def deploy(stack: Stack, *, report: Reporter, break_lock: bool = False, break_lock_from_host: str | None = None,
-           timeout: float | None = None) -> DeployResult:
+           timeout: float | None = None, release: str | None = None,
+           images: dict[str, str] | None = None) -> DeployResult:
+    """A new release built here; or, with `release` / `images` (deploy --release, --image), the
+    images shipped through a registry, pulled by digest and built nowhere (stackctl.deploy.ship)."""
     if stack.project.env == "development":
         raise StackError("deploy runs a deployment environment, not development",
                          "stackctl --env production deploy", EXIT_USAGE)
     if not stack.model.with_role("app"):
         raise StackError("this stack has no app role: nothing to roll out",
                          "name your app services in stackctl.yaml (apps:), or run stackctl init", EXIT_USAGE)
-    rid = releases.new_release_id(stack.project.root)
+    shipped = ship.wanted(stack, release, images or {}) if release or images else None
+    rid = shipped.release if shipped else releases.new_release_id(stack.project.root)
     if break_lock or break_lock_from_host:
         held = lock.break_stale(stack.engine, stack.name, break_lock_from_host)
         if held is not None:
@@ -188,7 +204,7 @@ def deploy(stack: Stack, *, report: Reporter, break_lock: bool = False, break_lo
              "commit": releases.git_commit(stack.project.root)}
     with audited(stack, entry):
         with stack.locked("deploy", rid):
-            result = _deploy(stack, rid, report, timeout or stack.settings.health_timeout)
+            result = _deploy(stack, rid, report, timeout or stack.settings.health_timeout, shipped)
         entry.update(result="deployed", previous=result.previous, steps={k: round(v, 2) for k, v in result.steps})
     return result
 
@@ -206,6 +222,7 @@ class Deployment:
     timings: Timings
     pruned: list[str] = field(default_factory=list)
     verified: Verification | None = None
+    shipped: ship.Wanted | None = None  # deploy --release: the images by digest, built nowhere
 
     @property
     def was(self) -> str:
@@ -219,12 +236,21 @@ def observe(stack: Stack) -> tuple[bool, releases.Deployed | None, str | None]:
     return serving(stack), running_release(stack), holder
 
 
-def dry_run(stack: Stack) -> Plan:
+def dry_run(stack: Stack, release: str | None = None, images: dict[str, str] | None = None) -> Plan:
     """The steps `deploy` would take now, without taking any."""
-    rid = releases.new_release_id(stack.project.root)
+    shipped = ship.wanted(stack, release, images or {}) if release or images else None
+    rid = shipped.release if shipped else releases.new_release_id(stack.project.root)
     is_serving, previous, holder = observe(stack)
     return Plan("deploy", tuple(plan.deploy_steps(stack.model, rid, is_serving, previous.release if previous else None,
-                                                  holder, stack.settings.lock_wait)))
+                                                  holder, stack.settings.lock_wait, _pulled(shipped))))
+
+
+def _pulled(shipped: ship.Wanted | None) -> str | None:
+    """What the pull step says it pulls (None: the release is built here)."""
+    if shipped is None:
+        return None
+    return ", ".join(sorted(shipped.images)) + (f" by digest from {shipped.registry}" if shipped.registry else
+                                                 " by digest")
 
 
 def _record(stack: Stack, deployed: releases.Deployed, status: str, image_ids: dict | None = None) -> None:
@@ -233,15 +259,16 @@ def _record(stack: Stack, deployed: releases.Deployed, status: str, image_ids: d
         datetime.now(timezone.utc).isoformat(timespec="seconds"), os.getpid(), socket.gethostname()))
 
 
-def _deploy(stack: Stack, rid: str, report: Reporter, timeout: float) -> DeployResult:
+def _deploy(stack: Stack, rid: str, report: Reporter, timeout: float, shipped: ship.Wanted | None = None) -> DeployResult:
     started = time.monotonic()
     is_serving, previous, _ = observe(stack)  # the lock is ours now
     for dead in leftovers.interrupted(stack):
         report.note(f"release {dead} was interrupted (its deploy is gone): recorded so, never a rollback target")
-    images = release_images(stack, rid)
-    d = Deployment(stack, stack_for(stack, images), rid, previous, report, timeout, Timings())
+    images = release_images(stack, rid, shipped.images if shipped else None)
+    d = Deployment(stack, stack_for(stack, images), rid, previous, report, timeout, Timings(), shipped=shipped)
     _record(stack, images, releases.DEPLOYING)
-    planned = plan.deploy_steps(stack.model, rid, is_serving, previous.release if previous else None)
+    planned = plan.deploy_steps(stack.model, rid, is_serving, previous.release if previous else None,
+                                pulled=_pulled(shipped))
     handlers = {**{name: (lambda step, act=act: act(d)) for name, act in STEPS.items()},
                 **dict.fromkeys(SWITCHES, lambda step: _take(d, step))}
     try:
@@ -290,6 +317,12 @@ def _leftovers(d: Deployment) -> None:
 
 def _build(d: Deployment) -> None:
     build_images(d.new, closure(d.new.model, None), "auto", d.report, new_release=True)
+
+
+def _pull(d: Deployment) -> None:
+    pulled = ship.pull_images(d.stack, d.shipped.images if d.shipped else {}, d.report)
+    d.report.note(f"pulled {len(pulled)} image(s) by digest" if pulled else "every image of the release is on the "
+                  "engine already (by digest)")
 
 
 def _first_start(d: Deployment) -> None:
@@ -341,14 +374,14 @@ def _roll_back(d: Deployment, why: str) -> None:
 
 
 def _record_deployed(d: Deployment) -> None:
-    deployed = release_images(d.stack, d.rid)
+    deployed = release_images(d.stack, d.rid, d.shipped.images if d.shipped else None)
     releases.write_deployed(d.stack.project, deployed)
     _record(d.stack, deployed, releases.DEPLOYED,
             {name: d.stack.engine.image_id(ref) or "" for name, ref in deployed.images.items()})
     d.pruned = releases.prune_releases(d.stack, keep=[d.rid] + ([d.previous.release] if d.previous else []))
 
 
-STEPS = {"check": _check, "leftovers": _leftovers, "build": _build, "first-start": _first_start, "backup": _backup,
+STEPS = {"check": _check, "leftovers": _leftovers, "build": _build, "pull": _pull, "first-start": _first_start, "backup": _backup,
          "migrate": _migrate, "verify": _verify, "record": _record_deployed}
 
 
@@ -359,7 +392,7 @@ def rollback_target(stack: Stack, target: str | None, include_failed: bool = Fal
         raise StackError("nothing has been deployed from this project", "stackctl --env production deploy", EXIT_USAGE)
     records = [r for r in releases.read_records(stack.project, stack.project.env) if r.release != current.release]
     usable = [r.release for r in records if (r.status == releases.DEPLOYED or include_failed)
-              and releases.on_target(stack.engine, r)]
+              and (releases.on_target(stack.engine, r) or releases.pullable(stack.engine, r))]
     if target is None:
         older = [r for r in usable if r < current.release]
         if not older:
@@ -391,10 +424,12 @@ def rollback(stack: Stack, target: str | None, *, report: Reporter, timeout: flo
              "when": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     timings = Timings()
     record = releases.read_record(stack.project, target)
-    goal_images = (releases.Deployed(target, dict(record.images), rolled_configs(stack)) if record
+    goal_images = (releases.Deployed(target, dict(record.images), rolled_configs(stack), shipped_services(stack, record.images))
+                   if record
                    else release_images(stack, target))
     with audited(stack, entry):
         with stack.locked("rollback", target):
+            ship.pull_images(stack, goal_images.images, report)  # a release shipped by digest: its bytes
             goal = stack_for(stack, goal_images)
             switch_to(goal, report=report, timeout=timeout or stack.settings.health_timeout,
                       timings=timings, release=target)

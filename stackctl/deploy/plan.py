@@ -6,7 +6,7 @@ printed by `--dry-run`. The executor (stackctl.deploy.deploy) follows the steps 
 from __future__ import annotations
 
 from stackctl.plan import StackModel, start_order
-from stackctl.steps import Step  # actions: check | leftovers | build | first-start | backup | migrate | rollout |
+from stackctl.steps import Step  # actions: check | leftovers | build | pull | first-start | backup | migrate | rollout |
 #                                   recreate | replace | converge | verify | record
 
 
@@ -59,13 +59,16 @@ def built(model: StackModel) -> list[str]:
 
 
 def deploy_steps(model: StackModel, release: str, serving: bool, previous: str | None,
-                 held_by: str | None = None, lock_wait: float = 0) -> list[Step]:
-    """`held_by`: who holds the stack's lock now (dry-run only; a deploy holds it itself)."""
+                 held_by: str | None = None, lock_wait: float = 0, pulled: str | None = None) -> list[Step]:
+    """`held_by`: who holds the stack's lock now (dry-run only; a deploy holds it itself);
+    `pulled`: the release was shipped through a registry (deploy --release): what is pulled, and
+    nothing is built."""
     fallback = (f"on failure: back to {previous}, verified the same way" if previous
                 else "on failure: nothing to return to")
     verify = "each service runs the release's image (by image id) and shows it serves; every endpoint, 5 tries each"
-    steps = [Step("check", "the target"), Step("build", ", ".join(built(model)) or "nothing (every image is pulled)",
-                                              f"images tagged {release}")]
+    steps = [Step("check", "the target"),
+             Step("pull", pulled, "the images the engine lacks; nothing is built") if pulled else
+             Step("build", ", ".join(built(model)) or "nothing (every image is pulled)", f"images tagged {release}")]
     if held_by:
         wait = (f"up to {lock_wait:.0f}s (STACKCTL_LOCK_WAIT), then stop with nothing changed" if lock_wait
                 else "stop at once with nothing changed (or wait: STACKCTL_LOCK_WAIT=SECONDS)")

@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from stackctl.project import Project
+from stackctl.registry import is_digest, repository, tagged  # noqa: F401 (image references, used here and by callers)
 from stackctl.results import AuditLog, ReleaseList
 
 KEEP = 5
@@ -47,14 +48,20 @@ class Record:
                 "image_ids": self.image_ids, "at": self.at, "pid": self.pid, "host": self.host}
 
 
-def record_path(project: Project, release: str) -> Path:
-    return project.state_dir / "releases" / f"{release}.json"
+def record_path(project: Project, release: str, env: str | None = None) -> Path:
+    """`releases/<release>.<env>.json`: one release may be deployed to staging and to production
+    (`deploy --release`, `promote`), each with its own record."""
+    return project.state_dir / "releases" / f"{release}.{env or project.env}.json"
+
+
+def _legacy_path(project: Project, release: str) -> Path:
+    return project.state_dir / "releases" / f"{release}.json"  # records before they were per environment
 
 
 def write_record(project: Project, record: Record) -> None:
     from stackctl.statefiles import write_private
 
-    write_private(record_path(project, record.release), json.dumps(record.to_dict(), indent=2) + "\n")
+    write_private(record_path(project, record.release, record.env), json.dumps(record.to_dict(), indent=2) + "\n")
 
 
 def _parse(path: Path) -> Record | None:
@@ -66,25 +73,36 @@ def _parse(path: Path) -> Record | None:
                         str(data.get("at", "")), int(data.get("pid") or 0), str(data.get("host", "")))
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
-    return record if RELEASE_TAG.match(record.release) and path.stem == record.release else None
+    named = path.name in (f"{record.release}.json", f"{record.release}.{record.env}.json")
+    return record if RELEASE_TAG.match(record.release) and named else None
 
 
-def read_record(project: Project, release: str) -> Record | None:
-    path = record_path(project, release)
-    return _parse(path) if RELEASE_TAG.match(release) and path.is_file() else None
+def read_record(project: Project, release: str, env: str | None = None) -> Record | None:
+    if not RELEASE_TAG.match(release):
+        return None
+    env = env or project.env
+    for path in (record_path(project, release, env), _legacy_path(project, release)):
+        record = _parse(path) if path.is_file() else None
+        if record is not None and record.env == env:
+            return record
+    return None
 
 
 def read_records(project: Project, env: str) -> list[Record]:
     """The environment's release records, newest first; a file that does not read as one is skipped."""
     folder = project.state_dir / "releases"
-    found = [r for r in (_parse(p) for p in (folder.glob("*.json") if folder.is_dir() else ())) if r and r.env == env]
-    return sorted(found, key=lambda r: r.release, reverse=True)
+    found: dict[str, Record] = {}
+    for path in sorted(folder.glob("*.json") if folder.is_dir() else (), key=lambda p: p.name.count(".")):
+        record = _parse(path)
+        if record and record.env == env:
+            found[record.release] = record  # the per-environment file wins over a legacy one
+    return sorted(found.values(), key=lambda r: r.release, reverse=True)
 
 
 def mark(project: Project, release: str, status: str) -> None:
     from dataclasses import replace
 
-    record = read_record(project, release)
+    record = read_record(project, release, project.env)
     if record is not None:
         write_record(project, replace(record, status=status))
 
@@ -103,17 +121,8 @@ def git_commit(root: Path) -> str | None:
     return out.stdout.strip() if out.returncode == 0 else None
 
 
-def repository(image: str) -> str:
-    """`stackctl/api:dev` -> `stackctl/api` (a registry host with a port keeps its colon)."""
-    head, sep, tail = image.rpartition(":")
-    return head if sep and "/" not in tail else image
-
-
-def tagged(image: str, release: str) -> str:
-    return f"{repository(image)}:{release}"
-
-
 CONFIG_LABEL = "stackctl.config"  # on a rolled service's containers: the configuration it was made from
+RELEASE_LABEL = "stackctl.release"  # on the containers of a release shipped by digest: its id (promote reads it)
 
 
 @dataclass(frozen=True)
@@ -123,6 +132,7 @@ class Deployed:
     # service -> digest of its configuration without its image (a label on its containers): a
     # deploy rolls an app whose configuration changed even when its image did not
     configs: dict[str, str] = field(default_factory=dict)
+    labelled: tuple[str, ...] = ()  # services shipped by digest: their containers carry RELEASE_LABEL
 
 
 def override_text(deployed: Deployed) -> str:
@@ -134,8 +144,11 @@ def override_text(deployed: Deployed) -> str:
         lines.append(f"  {json.dumps(service)}:")
         if service in deployed.images:
             lines.append(f"    image: {json.dumps(deployed.images[service])}")
-        if service in deployed.configs:
-            lines.append(f"    labels:\n      {CONFIG_LABEL}: {json.dumps(deployed.configs[service])}")
+        labels = {**({CONFIG_LABEL: deployed.configs[service]} if service in deployed.configs else {}),
+                  **({RELEASE_LABEL: deployed.release} if service in deployed.labelled else {})}
+        if labels:
+            lines.append("    labels:")
+            lines += [f"      {key}: {json.dumps(value)}" for key, value in labels.items()]
     return "\n".join(lines) + "\n"
 
 
@@ -145,7 +158,7 @@ def config_digest(raw: dict) -> str:
     import hashlib
 
     kept = {k: v for k, v in raw.items() if k not in ("image", "build", "pull_policy", "scale", "depends_on")}
-    labels = {k: v for k, v in (kept.get("labels") or {}).items() if k != CONFIG_LABEL}
+    labels = {k: v for k, v in (kept.get("labels") or {}).items() if k not in (CONFIG_LABEL, RELEASE_LABEL)}
     kept["labels"] = labels
     return hashlib.sha256(json.dumps(kept, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
@@ -168,7 +181,8 @@ def read_override(path: Path) -> Deployed | None:
         return Deployed(str(data["x-stackctl-release"]),
                         {name: raw["image"] for name, raw in services.items() if raw.get("image")},
                         {name: str((raw.get("labels") or {})[CONFIG_LABEL]) for name, raw in services.items()
-                         if CONFIG_LABEL in (raw.get("labels") or {})})
+                         if CONFIG_LABEL in (raw.get("labels") or {})},
+                        tuple(name for name, raw in services.items() if RELEASE_LABEL in (raw.get("labels") or {})))
     except (yaml.YAMLError, KeyError, TypeError):
         return None
 
@@ -179,6 +193,12 @@ def read_deployed(project: Project) -> Deployed | None:
 
 def write_deployed(project: Project, deployed: Deployed) -> None:
     write_override(project.deployed_file, deployed)
+
+
+def stack_for(stack, deployed: Deployed):
+    """The stack with the release's override layered over the user's files."""
+    path = write_override(release_file(stack.project, deployed.release), deployed)
+    return stack.with_files(path)
 
 
 def release_file(project: Project, release: str) -> Path:
@@ -250,6 +270,11 @@ def listing(stack) -> ReleaseList:
                   "deployed_at": (history.get(r.release) or {}).get("when")}
                  for r in read_records(project, project.env))
     return ReleaseList(current.release if current else None, rows)
+
+
+def pullable(engine, record: Record) -> bool:
+    """Every image of the release on the target, or named by digest (a rollback pulls those bytes)."""
+    return all(is_digest(ref) or engine.image_id(ref) is not None for ref in record.images.values())
 
 
 def on_target(engine, record: Record) -> bool:

@@ -7,6 +7,7 @@ test_fakes.py); it keeps containers and images in dicts, records each call as a 
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import replace
 from pathlib import Path
 from typing import Callable
@@ -36,6 +37,7 @@ class FakeEngine:
         self.listening: dict[str, set[int]] = {}  # container id -> TCP ports it listens on
         self.stale_dns: dict[str, tuple[str, ...]] = {}  # name -> what the DNS answers instead (swarm mode)
         self.volumes: dict[str, dict[str, str]] = {}  # name -> labels
+        self.registry: dict[str, str] = {}  # repo:tag -> the digest its registry gives it
 
     def version(self) -> dict:
         return {"Version": "fake", "ApiVersion": "1.45"}
@@ -152,6 +154,17 @@ class FakeEngine:
 
     def image_digest(self, reference: str) -> str | None:
         return None
+
+    def push(self, reference: str, meter=None) -> str:
+        self.calls.append(f"push {reference}")
+        return "sha256:" + hashlib.sha256(str(self.images.get(reference)).encode()).hexdigest()
+
+    def pull(self, reference: str, meter=None) -> None:
+        self.calls.append(f"pull {reference}")
+        self.images[reference] = "sha256:" + reference.rsplit(":", 1)[-1][:12]
+
+    def registry_digest(self, reference: str) -> str | None:
+        return self.registry.get(reference)
 
     def image_tags(self, repository: str) -> list[str]:
         return [ref for ref in self.images if ref.rpartition(":")[0] == repository]

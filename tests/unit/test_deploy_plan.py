@@ -94,3 +94,12 @@ def test_a_stack_that_builds_nothing_says_so_and_a_role_less_service_is_converge
     steps = text(deploy_steps(model, R, True, "r1"))
     assert steps[2] == f"build nothing (every image is pulled) (images tagged {R})"
     assert any(s.startswith("converge db, edge") for s in steps)
+
+
+def test_a_release_shipped_through_a_registry_is_pulled_by_digest_and_built_nowhere():
+    steps = text(deploy_steps(geo(), R, serving=True, previous="20261122T120000Z-abc1234",
+                              pulled="backend, frontend, proxy by digest from ghcr.io/acme"))
+    assert steps[2] == ("pull backend, frontend, proxy by digest from ghcr.io/acme (the images the engine lacks; "
+                        "nothing is built)")
+    assert not [s for s in steps if s.startswith("build")]
+    assert steps[1].startswith("leftovers ") and steps[3] == "backup postgres (before migrations)"

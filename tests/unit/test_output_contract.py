@@ -19,7 +19,7 @@ from stackctl.cli import cli
 from stackctl.cli.output import envelope
 
 ARGS = {"backups verify": ["20260101T000000Z"], "backups push": ["20260101T000000Z"], "restore": ["20260101T000000Z", "--yes"], "exec": ["api", "true"],
-        "psql": ["-c", "SELECT 1"], "redis-cli": ["PING"], "monitor": ["--once"]}
+        "psql": ["-c", "SELECT 1"], "redis-cli": ["PING"], "monitor": ["--once"], "ci init": ["github"]}
 
 
 def leaf_commands(group: click.Group, prefix=()) -> list[str]:
@@ -109,11 +109,14 @@ def samples(tmp_path) -> dict:
         "certs self-signed": results.CertMade(Path("c.pem"), Path("k.pem"), when),
         "deploy": DeployResult("deploy", "20260101-000000", None, 40.0, (("check", 1.0),), ()),
         "rollback": DeployResult("rollback", "20260101-000000", "20260102-000000", 20.0),
+        "promote": DeployResult("promote", "20260101-000000", None, 30.0, promoted_from="staging (verified there: "
+                                "api http /health)"),
         "releases": results.ReleaseList("20260101-000000", ({"release": "20260101-000000", "current": True,
                                                              "commit": None, "deployed_by": "ops",
                                                              "deployed_at": None},)),
         "audit": results.AuditLog(({"action": "deploy", "result": "deployed"},)),
         "init": results.RolesWritten(Path("stackctl.yaml"), "database: db\n", True, False),
+        "ci init": results.RolesWritten(Path(".gitlab-ci.yml"), "stages: [test]\n", True, False),
         # not commands, but what --dry-run and migrate --status answer with
         "(dry-run)": Plan("deploy", (Step("check", "the target"),)),
         "(migrate --status)": results.MigrationStatus((Migration("0001", "init", True, True),), ""),
