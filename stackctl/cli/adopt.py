@@ -1,4 +1,4 @@
-"""Adopting a project: `stackctl init`."""
+"""Adopting a project: `stackctl init`, and its CI pipeline: `stackctl ci init`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import sys
 import click
 
 from stackctl.cli import output, render
-from stackctl.cli.app import App, json_option, pass_app
+from stackctl.cli.app import App, Commands, json_option, pass_app
 
 
 @click.command()
@@ -36,4 +36,38 @@ def init(app: App, yes: bool, force: bool) -> None:
                   render.roles_written)
 
 
-COMMANDS = (init,)
+@click.group(cls=Commands)
+def ci() -> None:
+    """Your CI pipeline: build once, push, deploy to staging, approve, promote to production."""
+
+
+@click.command("init")
+@click.argument("kind", type=click.Choice(["github", "gitlab"]))
+@click.option("--test-command", metavar="COMMAND", help="Your project's test command (default: found from "
+              "scripts/test.sh, a Makefile test target, package.json's test script, or pytest).")
+@click.option("-y", "--yes", is_flag=True, help="Write the file without asking.")
+@json_option
+@pass_app
+def ci_init(app: App, kind: str, test_command: str | None, yes: bool) -> None:
+    """Write the pipeline as a GitHub or GitLab workflow (shown first; an existing file is left as it is)."""
+    from stackctl import registry
+    from stackctl.pipeline import propose, write
+    from stackctl.results import RolesWritten
+
+    stack = app.stack()
+    proposal = propose(stack.project.root, kind, registry.address(stack), test_command)
+    if not proposal.existing and not app.json:
+        app.console().result(f"[bold]proposed {proposal.path.name}[/]\n")
+        app.console().out.print(proposal.text, markup=False, highlight=False)
+    written = False
+    if not proposal.existing:
+        if not yes and sys.stdin.isatty() and not app.json:
+            yes = click.confirm(f"Write {proposal.path}?", default=True)
+        if yes:
+            write(proposal)
+            written = True
+    output.finish(app, RolesWritten(proposal.path, proposal.text, written, proposal.existing), render.pipeline_written)
+
+
+ci.add_command(ci_init)
+COMMANDS = (init, ci)
