@@ -4,7 +4,7 @@ worker drained under a steady load, its replicas moved, and the failures counted
 
     .venv/bin/python bench/swarm_cluster.py [--rate 40] [--replicas 4]
 
-Nodes: bench/dind (Debian's docker.io) run with explicit capabilities (shared/ENGINE.md),
+Nodes: the dind stand-in (scripts/standin/dind: Debian's docker.io) run with explicit capabilities (shared/ENGINE.md),
 vfs on a tmpfs. There is no registry: images are flattened to one layer and `docker load`ed into
 each node under the tags stackctl deploys. Everything is removed afterwards. Writes
 bench/results/swarm_cluster.json.
@@ -32,7 +32,8 @@ from stackctl.swarm.stackfile import content_tag  # noqa: E402
 
 NODES = ("sc-node1", "sc-node2", "sc-node3")
 NETWORK = "stackctl-cluster"
-IMAGE = "stackctl-bench/dind:1"
+IMAGE = next((line.split("=", 1)[1] for line in (ROOT / ".stackctl" / "images.env").read_text().splitlines()
+              if line.startswith("DIND_IMAGE=")), "docker:20.10-dind")  # scripts/standin-images.sh
 CAPS = ("SYS_ADMIN", "NET_ADMIN", "NET_RAW", "SYS_PTRACE", "MKNOD", "SYS_MODULE", "DAC_READ_SEARCH", "SYS_CHROOT",
         "SETFCAP", "AUDIT_WRITE", "IPC_LOCK", "SYS_NICE", "LINUX_IMMUTABLE")
 PORT = 8080
@@ -50,7 +51,6 @@ def node(name: str, *args: str, check=True, stdin: bytes | None = None) -> str:
 
 
 def start_nodes() -> dict[str, str]:
-    docker("build", "-q", "--build-arg", "BASE=stackctl-standin/debian:bookworm", "-t", IMAGE, str(ROOT / "bench" / "dind"))
     docker("network", "create", NETWORK)
     caps = [a for c in CAPS for a in ("--cap-add", c)]
     for name in NODES:

@@ -52,7 +52,7 @@ suite() {
   local started=$SECONDS
   swarm_begin
   .venv/bin/python -m pytest -q -n "$workers" --dist loadgroup --no-loadscope-reorder -m "not serial" --timeout 900 \
-    --durations 30 --durations-file "${STACKCTL_TEST_DURATIONS:-.stackctl/test-durations.json}" "$@" \
+    --durations 30 --durations-file="${STACKCTL_TEST_DURATIONS:-.stackctl/test-durations.json}" "$@" \
     || { swarm_end; return 1; }
   swarm_end
   echo "[test] side by side ($workers workers): $((SECONDS - started)) s"

@@ -57,7 +57,7 @@ def node_and_registry(tmp_path):
         docker("run", "-d", "--name", node, "-p", f"127.0.0.1:{port}:{port}", *[f"--cap-add={c}" for c in CAPS],
                "--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined",
                "--tmpfs", "/var/lib/docker:exec", "--cgroupns", "host", "-v", "/sys/fs/cgroup:/sys/fs/cgroup",
-               standin("DIND_IMAGE"), "-H", "tcp://0.0.0.0:2375", "--tls=false")
+               standin("DIND_IMAGE"))
         docker("run", "-d", "--name", registry, "--network", f"container:{node}", "-v", f"{auth}:/auth:ro",
                "-e", f"REGISTRY_HTTP_ADDR=:{port}", "-e", "REGISTRY_AUTH=htpasswd",
                "-e", "REGISTRY_AUTH_HTPASSWD_REALM=stackctl-it", "-e", "REGISTRY_AUTH_HTPASSWD_PATH=/auth/htpasswd",
