@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from stackctl.errors import EXIT_USAGE, StackError
+from stackctl.registry import is_digest
 
 if TYPE_CHECKING:
     from stackctl.report import Reporter
@@ -120,6 +121,11 @@ def _stale(stack: Stack, wanted: list[BuildTarget], mode: str, report: Reporter 
     found = []
     for target in wanted:
         image_id = stack.engine.image_id(target.image)
+        if is_digest(target.image):  # a release shipped through a registry: its bytes, built elsewhere
+            if image_id is None:
+                raise StackError(f"image {target.image} ({target.service}) is not on the engine",
+                                 "deploy its release again (stackctl deploy --release ID), which pulls it", EXIT_USAGE)
+            continue
         release = None if new_release else release_of(target.image)
         if release is not None:
             if image_id is None:

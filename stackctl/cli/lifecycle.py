@@ -267,9 +267,12 @@ def build(app: App, services: tuple[str, ...], push: bool) -> None:
     progress = make_progress(app.console())
     try:
         if push:
+            from stackctl import targets
             from stackctl.deploy.ship import build_and_push
 
-            result = build_and_push(app.stack(app.deployment_env()), report=progress)
+            # as deploy reads the stack: one host's deployment environment, a swarm's as opened
+            env = app.deployment_env() if targets.of(app.target).releases else None
+            result = build_and_push(app.stack(env), report=progress)
         else:
             result = build_now(app.stack(), list(services), report=progress)
     finally:

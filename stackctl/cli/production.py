@@ -51,19 +51,22 @@ def certs_self_signed(app: App, hosts: tuple[str, ...], days: int, force: bool) 
 def deploy(app: App, host: str | None, break_lock: bool, break_lock_from_host: str | None, timeout: float | None,
            release: str | None, images: tuple[str, ...], dry_run: bool) -> None:
     """Build, back up, migrate and roll out a new release with zero downtime; roll back on failure."""
+    from stackctl import targets
     from stackctl.cli.progress import make_progress
-    from stackctl.deploy.deploy import deploy as run_deploy
     from stackctl.deploy.deploy import dry_run as plan_deploy
 
     chosen = _service_images(images)
-    stack = app.stack(app.deployment_env(), host)
+    # one host deploys a deployment environment (production unless --env); a swarm, the stack as opened
+    stack = app.stack(app.deployment_env() if targets.of(app.target).releases else None, host)
     if dry_run:
+        if not stack.target.releases:
+            raise StackError(f"--dry-run of deploy is not for --target {stack.target.name} yet", "drop it", EXIT_USAGE)
         output.finish(app, plan_deploy(stack, release, chosen), render.plan)
         return
     progress = make_progress(app.console())
     try:
-        result = run_deploy(stack, report=progress, break_lock=break_lock, break_lock_from_host=break_lock_from_host,
-                            timeout=timeout, release=release, images=chosen)
+        result = stack.target.deploy(stack, release, chosen, report=progress, timeout=timeout, break_lock=break_lock,
+                                     break_lock_from_host=break_lock_from_host)
     finally:
         progress.close()
     output.finish(app, result, render.deployed)
@@ -143,9 +146,11 @@ def rollback(app: App, release: str | None, host: str | None, timeout: float | N
 @pass_app
 def releases(app: App, host: str | None) -> None:
     """Releases kept on the target (newest first) and which one serves."""
+    from stackctl import targets
     from stackctl.deploy.releases import listing
 
-    output.finish(app, listing(app.stack(app.deployment_env(), host)), render.release_list)
+    env = app.deployment_env() if targets.of(app.target).releases else None  # a swarm: the stack as opened
+    output.finish(app, listing(app.stack(env, host)), render.release_list)
 
 
 @click.command()
@@ -155,9 +160,11 @@ def releases(app: App, host: str | None) -> None:
 @pass_app
 def audit(app: App, lines: int) -> None:
     """The deploy audit log: who, when, which commit, result, duration."""
+    from stackctl import targets
     from stackctl.deploy.releases import audit_log
 
-    output.finish(app, audit_log(app.stack(app.deployment_env()), lines), render.audit_log)
+    env = app.deployment_env() if targets.of(app.target).releases else None  # a swarm: the stack as opened
+    output.finish(app, audit_log(app.stack(env), lines), render.audit_log)
 
 
 certs.add_command(certs_self_signed)

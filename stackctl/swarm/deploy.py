@@ -77,8 +77,13 @@ def choose_replicas(stack: Stack, asked: dict[str, int]) -> dict[str, int]:
 def pinned_images(stack: Stack, *, tag: bool = True) -> dict[str, str]:
     """Each built image by its content tag: what the stack file names (`tag`: the tag made here
     when missing; `config` only shows it)."""
+    from stackctl.registry import is_digest
+
     pinned = {}
     for image in stack.model.built_images():
+        if is_digest(image):  # a release shipped by digest (deploy --release): already pinned
+            pinned[image] = image
+            continue
         image_id = stack.engine.image_id(image)
         if image_id:
             pinned[image] = content_tag(image, image_id)
@@ -91,13 +96,17 @@ def render_file(stack: Stack, choices: SwarmChoices, services: list[str] | None 
     return stack_file(stack.config, stack.model, services or sorted(stack.model.services), choices, stack.name)
 
 
-def up_steps(stack: Stack, chosen: dict[str, int]) -> list[Step]:
-    """What `up` does on a swarm, as data (its --dry-run): build, keep the data on one node, the
-    secrets, then each wave in its own `stack deploy`, gated on swarm's view of health."""
+def up_steps(stack: Stack, chosen: dict[str, int], shipped: dict[str, str] | None = None) -> list[Step]:
+    """What `up` does on a swarm, as data (its --dry-run): build (or, for a release shipped by
+    digest, nothing: each node pulls it), keep the data on one node, the secrets, then each wave
+    in its own `stack deploy`, gated on swarm's view of health."""
     model = stack.model
     built = [n for n, s in model.services.items() if s.build]
     steps = [Step("build", ", ".join(built) or "nothing", "images whose sources changed, tagged by content")] \
-        if built else []
+        if built and not shipped else []
+    if shipped:
+        steps = [Step("pull", ", ".join(sorted(shipped)), "by digest: each node that runs a task pulls it with "
+                      "this machine's registry login; nothing is built")]
     steps += [Step("place-data", data_label(stack.name), "the node that keeps the data (this manager unless one "
                                                          "carries the label)"),
               Step("secrets", stack.name, "each secret value as a docker secret named by its content")]
@@ -115,8 +124,10 @@ def up_plan(stack: Stack, replicas: dict[str, int]) -> Plan:
 
 
 def up(stack: Stack, *, replicas: dict[str, int], build: str = "auto", timeout: float | None = None,
-       report: Reporter, cancel: threading.Event | None = None, check: bool = True) -> SwarmUp:
-    """Under the stack's lock (on the manager's engine), as every command that changes a stack."""
+       report: Reporter, cancel: threading.Event | None = None, check: bool = True,
+       shipped: dict[str, str] | None = None, action: str = "up (swarm)") -> SwarmUp:
+    """Under the stack's lock (on the manager's engine), as every command that changes a stack.
+    `shipped`: service -> digest of a release pushed to a registry (deploy --release)."""
     started = time.monotonic()
     if check:
         from stackctl.preflight import PreflightFailed, run_checks
@@ -125,25 +136,29 @@ def up(stack: Stack, *, replicas: dict[str, int], build: str = "auto", timeout: 
         checked = run_checks(stack)
         if not checked.ok:
             raise PreflightFailed(checked)
-    with stack.locked("up (swarm)"):
-        return _up(stack, replicas, build, timeout, report, cancel, started)
+    with stack.locked(action):
+        return _up(stack, replicas, build, timeout, report, cancel, started, shipped)
 
 
 class Deploying:
     """One swarm `up` as it runs: a handler for each step of up_steps."""
 
     def __init__(self, stack: Stack, chosen: dict[str, int], build: str, deadline: float, report: Reporter,
-                 cancel: threading.Event | None):
+                 cancel: threading.Event | None, shipped: dict[str, str] | None = None):
         self.stack, self.chosen, self.build, self.deadline, self.report, self.cancel = \
             stack, chosen, build, deadline, report, cancel
+        self.shipped = shipped or {}
         self.node = manager_node(stack.engine)
         self.names: dict[str, str] = {}
         self.outcomes: list[SwarmService] = []
         self.notes: list[str] = []
 
     def handlers(self) -> dict:
-        return {"build": self.do_build, "place-data": self.do_place_data, "secrets": self.do_secrets,
-                "deploy": self.do_deploy, "prune": self.do_prune}
+        return {"build": self.do_build, "pull": self.do_pull, "place-data": self.do_place_data,
+                "secrets": self.do_secrets, "deploy": self.do_deploy, "prune": self.do_prune}
+
+    def do_pull(self, _step: Step) -> None:
+        self.report.note("each node pulls the release by digest as its tasks start (--with-registry-auth)")
 
     def do_build(self, _step: Step) -> None:
         from stackctl.build import build_images
@@ -156,8 +171,9 @@ class Deploying:
     def do_secrets(self, _step: Step) -> None:
         engine, name = self.stack.engine, self.stack.name
         self.names = {**secrets.external(self.stack.config), **secrets.ensure(engine, name, secrets.of_stack(self.stack))}
-        self.choices = SwarmChoices(replicas=self.chosen, secrets=self.names, run=uuid.uuid4().hex[:12],
-                                    images=pinned_images(self.stack))
+        images = ({self.stack.model.services[n].image: ref for n, ref in self.shipped.items()} if self.shipped
+                  else pinned_images(self.stack))
+        self.choices = SwarmChoices(replicas=self.chosen, secrets=self.names, run=uuid.uuid4().hex[:12], images=images)
 
     def do_deploy(self, step: Step) -> None:
         # Only this wave's services: `stack deploy` updates every service it is given, even an
@@ -167,7 +183,7 @@ class Deploying:
         self.notes += wave_notes
         was = {s: gate.before(engine.swarm_service(f"{name}_{s}")) for s in wave}
         self.report.phase(f"deploying {step.target}")
-        _deploy(engine, name, document)
+        _deploy(engine, name, document, bool(self.shipped))
         for service in wave:
             self.outcomes.append(_wait(self.stack, service, was[service], self.deadline, self.report, self.cancel))
 
@@ -176,10 +192,10 @@ class Deploying:
 
 
 def _up(stack: Stack, replicas: dict[str, int], build: str, timeout: float | None, report: Reporter,
-        cancel: threading.Event | None, started: float) -> SwarmUp:
+        cancel: threading.Event | None, started: float, shipped: dict[str, str] | None = None) -> SwarmUp:
     chosen = choose_replicas(stack, replicas)
-    run = Deploying(stack, chosen, build, timeout or stack.settings.health_timeout, report, cancel)
-    steps.run(up_steps(stack, chosen), run.handlers())
+    run = Deploying(stack, chosen, build, timeout or stack.settings.health_timeout, report, cancel, shipped)
+    steps.run(up_steps(stack, chosen, shipped), run.handlers())
     return SwarmUp(stack.name, tuple(run.outcomes), tuple(run.notes), time.monotonic() - started)
 
 
@@ -193,8 +209,8 @@ def _place_data(engine, stack: str, node: str, report: Reporter) -> None:
     report.note(f"this node keeps {stack}'s data (node label {key}=true)")
 
 
-def _deploy(engine, stack: str, document: dict) -> None:
-    done = engine.cli(stack_command.deploy_argv(stack), stdin_data=yaml.safe_dump(document, sort_keys=False).encode(),
+def _deploy(engine, stack: str, document: dict, registry_auth: bool = False) -> None:
+    done = engine.cli(stack_command.deploy_argv(stack, registry_auth), stdin_data=yaml.safe_dump(document, sort_keys=False).encode(),
                       timeout=120)
     if done.exit_code != 0:
         last = ((done.stderr or done.stdout).strip().splitlines() or ["no output"])[-1]

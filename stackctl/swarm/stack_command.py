@@ -4,9 +4,11 @@ the services' environment, goes in on stdin, never into argv or onto disk)."""
 from __future__ import annotations
 
 
-def deploy_argv(stack: str) -> list[str]:
-    # Images built here are not in a registry: use them as they are on the nodes.
-    return ["stack", "deploy", "--resolve-image", "never", "--compose-file", "-", stack]
+def deploy_argv(stack: str, registry_auth: bool = False) -> list[str]:
+    """Images built here are not in a registry: used as they are on the nodes. A release shipped
+    by digest (`registry_auth`): every node pulls it with this client's registry login."""
+    return ["stack", "deploy", "--resolve-image", "never", *(["--with-registry-auth"] if registry_auth else []),
+            "--compose-file", "-", stack]
 
 
 def remove_argv(stack: str) -> list[str]:

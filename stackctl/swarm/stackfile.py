@@ -87,6 +87,8 @@ def stack_file(config: dict, model: StackModel, services: list[str], choices: Sw
 def _service(name: str, raw: dict, model: StackModel, choices: SwarmChoices, stack: str, notes: list[str]) -> dict:
     spec = model.services[name]
     out = {key: raw[key] for key in KEPT if raw.get(key) is not None}
+    if spec.image and not out.get("image"):  # built with no image: of its own: the name compose gives it
+        out["image"] = spec.image
     if out.get("image") in choices.images:
         out["image"] = choices.images[out["image"]]
     if "healthcheck" in out:
@@ -102,14 +104,16 @@ def _service(name: str, raw: dict, model: StackModel, choices: SwarmChoices, sta
     if raw.get("secrets"):
         out["secrets"] = [{k: v for k, v in s.items() if k in ("source", "target", "uid", "gid", "mode")}
                           for s in raw["secrets"]]
-    ports = _ports(name, raw.get("ports") or [], spec.role, notes)
+    ports = _ports(name, raw.get("ports") or [], spec.role, notes, fronted=model.one("proxy") is not None)
     if ports:
         out["ports"] = ports
-    out["deploy"] = _deploy(name, raw.get("deploy") or {}, spec, choices, stack)
+    out["deploy"] = _deploy(name, raw.get("deploy") or {}, spec, choices, stack, holds_ports=bool(ports))
     return out
 
 
-def _deploy(name: str, user: dict, spec, choices: SwarmChoices, stack: str) -> dict:
+def _deploy(name: str, user: dict, spec, choices: SwarmChoices, stack: str, holds_ports: bool = False) -> dict:
+    """`holds_ports`: it publishes host-mode ports, which an old and a new task cannot both hold on
+    one node: replaced stop-first (a short gap, as for the proxy)."""
     deploy = {k: v for k, v in user.items() if k in ("resources", "labels", "placement")}
     deploy["endpoint_mode"] = "dnsrr"
     if spec.oneshot:
@@ -123,14 +127,16 @@ def _deploy(name: str, user: dict, spec, choices: SwarmChoices, stack: str) -> d
         placement["constraints"] = [*(placement.get("constraints") or []), f"node.labels.{data_label(stack)} == true"]
         deploy["placement"] = placement
         deploy["update_config"] = {"parallelism": 1, "order": "stop-first", "failure_action": "rollback"}
-    elif spec.role == "proxy" or (spec.published and spec.role != "app"):
+    elif spec.role == "proxy" or holds_ports or (spec.published and spec.role != "app"):
         deploy["update_config"], deploy["rollback_config"] = dict(PROXY_UPDATE), {"parallelism": 1, "order": "stop-first"}
     else:
         deploy["update_config"], deploy["rollback_config"] = dict(UPDATE), dict(ROLLBACK)
     return deploy
 
 
-def _ports(name: str, ports: list[dict], role: str, notes: list[str]) -> list[dict]:
+def _ports(name: str, ports: list[dict], role: str, notes: list[str], fronted: bool = True) -> list[dict]:
+    """`fronted`: the stack has a proxy, which is an app's way in; without one, the app's own ports
+    are its way in, published in host mode (one task per node can hold a port)."""
     if not ports:
         return []
     published = ", ".join(str(p.get("published") or p.get("target")) for p in ports)
@@ -138,9 +144,12 @@ def _ports(name: str, ports: list[dict], role: str, notes: list[str]) -> list[di
         notes.append(f"{name}: port {published} not published (swarm binds host ports on every interface; "
                      f"reach it with docker exec on its node)")
         return []
-    if role == "app":
+    if role == "app" and fronted:
         notes.append(f"{name}: port {published} not published (its replicas are reached through the proxy)")
         return []
+    if role == "app":
+        notes.append(f"{name}: port {published} published in host mode, as the stack has no proxy: one replica "
+                     "per node can hold it")
     return [{"target": int(p["target"]), "published": int(p["published"]), "protocol": p.get("protocol", "tcp"),
              "mode": "host"} for p in ports if p.get("published")]
 

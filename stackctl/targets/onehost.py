@@ -14,6 +14,13 @@ class OneHost:
     def containers(self, stack) -> dict:
         return stack.engine.project_containers(stack.name)
 
+    def deploy(self, stack, release: str | None, images: dict, *, report, timeout, break_lock: bool = False,
+               break_lock_from_host: str | None = None):
+        from stackctl.deploy.deploy import deploy
+
+        return deploy(stack, report=report, break_lock=break_lock, break_lock_from_host=break_lock_from_host,
+                      timeout=timeout, release=release, images=images)
+
     def checks(self, stack, engine) -> list:
         from stackctl.preflight import check_images, check_ports
 

@@ -10,8 +10,11 @@ class Swarm:
     name = "swarm"
     # backup and restore reach the database and cache through their task containers on this
     # engine's node (the data node unless another carries the label); backups lists sets on disk.
-    releases = False  # no releases yet: rollback returns to the version before the last up
-    supported = ("check", "up", "status", "down", "logs", "config", "backup", "backups", "restore", "rollback")
+    # rollback with no RELEASE returns to the version before the last up (swarm keeps one); a
+    # release shipped through a registry is deployed and rolled back to by digest (stackctl.swarm.release)
+    releases = False
+    supported = ("check", "up", "status", "down", "logs", "config", "backup", "backups", "restore", "rollback",
+                 "deploy", "releases", "audit", "build")
 
     def containers(self, stack) -> dict:
         return stack.engine.task_containers(stack.name)
@@ -80,10 +83,22 @@ class Swarm:
     def rollback(self, stack, release: str | None, *, report, timeout, include_failed: bool):
         from stackctl.swarm.rollback import rollback
 
-        if release or include_failed:
-            raise StackError("on a swarm, rollback returns to the version before the last up; it takes no RELEASE",
-                             "stackctl --target swarm rollback", EXIT_USAGE)
+        if include_failed:
+            raise StackError("on a swarm, rollback goes back to a release that was deployed", "drop --include-failed",
+                             EXIT_USAGE)
+        if release:
+            from stackctl.swarm.release import rollback as to_release
+
+            return to_release(stack, release, report=report, timeout=timeout)
         return rollback(stack, report=report, timeout=timeout)
+
+    def deploy(self, stack, release: str | None, images: dict, *, report, timeout, break_lock: bool = False,
+               break_lock_from_host: str | None = None):
+        from stackctl.swarm.release import deploy
+
+        if break_lock or break_lock_from_host:
+            raise StackError("--break-lock is for one host", "drop it", EXIT_USAGE)
+        return deploy(stack, release, images, report=report, timeout=timeout)
 
 
 SWARM = register(Swarm())

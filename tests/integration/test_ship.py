@@ -8,6 +8,7 @@ image reference works on both, as a registry's host name does between real hosts
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import time
@@ -179,3 +180,87 @@ def test_a_release_built_once_is_deployed_by_digest_on_a_host_that_never_built_a
             s.run("--env", env, "down", "--volumes", "--yes", extra_env={"DOCKER_HOST": host} if host else None)
         docker("image", "rm", "-f", *(docker("images", "-q", f"{registry}/team/api").stdout.split() or ["none"]),
                check=False)
+
+
+@pytest.fixture
+def swarm_and_registry(tmp_path):
+    """This engine as a one-node swarm (scripts/test.sh makes it one for the side-by-side phase), and
+    a registry with htpasswd auth published on its loopback; (registry address, a docker config
+    logged in to it)."""
+    managed = bool(os.environ.get("STACKCTL_TEST_SWARM_MANAGED"))
+    was = docker("info", "--format", "{{.Swarm.LocalNodeState}}").stdout.strip()
+    if not managed and was != "active":
+        docker("swarm", "init", "--advertise-addr", "127.0.0.1")
+    port, = free_ports(1)
+    registry = f"stackctl-it-registry-{uuid.uuid4().hex[:8]}"
+    auth = tmp_path / "auth"
+    auth.mkdir()
+    line = docker("run", "--rm", standin("REGISTRY_IMAGE"), "htpasswd", "-Bbn", "ci", "pushes-releases").stdout
+    (auth / "htpasswd").write_text(line.strip() + "\n")
+    try:
+        docker("run", "-d", "--name", registry, "-p", f"127.0.0.1:{port}:5000", "-v", f"{auth}:/auth:ro",
+               "-e", "REGISTRY_AUTH=htpasswd", "-e", "REGISTRY_AUTH_HTPASSWD_REALM=stackctl-it",
+               "-e", "REGISTRY_AUTH_HTPASSWD_PATH=/auth/htpasswd", standin("REGISTRY_IMAGE"))
+        config = docker_config(tmp_path / "docker-config")
+        deadline = time.monotonic() + 30
+        while True:
+            login = subprocess.run(["docker", "--config", str(config), "login", f"127.0.0.1:{port}", "-u", "ci",
+                                    "--password-stdin"], input="pushes-releases", capture_output=True, text=True)
+            if login.returncode == 0:
+                break
+            assert time.monotonic() < deadline, login.stderr
+            time.sleep(0.3)
+        yield f"127.0.0.1:{port}", config
+    finally:
+        docker("rm", "-f", "-v", registry, check=False)
+        if not managed and was != "active":
+            docker("swarm", "leave", "--force", check=False)
+
+
+@pytest.mark.xdist_group("swarm-release")
+def test_a_release_goes_to_a_swarm_by_digest_pulled_by_the_node_and_rolls_back_to_a_release_by_digest(
+        swarm_and_registry, tmp_path):
+    registry, config = swarm_and_registry
+    port, = free_ports(1)
+    s = shipped_project(tmp_path, registry, config, port)
+    s.env["STACKCTL_TARGET"] = "swarm"
+    (s.project_dir / ".env").write_text(f"WEB_PORT={port}\n")
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        first = pushed(s)
+        commit_version(s, "2")
+        second = pushed(s)
+        for shipped in (first, second):  # off this engine: the swarm's node must pull them, with the login
+            image = shipped["images"]["api"]
+            docker("image", "rm", "-f", docker("image", "inspect", "-f", "{{.Id}}", image).stdout.strip())
+        assert docker("image", "inspect", first["images"]["api"], check=False).returncode != 0
+
+        out = s.run("deploy", "--release", first["release"])
+        assert out.returncode == 0, out.stderr
+        assert f"deployed release {first['release']}" in out.stdout and "verified: api swarm tasks" in out.stdout
+        assert httpx.get(url, timeout=10).json()["version"] == "1"
+        assert swarm_image(s) == first["images"]["api"]
+
+        out = s.run("deploy", "--release", second["release"])
+        assert out.returncode == 0, out.stderr
+        assert httpx.get(url, timeout=10).json()["version"] == "2"
+        assert swarm_image(s) == second["images"]["api"]
+
+        back = s.run("rollback", first["release"])
+        assert back.returncode == 0, back.stderr
+        assert httpx.get(url, timeout=10).json()["version"] == "1"
+        assert swarm_image(s) == first["images"]["api"]
+        listed = json.loads(s.run("releases", "--json").stdout)["result"]["releases"]
+        assert [(r["release"], r["status"]) for r in listed] == [(second["release"], "deployed"),
+                                                                 (first["release"], "deployed")]
+    finally:
+        s.run("down", "--volumes", "--yes", timeout=180)
+        docker("stack", "rm", s.name, check=False)
+        docker("node", "update", "--label-rm", f"stackctl.{s.name}.data", "self", check=False)
+
+
+def swarm_image(s: StackRunner) -> str:
+    """The image the api's running task's container was created from, as swarm names it (repo@sha256)."""
+    ids = docker("ps", "-q", "--filter", f"label=com.docker.swarm.service.name={s.name}_api").stdout.split()
+    assert len(ids) == 1, ids
+    return docker("inspect", "-f", "{{.Config.Image}}", ids[0]).stdout.strip()

@@ -110,3 +110,16 @@ def test_a_tmpfs_list_becomes_tmpfs_mounts_which_swarm_applies():
     assert "tmpfs" not in web and web["read_only"] is True
     assert web["volumes"] == [{"type": "tmpfs", "target": "/tmp"},
                               {"type": "tmpfs", "target": "/var/cache/nginx", "tmpfs": {"size": 64 * 1024 ** 2}}]
+
+
+def test_with_no_proxy_an_app_is_reached_on_its_own_port_and_replaced_stop_first():
+    config = {"name": "shop", "services": {"api": {"build": {"context": "api"}, "ports": [
+        {"target": 8000, "published": "8080", "host_ip": "127.0.0.1"}]}}}
+    model = parse_model(config, parse_roles({"apps": ["api"]}, "test"))
+    shipped = "ghcr.io/acme/api@sha256:" + "1" * 64
+    document, notes = stack_file(config, model, ["api"], SwarmChoices(images={"shop-api": shipped}), "shop")
+    api = document["services"]["api"]
+    assert api["image"] == shipped  # built with no image: of its own: compose's name, then the release's digest
+    assert api["ports"] == [{"target": 8000, "published": 8080, "protocol": "tcp", "mode": "host"}]
+    assert api["deploy"]["update_config"]["order"] == "stop-first"
+    assert "api: port 8080 published in host mode, as the stack has no proxy: one replica per node can hold it" in notes
