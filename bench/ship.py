@@ -11,7 +11,9 @@ nodes alike (as tests/integration/test_ship.py does).
 - push, the reference images (api, web): `docker compose build` + `docker push` of both, against
   `stackctl build --push` (which also builds, tags the release and the commit, and reads the
   digests back), each into an empty registry.
-- pull, the reference images: `docker pull` by digest on a fresh node (the raw floor).
+- pull, the reference images: `docker pull` by digest on a fresh node (the raw floor), against
+  what a host that builds pays instead: `docker compose build` of both on a fresh node that has
+  their base images (dependencies fetched from PyPI and npm, as on a real host).
 - deploy, tests/projects/shipped (one API on the python stand-in): `stackctl deploy --release ID`
   on a fresh node (pull by digest, start, verify) against `stackctl deploy` on another fresh node
   with the sources (compose builds there over the engine's API); both nodes are given the python
@@ -109,9 +111,11 @@ def push_run(reference: Path, tag: str) -> dict:
     raw_node, ours_node = Node(raw_port), Node(ours_port)
     try:
         def raw():
-            subprocess.run(["docker", "compose", "--project-directory", str(reference), "-f",
-                            str(reference / "compose" / "compose.yaml"), "build", "api", "web"], env=env,
-                           capture_output=True, check=True)
+            built = subprocess.run(["docker", "compose", "--env-file", str(reference / ".stackctl" / "images.env"),
+                                    "-f", str(reference / "compose" / "compose.yaml"), "build", "api", "web"],
+                                   env=env, capture_output=True, text=True)
+            if built.returncode != 0:
+                raise SystemExit(f"docker compose build: {built.stderr[-600:]}")
             pushed = []
             for image in (env["API_IMAGE"], env["WEB_IMAGE"]):
                 target = f"127.0.0.1:{raw_port}/raw/{image.split('/')[1].split(':')[0]}:1"
@@ -135,10 +139,29 @@ def push_run(reference: Path, tag: str) -> dict:
         for ref in raw_refs:
             subprocess.run(["docker", "rmi", ref], capture_output=True)
         return {"raw_push_seconds": raw_seconds, "stackctl_push_seconds": ours_seconds,
-                "bytes_pushed": shipped["bytes_pushed"], "pull_seconds": pull_seconds}
+                "bytes_pushed": shipped["bytes_pushed"], "pull_seconds": pull_seconds,
+                "build_there_seconds": build_there(reference, env)}
     finally:
         raw_node.remove()
         ours_node.remove()
+
+
+def build_there(reference: Path, env: dict) -> float:
+    """What a host that builds pays instead of the pull: compose building api and web on a fresh
+    engine that has their base images (given untimed), dependencies fetched from PyPI and npm."""
+    builder = Node()
+    try:
+        for image in (IMAGES["PYTHON_IMAGE"], IMAGES["NODE_IMAGE"], IMAGES["NGINX_IMAGE"]):
+            builder.load(image)
+        seconds, built = timed(lambda: subprocess.run(
+            ["docker", "compose", "--env-file", str(reference / ".stackctl" / "images.env"), "-f",
+             str(reference / "compose" / "compose.yaml"), "build", "api", "web"],
+            env={**env, "DOCKER_HOST": builder.host}, capture_output=True, text=True))
+        if built.returncode != 0:
+            raise SystemExit(f"docker compose build on a fresh engine: {built.stderr[-600:]}")
+        return seconds
+    finally:
+        builder.remove()
 
 
 def deploy_run(run: int) -> dict:
@@ -149,7 +172,8 @@ def deploy_run(run: int) -> dict:
     (project / ".stackctl").mkdir()
     shutil.copy(ROOT / ".stackctl" / "images.env", project / ".stackctl" / "images.env")
     web = free_ports()["HTTP_PORT"]
-    (project / ".env.live").write_text(f"WEB_PORT={web}\nBIND_ADDRESS=0.0.0.0\n")
+    (project / ".env.live").write_text(f"WEB_PORT={web}\nBIND_ADDRESS=0.0.0.0\n")  # the host that pulls
+    (project / ".env.built").write_text(f"WEB_PORT={web}\nBIND_ADDRESS=0.0.0.0\n")  # the host that builds
     for command in (["init", "-q"], ["add", "-A"], ["-c", "user.email=b@example.com", "-c", "user.name=bench",
                                                     "commit", "-qm", f"run {run}"]):
         subprocess.run(["git", *command], cwd=project, check=True, capture_output=True)
@@ -162,7 +186,7 @@ def deploy_run(run: int) -> dict:
             node.load(IMAGES["PYTHON_IMAGE"])
         _, shipped = stackctl(env, "build", "--push", "--json")
         by_digest, _ = stackctl(env, "--env", "live", "deploy", "--release", shipped["release"], "--host", pulls.host)
-        building, _ = stackctl(env, "--env", "live", "deploy", "--host", builds.host)
+        building, _ = stackctl(env, "--env", "built", "deploy", "--host", builds.host)
         return {"deploy_by_digest_seconds": by_digest, "deploy_building_there_seconds": building}
     finally:
         pulls.remove()
@@ -205,6 +229,8 @@ def main():
     print(f"| bytes pushed (layers, uncompressed as docker counts them) | "
           f"{statistics.median(col('bytes_pushed')) / 1e6:.0f} MB | | |")
     print(f"| pull api + web by digest on a fresh engine | | {row('', col('pull_seconds'))} (docker pull) | |")
+    print(f"| build api + web on a fresh engine (base images given) | | {row('', col('build_there_seconds'))} "
+          "(docker compose build) | |")
     print(f"| deploy of one API on a fresh host | {row('', by_digest)} (deploy --release: pull by digest) | "
           f"{row('', building)} (deploy: builds there) | {statistics.median(by_digest) / statistics.median(building):.2f}x |")
 

@@ -60,7 +60,9 @@ def host(registry: str) -> str:
 
 
 def repository(image: str) -> str:
-    """`stackctl/api:dev` -> `stackctl/api` (a registry host with a port keeps its colon)."""
+    """`stackctl/api:dev` -> `stackctl/api`, `ghcr.io/acme/api@sha256:...` -> `ghcr.io/acme/api` (a
+    registry host with a port keeps its colon)."""
+    image = image.split("@", 1)[0]
     head, sep, tail = image.rpartition(":")
     return head if sep and "/" not in tail else image
 

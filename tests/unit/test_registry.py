@@ -67,3 +67,13 @@ def test_only_a_full_sha256_is_a_digest():
     assert registry.is_digest("ghcr.io/acme/api@sha256:" + "a" * 64)
     assert not registry.is_digest("ghcr.io/acme/api:20261201T000000Z")
     assert not registry.is_digest("ghcr.io/acme/api@sha256:abc")
+
+
+@pytest.mark.parametrize("image, repository", [
+    ("stackctl/api:dev", "stackctl/api"), ("127.0.0.1:5000/team/api", "127.0.0.1:5000/team/api"),
+    ("127.0.0.1:5000/team/api@sha256:" + "1" * 64, "127.0.0.1:5000/team/api"),  # a release deployed by digest
+    ("127.0.0.1:5000/team/api:20261201T000000Z", "127.0.0.1:5000/team/api"),
+])
+def test_a_repository_is_an_image_reference_without_its_tag_or_digest(image, repository):
+    assert registry.repository(image) == repository
+    assert registry.tagged(image, "R") == repository + ":R"
