@@ -43,8 +43,13 @@ debian_mirror() {
   echo "$m"
 }
 
+# The base's own recipe: bump it when build_base changes, and every stand-in is rebuilt on the new base.
+BASE_RECIPE=2  # 2: the root folder is 0755 (mktemp -d made it 0700: on a vfs engine, a non-root process could not
+               # reach / at all: "exec: sh: permission denied")
+
 build_base() {
-  have_image "$BASE" && return
+  [ "$(docker image inspect -f '{{index .Config.Labels "stackctl.standin.base"}}' "$BASE" 2>/dev/null)" = "$BASE_RECIPE" ] \
+    && return
   command -v debootstrap >/dev/null 2>&1 || {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
   }
@@ -52,6 +57,7 @@ build_base() {
   dir=$(mktemp -d)
   say "debootstrap bookworm (minbase) for $BASE"
   debootstrap --variant=minbase bookworm "$dir" "$mirror" >/dev/null
+  chmod 0755 "$dir"  # the image's /: tar records the folder's own mode as the root entry
   rm -rf "$dir"/var/cache/apt/archives/*.deb "$dir"/var/lib/apt/lists/*
   printf 'APT::Install-Recommends "false";\nAPT::Install-Suggests "false";\n' \
     > "$dir/etc/apt/apt.conf.d/90stackctl-norecommends"
@@ -65,12 +71,15 @@ build_base() {
     --change "ENV REQUESTS_CA_BUNDLE=$ca" --change "ENV NODE_EXTRA_CA_CERTS=$ca" \
     --change "ENV NPM_CONFIG_CAFILE=$ca" --change "ENV LANG=C.UTF-8" \
     --change "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
-    --change 'CMD ["bash"]' - "$BASE" >/dev/null
+    --change 'CMD ["bash"]' --change "LABEL stackctl.standin.base=$BASE_RECIPE" - "$BASE" >/dev/null
   rm -rf "$dir"
 }
 
 # A stand-in is rebuilt when its recipe (the files of its folder) changed since it was built.
-recipe_hash() { (cd "$HERE/$1" && find . -type f -print0 | sort -z | xargs -0 sha256sum) | sha256sum | cut -c1-16; }
+recipe_hash() {  # its folder's files and the base it is built on
+  { (cd "$HERE/$1" && find . -type f -print0 | sort -z | xargs -0 sha256sum); echo "base $BASE_RECIPE"; } \
+    | sha256sum | cut -c1-16
+}
 
 build_standin() {  # dir tag
   local recipe

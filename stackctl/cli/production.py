@@ -45,13 +45,16 @@ def certs_self_signed(app: App, hosts: tuple[str, ...], days: int, force: bool) 
 @click.option("--image", "images", multiple=True, metavar="SERVICE=REF",
               help="Deploy this image for SERVICE (REPO:TAG or REPO@sha256:..., pulled by digest); the other "
               "services as --release names them, else as deployed now (repeatable).")
+@click.option("--replicas", multiple=True, metavar="APP=N",
+              help="With --target swarm: how many tasks of an app service (repeatable; kept on later deploys).")
 @click.option("--dry-run", is_flag=True, help="Print the steps deploy would take now, and take none.")
 @json_option
 @pass_app
 def deploy(app: App, host: str | None, break_lock: bool, break_lock_from_host: str | None, timeout: float | None,
-           release: str | None, images: tuple[str, ...], dry_run: bool) -> None:
+           release: str | None, images: tuple[str, ...], replicas: tuple[str, ...], dry_run: bool) -> None:
     """Build, back up, migrate and roll out a new release with zero downtime; roll back on failure."""
     from stackctl import targets
+    from stackctl.cli.swarm import parse_replicas
     from stackctl.cli.progress import make_progress
     from stackctl.deploy.deploy import dry_run as plan_deploy
 
@@ -66,7 +69,7 @@ def deploy(app: App, host: str | None, break_lock: bool, break_lock_from_host: s
     progress = make_progress(app.console())
     try:
         result = stack.target.deploy(stack, release, chosen, report=progress, timeout=timeout, break_lock=break_lock,
-                                     break_lock_from_host=break_lock_from_host)
+                                     break_lock_from_host=break_lock_from_host, replicas=parse_replicas(replicas))
     finally:
         progress.close()
     output.finish(app, result, render.deployed)

@@ -24,7 +24,7 @@ from stackctl.swarm.deploy import SwarmUp, up
 
 
 def deploy(stack: Stack, release: str | None, images: dict[str, str], *, report: Reporter,
-           timeout: float | None = None, action: str = "deploy"):
+           timeout: float | None = None, action: str = "deploy", replicas: dict[str, int] | None = None):
     from stackctl.deploy.deploy import DeployResult, audited
 
     if not release and not images:
@@ -39,7 +39,7 @@ def deploy(stack: Stack, release: str | None, images: dict[str, str], *, report:
     with audited(stack, entry):
         _record(stack, wanted, releases.DEPLOYING)
         try:
-            result = up(stack, replicas={}, build="never", timeout=timeout, report=report, shipped=wanted.images,
+            result = up(stack, replicas=replicas or {}, build="never", timeout=timeout, report=report, shipped=wanted.images,
                         action=f"{action} (swarm)")
             seen = verified(stack, wanted.images, result)
         except BaseException as exc:

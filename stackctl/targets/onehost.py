@@ -15,8 +15,12 @@ class OneHost:
         return stack.engine.project_containers(stack.name)
 
     def deploy(self, stack, release: str | None, images: dict, *, report, timeout, break_lock: bool = False,
-               break_lock_from_host: str | None = None):
+               break_lock_from_host: str | None = None, replicas: dict | None = None):
         from stackctl.deploy.deploy import deploy
+
+        if replicas:
+            raise StackError("--replicas is for --target swarm", "drop it (one host runs one container per app)",
+                             EXIT_USAGE)
 
         return deploy(stack, report=report, break_lock=break_lock, break_lock_from_host=break_lock_from_host,
                       timeout=timeout, release=release, images=images)

@@ -93,12 +93,12 @@ class Swarm:
         return rollback(stack, report=report, timeout=timeout)
 
     def deploy(self, stack, release: str | None, images: dict, *, report, timeout, break_lock: bool = False,
-               break_lock_from_host: str | None = None):
+               break_lock_from_host: str | None = None, replicas: dict | None = None):
         from stackctl.swarm.release import deploy
 
         if break_lock or break_lock_from_host:
             raise StackError("--break-lock is for one host", "drop it", EXIT_USAGE)
-        return deploy(stack, release, images, report=report, timeout=timeout)
+        return deploy(stack, release, images, report=report, timeout=timeout, replicas=replicas or {})
 
 
 SWARM = register(Swarm())
