@@ -382,6 +382,9 @@ def test_the_lock_survives_prune_and_sigterm_runs_the_undo_and_lets_go_of_it(sta
     prune` leave it; a SIGTERM (a cancelled CI job) ends the command as Ctrl-C does."""
     import signal
 
+    # up holds the lock until it is told to stop: its migration waits (an `up` that finished during the
+    # prunes let go of the lock before the test looked: CI, once, when `system prune` had gigabytes to free)
+    stack.env["MIGRATE_COMMAND"] = "sleep 600"
     running = stack.popen("up")
     lock = ["docker", "volume", "inspect", f"stackctl-lock-{stack.name}"]
     deadline = time.monotonic() + 120
