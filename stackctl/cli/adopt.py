@@ -20,20 +20,25 @@ def init(app: App, yes: bool, force: bool) -> None:
     from stackctl.init import propose, write
     from stackctl.results import RolesWritten
 
-    console = app.console()
     proposal = propose(app.stack(), force=force)
-    if not proposal.existing and not app.json:
-        console.result(f"[bold]proposed {proposal.path.name}[/]\n")
-        console.out.print(proposal.text, markup=False, highlight=False)
-    written = False
-    if not proposal.existing:
-        if not yes and sys.stdin.isatty() and not app.json:
-            yes = click.confirm(f"Write {proposal.path}?", default=True)
-        if yes:
-            write(proposal)
-            written = True
+    written = offered(app, proposal, yes, write)
     output.finish(app, RolesWritten(proposal.path, proposal.text, written, proposal.existing, proposal.notes),
                   render.roles_written)
+
+
+def offered(app: App, proposal, yes: bool, write) -> bool:
+    """A proposed file shown, then written when confirmed (or --yes); one that exists is left as it
+    is. Whether it was written."""
+    if proposal.existing:
+        return False
+    if not app.json:
+        app.console().result(f"[bold]proposed {proposal.path.name}[/]\n")
+        app.console().out.print(proposal.text, markup=False, highlight=False)
+    if not yes and sys.stdin.isatty() and not app.json:
+        yes = click.confirm(f"Write {proposal.path}?", default=True)
+    if yes:
+        write(proposal)
+    return yes
 
 
 @click.group(cls=Commands)
@@ -56,16 +61,7 @@ def ci_init(app: App, kind: str, test_command: str | None, yes: bool) -> None:
 
     stack = app.stack()
     proposal = propose(stack.project.root, kind, registry.address(stack), test_command)
-    if not proposal.existing and not app.json:
-        app.console().result(f"[bold]proposed {proposal.path.name}[/]\n")
-        app.console().out.print(proposal.text, markup=False, highlight=False)
-    written = False
-    if not proposal.existing:
-        if not yes and sys.stdin.isatty() and not app.json:
-            yes = click.confirm(f"Write {proposal.path}?", default=True)
-        if yes:
-            write(proposal)
-            written = True
+    written = offered(app, proposal, yes, write)
     output.finish(app, RolesWritten(proposal.path, proposal.text, written, proposal.existing), render.pipeline_written)
 
 
