@@ -139,25 +139,7 @@ jobs:
     env:
       DOCKER_HOST: ${{{{ vars.STAGING_HOST }}}}
     steps:
-      - uses: actions/checkout@v5
-      - uses: actions/setup-python@v6
-        with:
-          python-version: "3.11"
-      - run: python -m pip install "$STACKCTL_INSTALL"
-      - name: Access
-        env:
-          DEPLOY_SSH_KEY: ${{{{ secrets.DEPLOY_SSH_KEY }}}}
-          SSH_KNOWN_HOSTS: ${{{{ vars.SSH_KNOWN_HOSTS }}}}
-          ENV_STAGING: ${{{{ secrets.ENV_STAGING }}}}
-          REGISTRY_USERNAME: ${{{{ secrets.REGISTRY_USERNAME }}}}
-          REGISTRY_PASSWORD: ${{{{ secrets.REGISTRY_PASSWORD }}}}
-        run: |
-          umask 077
-          mkdir -p ~/.ssh
-          printf '%s\\n' "$DEPLOY_SSH_KEY" > ~/.ssh/id_ed25519
-          printf '%s\\n' "$SSH_KNOWN_HOSTS" > ~/.ssh/known_hosts
-          printf '%s\\n' "$ENV_STAGING" > .env.staging
-          printf '%s' "$REGISTRY_PASSWORD" | docker login {registry_host} -u "$REGISTRY_USERNAME" --password-stdin
+{_github_access(registry_host, "staging")}
       - name: Deploy the pushed release by digest
         run: stackctl --env staging deploy --release "${{{{ needs.build.outputs.release }}}}"
       - name: Smoke checks
@@ -168,7 +150,20 @@ jobs:
     runs-on: ubuntu-latest
     environment: production
     steps:
-      - uses: actions/checkout@v5
+{_github_access(registry_host, "staging", "production")}
+      - name: Promote what runs and verifies in staging
+        run: >-
+          stackctl promote --from staging --to production
+          --from-host "${{{{ vars.STAGING_HOST }}}}" --to-host "${{{{ vars.PRODUCTION_HOST }}}}"
+"""
+
+
+def _github_access(registry_host: str, *envs: str) -> str:
+    """A deploying job's first steps: stackctl installed, the ssh key and known hosts, each
+    environment's env file from its secret, the registry login (passwords on stdin only)."""
+    secrets = "".join(f"\n          ENV_{env.upper()}: ${{{{ secrets.ENV_{env.upper()} }}}}" for env in envs)
+    files = "".join(f"\n          printf '%s\\n' \"$ENV_{env.upper()}\" > .env.{env}" for env in envs)
+    return f"""      - uses: actions/checkout@v5
       - uses: actions/setup-python@v6
         with:
           python-version: "3.11"
@@ -176,24 +171,15 @@ jobs:
       - name: Access
         env:
           DEPLOY_SSH_KEY: ${{{{ secrets.DEPLOY_SSH_KEY }}}}
-          SSH_KNOWN_HOSTS: ${{{{ vars.SSH_KNOWN_HOSTS }}}}
-          ENV_STAGING: ${{{{ secrets.ENV_STAGING }}}}
-          ENV_PRODUCTION: ${{{{ secrets.ENV_PRODUCTION }}}}
+          SSH_KNOWN_HOSTS: ${{{{ vars.SSH_KNOWN_HOSTS }}}}{secrets}
           REGISTRY_USERNAME: ${{{{ secrets.REGISTRY_USERNAME }}}}
           REGISTRY_PASSWORD: ${{{{ secrets.REGISTRY_PASSWORD }}}}
         run: |
           umask 077
           mkdir -p ~/.ssh
           printf '%s\\n' "$DEPLOY_SSH_KEY" > ~/.ssh/id_ed25519
-          printf '%s\\n' "$SSH_KNOWN_HOSTS" > ~/.ssh/known_hosts
-          printf '%s\\n' "$ENV_STAGING" > .env.staging
-          printf '%s\\n' "$ENV_PRODUCTION" > .env.production
-          printf '%s' "$REGISTRY_PASSWORD" | docker login {registry_host} -u "$REGISTRY_USERNAME" --password-stdin
-      - name: Promote what runs and verifies in staging
-        run: >-
-          stackctl promote --from staging --to production
-          --from-host "${{{{ vars.STAGING_HOST }}}}" --to-host "${{{{ vars.PRODUCTION_HOST }}}}"
-"""
+          printf '%s\\n' "$SSH_KNOWN_HOSTS" > ~/.ssh/known_hosts{files}
+          printf '%s' "$REGISTRY_PASSWORD" | docker login {registry_host} -u "$REGISTRY_USERNAME" --password-stdin"""
 
 
 def gitlab(registry_host: str, test: str, install: str) -> str:
