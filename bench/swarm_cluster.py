@@ -50,19 +50,23 @@ def node(name: str, *args: str, check=True, stdin: bytes | None = None) -> str:
     return docker("exec", *(("-i",) if stdin is not None else ()), name, "docker", *args, check=check, stdin=stdin)
 
 
-def start_nodes() -> dict[str, str]:
-    docker("network", "create", NETWORK)
+def start_nodes(network: str = NETWORK, extra: tuple[str, ...] = (), create: bool = True) -> dict[str, str]:
+    """The nodes on `network` (made here unless `create` is False), each answering; name -> address.
+    `extra`: more `docker run` options for each node (a mount, say)."""
+    if create:
+        docker("network", "create", network)
     caps = [a for c in CAPS for a in ("--cap-add", c)]
     for name in NODES:
-        docker("run", "-d", "--name", name, "--hostname", name.removeprefix("sc-"), "--network", NETWORK, *caps,
+        docker("run", "-d", "--name", name, "--hostname", name.removeprefix("sc-"), "--network", network, *caps,
                "--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined",
-               "--tmpfs", "/var/lib/docker:exec", "--cgroupns", "host", "-v", "/sys/fs/cgroup:/sys/fs/cgroup", IMAGE)
+               "--tmpfs", "/var/lib/docker:exec", "--cgroupns", "host", "-v", "/sys/fs/cgroup:/sys/fs/cgroup",
+               *extra, IMAGE)
     for name in NODES:
         for _ in range(60):
             if node(name, "info", check=False):
                 break
             time.sleep(0.5)
-    return {name: docker("inspect", "-f", f"{{{{(index .NetworkSettings.Networks \"{NETWORK}\").IPAddress}}}}", name)
+    return {name: docker("inspect", "-f", f"{{{{(index .NetworkSettings.Networks \"{network}\").IPAddress}}}}", name)
             for name in NODES}
 
 

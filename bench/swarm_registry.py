@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 from load import StrictLoad  # noqa: E402
 from run import PY, copy_project  # noqa: E402
 from swarm import NEAR, window  # noqa: E402
-from swarm_cluster import CAPS, IMAGE, NODES, PORT, docker, form_swarm, load_images, node  # noqa: E402
+from swarm_cluster import NODES, PORT, docker, form_swarm, load_images, node, start_nodes  # noqa: E402
 
 from stackctl.tls import self_signed  # noqa: E402
 
@@ -55,20 +55,8 @@ def start(certs: Path) -> dict[str, str]:
            images["REGISTRY_IMAGE"])
     CERTS_D.mkdir(parents=True, exist_ok=True)
     shutil.copy(certs / "tls.crt", CERTS_D / "ca.crt")  # this machine's engine pushes to it
-    caps = [a for c in CAPS for a in ("--cap-add", c)]
-    for name in NODES:
-        docker("run", "-d", "--name", name, "--hostname", name.removeprefix("sc-"), "--network", NETWORK, *caps,
-               "--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined",
-               "--tmpfs", "/var/lib/docker:exec", "--cgroupns", "host", "-v", "/sys/fs/cgroup:/sys/fs/cgroup",
-               "--mount", f"type=bind,source={certs / 'tls.crt'},target=/etc/docker/certs.d/{REGISTRY}/ca.crt,readonly",
-               IMAGE)
-    for name in NODES:
-        for _ in range(60):
-            if node(name, "info", check=False):
-                break
-            time.sleep(0.5)
-    return {name: docker("inspect", "-f", f"{{{{(index .NetworkSettings.Networks \"{NETWORK}\").IPAddress}}}}", name)
-            for name in NODES}
+    trust = f"type=bind,source={certs / 'tls.crt'},target=/etc/docker/certs.d/{REGISTRY}/ca.crt,readonly"
+    return start_nodes(NETWORK, ("--mount", trust), create=False)
 
 
 def stackctl(env: dict, *args: str) -> tuple[float, dict | None]:
