@@ -93,7 +93,7 @@ def _client(stack: Stack, role: str, args: list[str], capture: bool) -> Exited:
 def compose_model(stack: Stack) -> ComposeModel:
     """`stackctl config`: what compose will run, with every known secret value masked."""
     from stackctl import masking
-    from stackctl.settings import is_secret
+    from stackctl.env_values import is_secret
 
     config = stack.config
     # Values the compose files themselves default (`${REDIS_PASSWORD:-dev-...}`) or services read

@@ -104,7 +104,25 @@ class Engine:
                              EXIT_USAGE)
         self.remote = remote_hostname(self.host)
         self._local = threading.local()
-        self._api  # connect now: an unreachable engine is reported here, once
+        from stackctl import engine_reads
+
+        # Reads go through the standard library where it can reach the engine (engine_reads): a
+        # command that only reads never imports the SDK.
+        self._reader = engine_reads.for_address(self.host)
+        if self._reader is None:
+            self._api  # connect now: an unreachable engine is reported here, once
+        else:
+            try:
+                self._reader.ping()
+            except engine_reads.Unreachable as exc:
+                from stackctl.failures import engine_gone
+
+                raise engine_gone(self.host, exc) from None
+
+    @property
+    def _reads(self):
+        """Who answers the engine's GETs: the light reader, else the SDK's client."""
+        return self._reader or self._api
 
     @property
     def _api(self):
@@ -132,16 +150,16 @@ class Engine:
 
     # -- the engine ----------------------------------------------------------------------------
     def version(self) -> dict:
-        return self._api.version()
+        return self._reads.version()
 
     def info(self) -> dict:
-        return self._api.info()
+        return self._reads.info()
 
     # -- containers: reading -------------------------------------------------------------------
     def project_containers(self, project: str) -> dict[str, ContainerInfo]:
         """Service name -> its container (one-off `run` containers excluded)."""
         found = {}
-        for summary in self._api.containers(all=True, filters={"label": f"{PROJECT_LABEL}={project}"}):
+        for summary in self._reads.containers(all=True, filters={"label": f"{PROJECT_LABEL}={project}"}):
             if (summary.get("Labels") or {}).get(ONEOFF_LABEL) == "True":
                 continue
             info = self.inspect(summary["Id"])
@@ -153,7 +171,7 @@ class Engine:
         """Every container of a service (a rollout runs several), oldest first."""
         found = []
         filters = {"label": [f"{PROJECT_LABEL}={project}", f"{SERVICE_LABEL}={service}"]}
-        for summary in self._api.containers(all=True, filters=filters):
+        for summary in self._reads.containers(all=True, filters=filters):
             if (summary.get("Labels") or {}).get(ONEOFF_LABEL) == "True":
                 continue
             info = self.inspect(summary["Id"])
@@ -163,40 +181,32 @@ class Engine:
 
     def running_summaries(self) -> list[dict]:
         """The engine's summaries of running containers (names, labels, published ports)."""
-        return self._api.containers()
+        return self._reads.containers()
 
     def inspect(self, container: str) -> ContainerInfo | None:
-        from docker.errors import NotFound
-
         try:
-            return container_from_inspect(self._api.inspect_container(container))
-        except NotFound:
+            return container_from_inspect(self._reads.inspect_container(container))
+        except _missing():
             return None
 
     def labels(self, container: str) -> dict[str, str] | None:
-        from docker.errors import NotFound
-
         try:
-            return self._api.inspect_container(container)["Config"]["Labels"] or {}
-        except NotFound:
+            return self._reads.inspect_container(container)["Config"]["Labels"] or {}
+        except _missing():
             return None
 
     def logs_tail(self, container: str, lines: int = 30) -> str:
-        from docker.errors import NotFound
-
         try:
             raw = self._api.logs(container, stdout=True, stderr=True, tail=lines)
-        except NotFound:
+        except _missing():
             return ""
         return raw.decode("utf-8", "replace")
 
     def access_log(self, container: str, since: float) -> str:
         """What a container wrote to stdout since a Unix time (a proxy's access log)."""
-        from docker.errors import NotFound
-
         try:
             raw = self._api.logs(container, stdout=True, stderr=False, since=int(since))
-        except NotFound:
+        except _missing():
             return ""
         return raw.decode("utf-8", "replace")
 
@@ -248,11 +258,9 @@ class Engine:
 
     def stop(self, container: str, timeout: int = 10) -> bool:
         """Stop it (SIGTERM, then SIGKILL after timeout); False when there was none."""
-        from docker.errors import NotFound
-
         try:
             self._api.stop(container, timeout=timeout)
-        except NotFound:
+        except _missing():
             return False
         return True
 
@@ -276,11 +284,9 @@ class Engine:
 
     def remove(self, container: str, *, volumes: bool = False) -> bool:
         """Remove it, running or not; False when there was none."""
-        from docker.errors import NotFound
-
         try:
             self._api.remove_container(container, force=True, v=volumes)
-        except NotFound:
+        except _missing():
             return False
         return True
 
@@ -394,20 +400,16 @@ class Engine:
 
     # -- images --------------------------------------------------------------------------------
     def image_id(self, reference: str) -> str | None:
-        from docker.errors import ImageNotFound, NotFound
-
         try:
-            return self._api.inspect_image(reference)["Id"]
-        except (ImageNotFound, NotFound):
+            return self._reads.inspect_image(reference)["Id"]
+        except _missing():
             return None
 
     def image_digest(self, reference: str) -> str | None:
         """`repo@sha256:...` for an image a registry gave (its RepoDigest for that repository), or None."""
-        from docker.errors import ImageNotFound, NotFound
-
         try:
-            digests = self._api.inspect_image(reference).get("RepoDigests") or []
-        except (ImageNotFound, NotFound):
+            digests = self._reads.inspect_image(reference).get("RepoDigests") or []
+        except _missing():
             return None
         repo = reference.split("@")[0]
         repo = repo.rpartition(":")[0] if ":" in repo.rsplit("/", 1)[-1] else repo
@@ -415,17 +417,15 @@ class Engine:
 
     def image_exposed(self, reference: str) -> list[int]:
         """The TCP ports an image EXPOSEs ([] when the engine does not have it)."""
-        from docker.errors import ImageNotFound, NotFound
-
         try:
-            ports = self._api.inspect_image(reference)["Config"].get("ExposedPorts") or {}
-        except (ImageNotFound, NotFound):
+            ports = self._reads.inspect_image(reference)["Config"].get("ExposedPorts") or {}
+        except _missing():
             return []
         return sorted(int(p.split("/")[0]) for p in ports if p.endswith("/tcp") and p.split("/")[0].isdigit())
 
     def image_tags(self, repository: str) -> list[str]:
         """Every repo:tag the engine holds for a repository."""
-        return [ref for summary in self._api.images(name=repository) for ref in summary.get("RepoTags") or []]
+        return [ref for summary in self._reads.images(name=repository) for ref in summary.get("RepoTags") or []]
 
     def tag(self, image: str, reference: str) -> None:
         repository, _, tag = reference.rpartition(":")
@@ -474,24 +474,22 @@ class Engine:
     def swarm(self) -> dict:
         """This engine's place in a swarm: LocalNodeState (inactive | active | ...), ControlAvailable
         (a manager), NodeID."""
-        return self._api.info().get("Swarm") or {}
+        return self._reads.info().get("Swarm") or {}
 
     def stack_services(self, stack: str) -> list[dict]:
-        return self._api.services(filters={"label": f"{STACK_LABEL}={stack}"})
+        return self._reads.services(filters={"label": f"{STACK_LABEL}={stack}"})
 
     def swarm_service(self, name: str) -> dict | None:
-        from docker.errors import NotFound
-
         try:
-            return self._api.inspect_service(name)
-        except NotFound:
+            return self._reads.inspect_service(name)
+        except _missing():
             return None
 
     def swarm_tasks(self, service: dict) -> list[dict]:
-        return [t for t in self._api.tasks(filters={"service": service["ID"]}) if t.get("ServiceID") == service["ID"]]
+        return [t for t in self._reads.tasks(filters={"service": service["ID"]}) if t.get("ServiceID") == service["ID"]]
 
     def swarm_nodes(self) -> list[dict]:
-        return self._api.nodes()
+        return self._reads.nodes()
 
     def label_node(self, node_id: str, key: str, value: str) -> None:
         node = self._api.inspect_node(node_id)
@@ -500,7 +498,7 @@ class Engine:
         self._api.update_node(node_id, node["Version"]["Index"], spec)
 
     def swarm_secrets(self, label: str) -> list[dict]:
-        return self._api.secrets(filters={"label": label})
+        return self._reads.secrets(filters={"label": label})
 
     def create_secret(self, name: str, data: bytes, labels: dict[str, str]) -> None:
         self._api.create_secret(name, data, labels=labels)
@@ -518,12 +516,12 @@ class Engine:
 
     def stack_containers(self, stack: str, running_only: bool = False) -> list[dict]:
         """The engine's summaries of the stack's task containers on this node."""
-        return self._api.containers(all=not running_only, filters={"label": f"{STACK_LABEL}={stack}"})
+        return self._reads.containers(all=not running_only, filters={"label": f"{STACK_LABEL}={stack}"})
 
     def task_containers(self, stack: str) -> dict[str, ContainerInfo]:
         """Service name -> the newest running task container of a swarm stack on this node."""
         found = {}
-        for summary in sorted(self._api.containers(filters={"label": f"{STACK_LABEL}={stack}"}),
+        for summary in sorted(self._reads.containers(filters={"label": f"{STACK_LABEL}={stack}"}),
                               key=lambda c: c.get("Created", 0)):
             info = self.inspect(summary["Id"])
             if info is not None:
@@ -531,14 +529,12 @@ class Engine:
         return found
 
     def stack_networks(self, stack: str) -> list[dict]:
-        return self._api.networks(filters={"label": f"{STACK_LABEL}={stack}"})
+        return self._reads.networks(filters={"label": f"{STACK_LABEL}={stack}"})
 
     def remove_network(self, network_id: str) -> bool:
-        from docker.errors import NotFound
-
         try:
             self._api.remove_network(network_id)
-        except NotFound:
+        except _missing():
             return False
         return True
 
@@ -549,19 +545,15 @@ class Engine:
         return created.get("Labels") or {}
 
     def volume_labels(self, name: str) -> dict[str, str] | None:
-        from docker.errors import NotFound
-
         try:
-            return self._api.inspect_volume(name).get("Labels") or {}
-        except NotFound:
+            return self._reads.inspect_volume(name).get("Labels") or {}
+        except _missing():
             return None
 
     def remove_volume(self, name: str) -> bool:
-        from docker.errors import NotFound
-
         try:
             self._api.remove_volume(name)
-        except NotFound:
+        except _missing():
             return False
         return True
 
@@ -643,6 +635,18 @@ class Engine:
         from stackctl import engine_ssh
 
         return engine_ssh.dial(self.host)
+
+
+def _missing() -> tuple:
+    """What "no such object" raises: the light reader's, and the SDK's once it is loaded (an
+    except clause evaluates this when an exception reaches it, so the SDK's class is there when the
+    SDK raised)."""
+    import sys
+
+    from stackctl.engine_reads import NotFound
+
+    sdk = sys.modules.get("docker.errors")
+    return (NotFound, sdk.NotFound) if sdk is not None else (NotFound,)
 
 
 def _translated(fn):

@@ -65,7 +65,7 @@ def translate(exc: BaseException, action: str) -> StackError:
     kind = _docker_kind(exc)
     if kind == "api":
         explanation = getattr(exc, "explanation", None) or str(exc)
-        status = getattr(getattr(exc, "response", None), "status_code", None)
+        status = getattr(exc, "status_code", None) or getattr(getattr(exc, "response", None), "status_code", None)
         if status == 403 or "permission denied" in str(explanation).lower():
             return StackError(f"{action}: the engine refused: {_last_line(str(explanation))}", ROOT)
         return StackError(f"{action}: the engine refused: {_last_line(str(explanation))}",
@@ -109,6 +109,8 @@ def _docker_kind(exc: BaseException) -> str | None:
         module, name = cls.__module__, cls.__name__
         if module.startswith("docker.errors") and name in ("APIError", "NotFound", "ImageNotFound"):
             return "api"
+        if module == "stackctl.engine_reads":  # the Engine's light reader (Refused, NotFound, Unreachable)
+            return "gone" if name == "Unreachable" else "api"
         if module.startswith("python_on_whales"):
             return "compose"
         if module.startswith(("requests.", "urllib3.")) and name in ("ConnectionError", "ReadTimeout",

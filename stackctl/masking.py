@@ -1,7 +1,7 @@
 """Known secret values never reach the screen: every line stackctl prints about an error, and
 every container log line it relays, has them replaced by ****.
 
-The values are those of the stack's variables that hold secrets (stackctl.settings.is_secret), as
+The values are those of the stack's variables that hold secrets (stackctl.env_values.is_secret), as
 compose reads them (the stack registers where to read them when it opens; they are read on the
 first mask). A value is masked where it stands whole: not inside a longer word or name (a
 password `app` leaves `app.wsgi:application` alone), but wherever it stands between separators

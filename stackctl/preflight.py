@@ -10,7 +10,8 @@ from pathlib import Path
 from stackctl import ports as portlib
 from stackctl.engine import Engine, remote_hostname
 from stackctl.errors import EXIT_NO_ENGINE, EXIT_USAGE, StackError
-from stackctl.settings import Settings, is_secret, weak_secret
+from stackctl.env_values import is_secret, weak_secret
+from stackctl.settings import Settings
 from stackctl.stack import Stack
 
 

@@ -7,34 +7,59 @@ from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
 
-from stackctl import masking, model_cache, roles as roleslib, targets
+from typing import TYPE_CHECKING
+
+from stackctl import masking, model_cache, roles_outline, targets
 from stackctl.containers import ContainerInfo
 from stackctl.engine import Engine
+from stackctl.env_values import interpolation_values, secret_values
 from stackctl.plan import StackModel, parse_model
 from stackctl.project import Project
-from stackctl.settings import Settings, interpolation_values, load_settings, secret_values
+
+if TYPE_CHECKING:
+    from stackctl import roles as roleslib
+    from stackctl.settings import Settings
 
 
 class Stack:
+    """Opened lazily: a command that only reads (ps, status) validates the settings and the roles
+    file only when it needs them (pydantic costs more than `docker compose ps` takes)."""
+
     def __init__(self, project: Project, settings: Settings | None = None):
-        self.declared = roleslib.load(project.roles_file)
-        if self.declared and project.env in self.declared.environments:
-            project = replace(project, rules=self.declared.environments[project.env])
-        if self.declared and self.declared.production and project.overlay is None and project.production:
-            declared = self.declared.production
-            overlay = project.root / declared.file
+        outline, declared = roles_outline.read(project)
+        if declared is not None or outline is None:
+            self.__dict__["declared"] = declared  # validated just now (or no file): not again
+        if outline and project.env in outline.environments:
+            project = replace(project, rules=outline.environments[project.env])
+        if outline and outline.production_file and project.overlay is None and project.production:
+            overlay = project.root / outline.production_file
             if not overlay.is_file():
                 from stackctl.errors import ConfigError
 
-                raise ConfigError(f"{project.roles_file.name}: production file {declared.file} does not exist",
+                raise ConfigError(f"{project.roles_file.name}: production file {outline.production_file} does not exist",
                                   "fix the path, or remove the production key")
-            project = replace(project, overlay=overlay, standalone=declared.standalone)
+            project = replace(project, overlay=overlay, standalone=outline.standalone)
         self.project = project
-        self.settings = settings or load_settings(project)
-        # What compose reads is masked (read on first use); the env files' own text is a fallback
-        # for when compose cannot read them.
-        masking.register(secret_values(interpolation_values(project)))
+        if settings is not None:
+            self.__dict__["settings"] = settings
+        # What compose reads is masked; the env files' own text is a fallback for when compose
+        # cannot read them. Both are read on the first mask (a listing prints none).
+        masking.register_source(lambda: secret_values(interpolation_values(project)))
         masking.register_source(lambda: secret_values(self.compose.environment()))
+
+    @cached_property
+    def declared(self) -> roleslib.Roles | None:
+        """stackctl.yaml, validated (stackctl.roles), or None when there is none."""
+        from stackctl import roles as roleslib
+
+        return roleslib.load(self.project.roles_file)
+
+    @cached_property
+    def settings(self) -> Settings:
+        """stackctl's own settings (STACKCTL_*), validated on first use."""
+        from stackctl.settings import load_settings
+
+        return load_settings(self.project)
 
     @property
     def name(self) -> str:
@@ -60,6 +85,8 @@ class Stack:
         if self.declared is not None:
             self.declared.check_against(self.config.get("services") or {}, self.project.roles_file.name)
             return self.declared
+        from stackctl import roles as roleslib
+
         return roleslib.detect(self.config)
 
     @cached_property

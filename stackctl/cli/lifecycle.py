@@ -205,7 +205,7 @@ def down(app: App, volumes: bool, yes: bool) -> None:
 @pass_app
 def ps(app: App) -> None:
     """Each service's container and state as the engine knows it (fast: no probes, no stats)."""
-    from stackctl.status import ps as run_ps
+    from stackctl.listing import ps as run_ps
 
     output.finish(app, run_ps(app.stack()), render.listing)
 

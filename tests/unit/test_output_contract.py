@@ -67,7 +67,7 @@ def samples(tmp_path) -> dict:
     from stackctl.watch import Incidents
     from stackctl.lifecycle import Changed, Down, LogLines, Restarted
     from stackctl.service_state import ServiceState
-    from stackctl.status import Listed, Listing
+    from stackctl.listing import Listed, Listing
     from stackctl.migrate import Migration
     from stackctl.preflight import Check, CheckReport
     from stackctl.status import StatusReport

@@ -4,7 +4,7 @@ and how weak ones are named in production."""
 import pytest
 
 from stackctl import masking
-from stackctl.settings import is_secret, weak_secret
+from stackctl.env_values import is_secret, weak_secret
 
 
 @pytest.mark.parametrize("name, value, secret", [

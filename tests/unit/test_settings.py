@@ -4,7 +4,8 @@ import pytest
 
 from stackctl.errors import ConfigError
 from stackctl.project import Project
-from stackctl.settings import Settings, interpolation_values, load_settings, weak_secret
+from stackctl.env_values import interpolation_values, weak_secret
+from stackctl.settings import Settings, load_settings
 
 SETTING_VARS = ["STACKCTL_" + name.upper() for name in Settings.model_fields]
 
@@ -83,7 +84,7 @@ def test_secret_values_are_masked_in_what_stackctl_prints(tmp_path):
     from stackctl import masking
 
     p = project(tmp_path, "production", "REDIS_PASSWORD=p a\"s's w0rd\nDB_TOKEN=tok-12345\nLOG_LEVEL=warn\n")
-    from stackctl.settings import secret_values
+    from stackctl.env_values import secret_values
 
     masking.register(secret_values(interpolation_values(p)))
     line = "FATAL CONFIG FILE ERROR: requirepass p a\"s's w0rd; token tok-12345; level warn"
