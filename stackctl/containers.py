@@ -12,6 +12,16 @@ STACK_LABEL = "com.docker.stack.namespace"  # a swarm stack's services and task 
 SWARM_SERVICE_LABEL = "com.docker.swarm.service.name"  # <stack>_<service> on a task's container
 
 
+def connect_host(published_ip: str, remote: str | None) -> str | None:
+    """Where this machine reaches a published port: the engine's host (`remote`) for a remote
+    engine (None when it is published on that host's loopback only: probed inside instead)."""
+    if remote is None:
+        return "127.0.0.1" if published_ip in ("", "0.0.0.0", "::") else published_ip
+    if published_ip in ("127.0.0.1", "::1"):
+        return None
+    return remote if published_ip in ("", "0.0.0.0", "::") else published_ip
+
+
 @dataclass(frozen=True)
 class PublishedPort:
     container_port: str  # "5432/tcp"

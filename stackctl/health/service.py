@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from stackctl import kinds
-from stackctl.containers import ContainerInfo, uptime_seconds
+from stackctl.containers import ContainerInfo, connect_host, uptime_seconds
 from stackctl.engine import Engine
 from stackctl.health import probes
 from stackctl.health.gate import NO_EVIDENCE, Observation, State
@@ -17,16 +17,6 @@ from stackctl.plan import ServiceSpec
 HTTP_PORTS = (80, 8000, 8080, 3000, 5000, 4000)
 HTTPS_PORT = 443
 CRASH_LOOP_RESTARTS = 3
-
-
-def connect_host(published_ip: str, remote: str | None) -> str | None:
-    """Where this machine reaches a published port: the engine's host (`remote`) for a remote
-    engine (None when it is published on that host's loopback only: probed inside instead)."""
-    if remote is None:
-        return "127.0.0.1" if published_ip in ("", "0.0.0.0", "::") else published_ip
-    if published_ip in ("127.0.0.1", "::1"):
-        return None
-    return remote if published_ip in ("", "0.0.0.0", "::") else published_ip
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,10 @@ Whether the server wants a password, and which, is read from the server itself, 
 names of environment variables: asked without one, a server that answers PONG has none; else
 the password is what its own configuration says (`--requirepass` in its command line, or
 `requirepass` / the default user's `>password` in the config file it was started with), read
-from inside its container. A REDIS_PASSWORD in its environment is tried last, and only used if
-the server accepts it. Passwords reach redis-cli as REDISCLI_AUTH in its environment, never argv.
+from inside its container; a REDIS_PASSWORD in its environment is tried before that (no exec to
+read it), and each is used only if the server accepts it. Asked from this host where the port is
+published, else with redis-cli inside the container. Passwords reach redis-cli as REDISCLI_AUTH
+in its environment, never argv.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from stackctl.containers import ContainerInfo
+from stackctl.containers import ContainerInfo, connect_host
 from stackctl.engine import Engine
 from stackctl.errors import StackError
 from stackctl.health.gate import Observation
@@ -108,6 +110,17 @@ def configured_passwords(cmdline: list[str], config_text: str) -> list[str]:
     return found
 
 
+def _client(host: str, port: int, password: str | None, timeout: float):
+    """A client for one probe: no retries (redis-py's default retries a refused AUTH three times
+    with a backoff of seconds; the gate asks again itself, and a wrong password is an answer)."""
+    import redis as redis_lib
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    return redis_lib.Redis(host=host, port=port, password=password, socket_timeout=timeout,
+                           socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0))
+
+
 class Redis:
     name = "redis"
     role = "cache"
@@ -126,24 +139,56 @@ class Redis:
         return found
 
     def _password(self, engine: Engine, info: ContainerInfo) -> tuple[bool, str | None]:
-        bare = self._ask(engine, info.id, None, "PING")
-        said = bare.stdout + bare.stderr
-        if bare.exit_code == 0 and "PONG" in bare.stdout:
+        ping = self._pinger(engine, info)
+        answered, said = ping(None)
+        if answered:
             return True, None
         if not any(word in said for word in NEEDS_AUTH):
             return False, None  # not answering yet (loading, starting): nothing is known
+        tried = set()
+        env = env_or_file(engine, info, "REDIS_PASSWORD")
+        if env:  # the usual case, and no exec to read it
+            tried.add(env)
+            if ping(env)[0]:
+                return True, env
         candidates = []
         seen = engine.read(info.id, ["sh", "-c", SERVER_CONFIG_SCRIPT])
         if seen.exit_code == 0:
             head, _, config = seen.stdout.partition("\n__CONFIG__\n")
             candidates += configured_passwords([w for w in head.split("\0") if w], config)
-        env = env_or_file(engine, info, "REDIS_PASSWORD")
-        candidates += [env] if env else []
         for candidate in dict.fromkeys(candidates):
-            answer = self._ask(engine, info.id, candidate, "PING")
-            if answer.exit_code == 0 and "PONG" in answer.stdout:
+            if candidate not in tried and ping(candidate)[0]:
                 return True, candidate
         return False, None  # none works: the probes say so (NOAUTH), with nothing guessed
+
+    def _pinger(self, engine: Engine, info: ContainerInfo):
+        """PING(password) -> (PONG?, what the server said): from this host where the server's port is
+        published (as its clients connect; no exec), else with redis-cli inside its container."""
+        def inside(password: str | None) -> tuple[bool, str]:
+            answer = self._ask(engine, info.id, password, "PING")
+            return answer.exit_code == 0 and "PONG" in answer.stdout, answer.stdout + answer.stderr
+
+        published = info.host_port(PORT)
+        host = connect_host(published.host_ip, engine.remote) if published is not None else None
+        if host is None:
+            return inside
+
+        def from_host(password: str | None) -> tuple[bool, str]:
+            import redis as redis_lib
+
+            client = _client(host, published.host_port, password, PROBE_TIMEOUT)
+            try:
+                return bool(client.ping()), "PONG"
+            except redis_lib.AuthenticationError as exc:
+                return False, f"NOAUTH {exc}"
+            except redis_lib.ResponseError as exc:
+                return False, str(exc)
+            except (redis_lib.RedisError, OSError):
+                return inside(password)  # not reachable from here: ask inside
+            finally:
+                client.close()
+
+        return from_host
 
     def _ask(self, engine: Engine, cid: str, password: str | None, *args: str):
         """redis-cli in the container; a command that only reads through Engine.read (all its
@@ -160,8 +205,7 @@ class Redis:
     def probe_host(self, host: str, port: int, password: str | None, timeout: float = PROBE_TIMEOUT) -> Observation:
         import redis as redis_lib
 
-        client = redis_lib.Redis(host=host, port=port, password=password, socket_timeout=timeout,
-                                 socket_connect_timeout=timeout)
+        client = _client(host, port, password, timeout)
         try:
             client.ping()
             return Observation.ready("PONG")
