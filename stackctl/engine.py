@@ -264,6 +264,14 @@ class Engine:
             return False
         return True
 
+    def pause(self, container: str) -> None:
+        """Freeze every process of a container (the cgroup freezer): it runs nothing, and what is
+        sent to it waits, until unpause."""
+        self._api.pause(container)
+
+    def unpause(self, container: str) -> None:
+        self._api.unpause(container)
+
     def restart(self, container: str, timeout: int = 10) -> None:
         self._api.restart(container, timeout=timeout)
 

@@ -37,8 +37,10 @@ def restore_steps(backup_id: str, service: str, databases: list[str], kept: dict
     steps.append(Step("restore-into", listed, "each into a new database while the current ones still serve: read "
                       "in full, then its rows per table compared with the set's", "drop the new databases"))
     if users:
-        steps.append(Step("stop", ", ".join(users), "nothing writes while the data changes",
-                          "start them again (migrations not re-run)"))
+        steps.append(Step("stop", ", ".join(users), "nothing writes while the data changes: the writers paused "
+                          "(their clients wait) when the restored schema is the one they run with, else (or --restart) all "
+                          "stopped",
+                          "resume or start them again (migrations not re-run)"))
     if with_cache and cache:
         steps.append(Step("copy-aside", cache, "a snapshot of it as it is now, copied beside the backups"))
     steps += [Step("swap", listed, "each new database takes its name; the current data is renamed "
@@ -46,8 +48,9 @@ def restore_steps(backup_id: str, service: str, databases: list[str], kept: dict
     if with_cache and cache:
         steps.append(Step("put-snapshot", cache, "stop it, put the set's snapshot in place, start it",
                           "the snapshot copied aside put back"))
-    return steps + [Step("start", "every service", "migrations, then each gated on health"),
-                    Step("count", listed, "rows per table again once the services run: a table their start "
+    return steps + [Step("start", "every service", "paused: resumed, their processes kept; stopped: migrations, "
+                         "then each gated on health"),
+                    Step("count", listed, "rows per table again once the services started: a table their start "
                          "changed is named (exit 3)"),
                     Step("keep", ", ".join(kept[d] for d in databases),
                          "the data this restore replaced stays until the next restore, which drops it")]

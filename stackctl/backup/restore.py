@@ -32,6 +32,10 @@ from stackctl.steps import run as run_steps
 from stackctl.up import up as run_up
 
 OTHER_STACK_FLAG = "--accept-other-stack"
+# Writers are paused between transactions: paused with a session inside one, they are resumed for
+# QUIESCE_PAUSE and paused again, at most QUIESCE_ATTEMPTS times.
+QUIESCE_ATTEMPTS = 50
+QUIESCE_PAUSE = 0.02
 
 
 @dataclass(frozen=True)
@@ -53,12 +57,14 @@ class RestoreResult:
     redis: bool = False
     redis_copy: Path | None = None  # the cache's snapshot as it was before the restore
     changed_by_start: tuple[str, ...] = field(default=())
+    paused_seconds: float | None = None  # the writers paused around the swap (None: stopped and started)
 
     def to_dict(self) -> dict:
         return {"restored": self.restored.id, "databases": list(self.databases), "kept": self.kept,
                 "rows": self.rows, "tables": self.tables, "counts_match": not self.changed_by_start,
                 "changed_by_start": list(self.changed_by_start), "roles_created": list(self.roles_created),
-                "redis": self.redis, "redis_copy": str(self.redis_copy) if self.redis_copy else None}
+                "redis": self.redis, "redis_copy": str(self.redis_copy) if self.redis_copy else None,
+                "paused_seconds": round(self.paused_seconds, 3) if self.paused_seconds is not None else None}
 
 
 def stamp(now: datetime | None = None) -> str:
@@ -108,20 +114,21 @@ def _with_cache(stack: Stack, backup_set: sets.BackupSet, include: bool) -> bool
 
 
 def restore(stack: Stack, ref: str, *, include_redis: bool = True, database: str | None = None,
-            accepting: Accepting = Accepting(), report: Reporter = SILENT) -> RestoreResult:
-    """`stackctl restore` under the stack's lock: one command at a time changes a stack."""
+            accepting: Accepting = Accepting(), report: Reporter = SILENT, restart: bool = False) -> RestoreResult:
+    """`stackctl restore` under the stack's lock: one command at a time changes a stack. `restart`:
+    the services stopped and started through up even where pausing them would do."""
     with stack.locked("restore"):
         return _restore(stack, ref, include_redis=include_redis and not database, database=database,
-                        accepting=accepting, report=report)
+                        accepting=accepting, report=report, restart=restart)
 
 
 class Restoring:
     """One restore as it runs: what each step of plans.restore_steps does, and undoes."""
 
     def __init__(self, stack: Stack, backup_set: sets.BackupSet, with_cache: bool, report: Reporter,
-                 database: str | None = None, accepting: Accepting = Accepting()):
-        self.stack, self.set, self.with_redis, self.report, self.accepting = \
-            stack, backup_set, with_cache, report, accepting
+                 database: str | None = None, accepting: Accepting = Accepting(), restart: bool = False):
+        self.stack, self.set, self.with_redis, self.report, self.accepting, self.restart = \
+            stack, backup_set, with_cache, report, accepting, restart
         self.eng = stack.engine
         self.db_service, self.cache = database_service(stack), stack.model.one("cache")
         self.kind = stack.kind("database")
@@ -143,6 +150,20 @@ class Restoring:
         self.redis_copy = backup_path(stack) / ".redis-before-restore.rdb"  # beside the sets, never one of them
         self.redis_aside: bytes | None = None  # copy-aside fills both; put-snapshot's undo puts them back
         self.redis_path = ""
+        # Set by restore-into: the restored databases have the schema the running services run with
+        # (their digests equal), so the writers are paused, not stopped, and nothing is migrated.
+        self.same_schema = False
+        self.paused: list[str] = []  # containers paused by stop, until start (or an undo) resumes them
+        self.paused_seconds: float | None = None
+
+    def can_pause(self) -> bool:
+        """Whether the writers may be paused around the swap and resumed on the restored data: not
+        asked to restart (--restart), the database kind can tell schemas apart, and each user runs.
+        Swarm's restore has its own way."""
+        if self.restart or not hasattr(self.server, "schema"):
+            return False
+        running = self.stack.containers()
+        return all(running.get(name) is not None and running[name].state == "running" for name in self.users)
 
     def steps(self) -> list[Step]:
         return plans.restore_steps(self.set.id, self.db_service, self.names, self.previous, self.with_roles,
@@ -217,19 +238,73 @@ class Restoring:
                                  f"holds, nothing was touched: {'; '.join(wrong[:5])}",
                                  "choose another backup: stackctl backups", EXIT_USAGE)
             self.restored_counts[name] = counts
+        self.same_schema = self._same_schema()
+
+    def _same_schema(self) -> bool:
+        """Each restored database's schema digest equals the one it replaces (read while it serves)."""
+        if not self.users or not self.can_pause():
+            return False
+        present = set(self.server.all_names())
+        for name in self.names:
+            fresh = self.server.schema(self.fresh[name])
+            if fresh is None or name not in present or fresh != self.server.schema(name):
+                self.report.note(f"{name}: the set's schema is not the one the services run with: they are "
+                                 "stopped, and started through up (migrations)")
+                return False
+        self.report.note("the set's schema is the one the services run with: writers paused around the swap, "
+                         "nothing migrated")
+        return True
 
     def undo_restore_into(self) -> None:
         for fresh in self.fresh.values():
             self.server.drop(fresh)
 
     def stop_users(self) -> None:
+        self.resume()
         self.stack.compose.stop(self.users)
 
+    def writers(self) -> list[str]:
+        """The users that may write: every one but the proxy (it keeps answering, and its clients wait)."""
+        return [name for name in self.users if self.stack.model.services[name].role != "proxy"]
+
     def do_stop(self) -> None:
-        self.stop_users()
+        if not self.same_schema:
+            self.stop_users()
+            return
+        import time
+
+        running = self.stack.containers()
+        for attempt in range(QUIESCE_ATTEMPTS):
+            self.paused_at = time.monotonic()
+            for name in self.writers():
+                self.eng.pause(running[name].id)
+                self.paused.append(running[name].id)
+            busy = self.server.busy(*self.names)
+            if not busy:
+                kept = [name for name in self.users if name not in self.writers()]
+                self.report.note(f"paused {', '.join(self.writers())} between transactions"
+                                 + (f"; {', '.join(kept)} keeps answering" if kept else ""))
+                return
+            if attempt == QUIESCE_ATTEMPTS - 1:
+                self.report.note(f"{busy} session(s) still inside a transaction after {QUIESCE_ATTEMPTS} tries: "
+                                 "the swap ends them (their requests fail)")
+                return
+            self.resume()  # paused mid-transaction: let it finish, then pause again
+            self.paused_seconds = None
+            time.sleep(QUIESCE_PAUSE)
+
+    def resume(self) -> None:
+        """Unpause what stop paused (the newest first); says for how long the writers were paused."""
+        import time
+
+        if self.paused and self.paused_seconds is None:
+            self.paused_seconds = time.monotonic() - self.paused_at
+        while self.paused:
+            self.eng.unpause(self.paused.pop())
 
     def undo_stop(self) -> None:
         # The data is what it was before the restore: start without re-running migrations.
+        self.resume()
         run_up(self.stack, None, build="never", check=False, report=self.report, run_oneshots=False)
 
     def do_copy_aside(self) -> None:
@@ -261,7 +336,7 @@ class Restoring:
             self._rename(self.fresh[name], name)
 
     def undo_swap(self) -> None:
-        self.stop_users()  # the start step may have started them on the restored data
+        self.stop_users()  # the start step may have started them on the restored data (resumed first if paused)
         while self.renames:
             old, new = self.renames.pop()
             self.server.rename(new, old)
@@ -277,10 +352,19 @@ class Restoring:
             self.stack.kind("cache").restore_rdb(self.eng, info.id, self.redis_path, self.redis_aside)
 
     def do_start(self) -> None:
-        run_up(self.stack, None, build="never", check=False, report=self.report)
+        if not self.same_schema:
+            run_up(self.stack, None, build="never", check=False, report=self.report)
+            return
+        self.resume()
+        self.report.note(f"{', '.join(self.writers())} resumed on the restored data after {self.paused_seconds:.2f}s "
+                         "paused (their processes kept)")
 
     def do_count(self) -> None:
-        """Rows again, once the services started on the restored data: what their start changed."""
+        """Rows again, once the services started on the restored data: what their start changed.
+        Paused and resumed, nothing started (and clients write again at once): nothing to count."""
+        if self.paused_seconds is not None:
+            self.report.note("nothing was started: the rows were counted in the new databases before the swap")
+            return
         for name in self.names:
             now, _ = self.server.counts(name)
             self.changed += [f"{name}.{change}" for change in _differences(self.restored_counts[name], now)]
@@ -298,10 +382,10 @@ def _differences(expected: dict[str, int], found: dict[str, int]) -> list[str]:
 
 
 def _restore(stack: Stack, ref: str, *, include_redis: bool, database: str | None, accepting: Accepting,
-             report: Reporter) -> RestoreResult:
+             report: Reporter, restart: bool = False) -> RestoreResult:
     backup_set = sets.find_set(backup_path(stack), ref)
     run = stack.target.restoring(stack, backup_set, _with_cache(stack, backup_set, include_redis), report, database,
-                         accepting)
+                                 accepting, restart=restart)
     plan = run.steps()
     started = next(i for i, step in enumerate(plan) if step.action == "start") + 1
     undo_failed: list[str] = []
@@ -330,7 +414,8 @@ def _restore(stack: Stack, ref: str, *, include_redis: bool, database: str | Non
     result = RestoreResult(backup_set, tuple(run.names), dict(run.kept),
                            sum(sum(c.values()) for c in run.restored_counts.values()),
                            sum(len(c) for c in run.restored_counts.values()), tuple(run.roles_created),
-                           run.with_redis, run.redis_copy if run.with_redis else None, tuple(run.changed))
+                           run.with_redis, run.redis_copy if run.with_redis else None, tuple(run.changed),
+                           run.paused_seconds)
     if run.changed:
         raise StartChangedData(result)
     return result

@@ -152,10 +152,13 @@ def backups_verify(app: App, backup_id: str, accept_unauthenticated: bool) -> No
                    "server, so only a set you trust.")
 @click.option("--accept-other-stack", "accept_other_stack", is_flag=True,
               help="Restore a set made for another stack or environment into this one.")
+@click.option("--restart", is_flag=True,
+              help="Stop the services and start them through up (migrations, new processes) even when the set has "
+                   "the schema they run with (then they are only paused around the swap).")
 @json_option
 @pass_app
 def restore(app: App, backup_id: str, yes: bool, no_redis: bool, database: str | None, dry_run: bool,
-            from_remote: bool, accept_unauthenticated: bool, accept_other_stack: bool) -> None:
+            from_remote: bool, accept_unauthenticated: bool, accept_other_stack: bool, restart: bool) -> None:
     """Restore a backup (ID or path); on any failure the data is left as it was."""
     from stackctl.backup.restore import Accepting, restore_plan
     from stackctl.backup.restore import restore as run_restore
@@ -178,7 +181,8 @@ def restore(app: App, backup_id: str, yes: bool, no_redis: bool, database: str |
     progress = make_progress(app.console())
     try:
         result = run_restore(stack, backup_id, include_redis=not no_redis, database=database,
-                             accepting=Accepting(accept_unauthenticated, accept_other_stack), report=progress)
+                             accepting=Accepting(accept_unauthenticated, accept_other_stack), report=progress,
+                             restart=restart)
     finally:
         progress.close()
     output.finish(app, result, render.restored)

@@ -234,8 +234,14 @@ def verified(console, result) -> None:
 def restored(console, result) -> None:
     kept = ", ".join(result.kept.values())
     console.result(f"[green]restored backup {result.restored.id}[/]: database(s) {', '.join(result.databases)}, "
-                   f"{result.rows} rows in {result.tables} tables, each table's rows equal to the set's before and "
-                   f"after the services started" + (" (and the cache's snapshot)" if result.redis else ""))
+                   f"{result.rows} rows in {result.tables} tables, each table's rows equal to the set's "
+                   + ("in the new databases before the swap" if result.paused_seconds is not None
+                      else "before and after the services started")
+                   + (" (and the cache's snapshot)" if result.redis else ""))
+    if result.paused_seconds is not None:
+        console.result(f"  writers paused {result.paused_seconds:.2f}s around the swap, then resumed: the set has the "
+                       "schema they run with, nothing migrated; their processes were kept (what an app holds in memory "
+                       "is from before: restore --restart stops and starts them)")
     if result.roles_created:
         console.result(f"  roles created from the set: {', '.join(result.roles_created)}")
     if kept or result.redis_copy:

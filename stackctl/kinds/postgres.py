@@ -30,6 +30,12 @@ PROBE_TIMEOUT = 2.0
 RESTORING = re.compile(r"^stackctl_restore_\d{8}t\d{6}z_\d+$")
 KEPT = re.compile(r"_before_\d{14}$")
 NAME_BYTES = 63  # longer identifiers are cut by the server
+# The tables where migration tools record what they applied (alembic, Django, Rails, Knex, TypeORM,
+# Prisma, Laravel, Flyway, goose, Sequelize, Entity Framework): their rows are part of a schema's digest.
+MIGRATION_TABLES_SQL = (
+    "SELECT format('%I.%I', schemaname, tablename) FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', "
+    "'information_schema') AND (tablename ILIKE '%migration%' OR lower(tablename) IN ('alembic_version', "
+    "'schema_version', 'flyway_schema_history', 'goose_db_version', 'sequelizemeta')) ORDER BY 1")
 
 
 @dataclass(frozen=True)
@@ -300,6 +306,12 @@ class Server:
         self.sql(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname IN ({listed}) "
                  f"AND pid <> pg_backend_pid()", self.maintenance(*names))
 
+    def busy(self, *names: str) -> int:
+        """Sessions to these databases in the middle of something (a statement or a transaction)."""
+        listed = ", ".join(literal(n) for n in names)
+        return int(self.sql(f"SELECT count(*) FROM pg_stat_activity WHERE datname IN ({listed}) AND state <> 'idle' "
+                            f"AND pid <> pg_backend_pid()", self.maintenance(*names), "reading sessions").strip())
+
     def rename(self, old: str, new: str) -> None:
         self.terminate(old, new)
         self.sql(f"ALTER DATABASE {quoted(old)} RENAME TO {quoted(new)}", self.maintenance(old, new))
@@ -307,6 +319,31 @@ class Server:
     def drop(self, name: str) -> None:
         self.terminate(name)
         self.sql(f"DROP DATABASE IF EXISTS {quoted(name)}", self.maintenance(name))
+
+    def schema(self, database: str) -> str | None:
+        """A digest of a database's schema as its app's migrations see it: pg_dump's DDL (no owners,
+        privileges, comments or session keys) and every row of the migration tools' tables. Equal
+        digests: the migrations that brought one up to date have nothing to do on the other. None
+        when it cannot be read."""
+        import hashlib
+
+        ddl = self.engine.read(self.info.id, ["pg_dump", "--schema-only", "--no-owner", "--no-privileges",
+                                              "-U", self.user, "-d", database])
+        if ddl.exit_code != 0:
+            return None
+        digest = hashlib.sha256()
+        for line in ddl.stdout.splitlines():
+            if line.strip() and not line.startswith(("--", "\\restrict", "\\unrestrict")):
+                digest.update(line.encode() + b"\n")
+        listed = self.psql(MIGRATION_TABLES_SQL, database)
+        if listed.exit_code != 0:
+            return None
+        for table in listed.stdout.splitlines():
+            rows = self.psql(f"SELECT t::text FROM {table} t ORDER BY 1", database)
+            if rows.exit_code != 0:
+                return None
+            digest.update(f"{table}\0{rows.stdout}\0".encode())
+        return digest.hexdigest()
 
     def kept(self) -> list[str]:
         """Databases a restore kept (renamed aside as `<db>_before_<UTC time>`)."""

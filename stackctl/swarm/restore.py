@@ -22,6 +22,9 @@ class SwarmRestoring(Restoring):
         # The writers' counts before the restore scales them to 0 (one left at 0 by an earlier failure: 1).
         self.counts = {name: _replicas(self.eng.swarm_service(self._full(name))) or 1 for name in self.users}
 
+    def can_pause(self) -> bool:
+        return False  # tasks are scaled to 0 and back: a swarm has no pause across its nodes
+
     def stop_users(self) -> None:
         self._scale({name: 0 for name in self.users})
 

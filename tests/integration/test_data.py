@@ -151,8 +151,9 @@ def test_restore_that_fails_halfway_leaves_the_data_as_it_was(data_stack):
     manifest = take_backup(s)
     sql(s, "INSERT INTO stops (name, geom) VALUES ('newer than the backup', ST_MakePoint(2, 2)::geography)")
     before = sql(s, CHECKSUM_SQL)
-    # Migrations fail on the restored data: the swap has happened and must be undone.
-    out = s.run("restore", manifest["id"], "--yes", extra_env={"MIGRATE_COMMAND": "false"})
+    # Migrations fail on the restored data: the swap has happened and must be undone (--restart: the
+    # services are stopped and started through up, migrations included, even with the same schema).
+    out = s.run("restore", manifest["id"], "--yes", "--restart", extra_env={"MIGRATE_COMMAND": "false"})
     assert out.returncode == 1, out.stderr
     assert f"restore of {manifest['id']} failed and was undone" in out.stderr
     assert sql(s, CHECKSUM_SQL) == before
@@ -230,3 +231,68 @@ def test_a_backup_restores_by_hand_without_stackctl_as_documented(data_stack):
                                    "-d", "by_hand"], stdin=f, capture_output=True, text=True)
     assert restored.returncode == 0, restored.stderr
     assert sql(s, CHECKSUM_SQL, dbname="by_hand") == sql(s, CHECKSUM_SQL)
+
+
+def _ids(stack, service: str) -> list[str]:
+    out = subprocess.run(["docker", "ps", "-q", "--no-trunc", "--filter", f"label=com.docker.compose.project={stack.name}",
+                          "--filter", f"label=com.docker.compose.service={service}"], capture_output=True, text=True,
+                         check=True)
+    return out.stdout.split()
+
+
+def test_a_restore_with_the_schema_the_stack_runs_pauses_the_writers_fails_no_request_and_loses_no_acknowledged_write(
+        prod_stack, tmp_path):
+    """Production, the set has the schema the running API runs with: the API is paused (not
+    stopped) around the swap and resumed, nothing is migrated or restarted, the proxy keeps
+    serving. A strict client through the proxy (TLS keep-alive, no retry, half writes) sees no
+    failure, and every write it was told succeeded is in the restored database or the one kept
+    aside. With --restart the services are stopped and started through up instead."""
+    import re
+
+    from load import StrictLoad
+
+    s = prod_stack
+    s.env["STACKCTL_BACKUP_DIR"] = str(tmp_path / "backups")
+    prod = ("--env", "production")
+    up = s.run(*prod, "up")
+    assert up.returncode == 0, up.stderr
+    backup = s.run(*prod, "backup", "--no-redis")
+    assert backup.returncode == 0, backup.stderr
+    listed = json.loads(s.run(*prod, "backups", "--json").stdout)["result"]["backups"]
+    manifest = json.loads((Path(listed[0]["path"]) / "manifest.json").read_text())
+    set_rows = entry(manifest)["tables"]["public.stops"]
+    password = re.search(r"^POSTGRES_PASSWORD=(.*)$", (s.project_dir / ".env.production").read_text(), re.M)[1]
+
+    def rows(query, dbname="stackctl"):
+        with psycopg.connect(host="127.0.0.1", port=s.postgres_port, user="stackctl", dbname=dbname,
+                             password=password) as conn:
+            return conn.execute(query).fetchall()
+
+    web, api, migrate_started, api_started = _ids(s, "web"), _ids(s, "api"), s.started_at("migrate"), s.started_at("api")
+    load = StrictLoad("127.0.0.1", int(s.env["HTTPS_PORT"]), "/api/stops/near?lat=52.52&lon=13.41&radius=10", rate=20)
+    with load:
+        time.sleep(1)
+        out = s.run(*prod, "restore", manifest["id"], "--yes", "--no-redis", "--json")
+        time.sleep(1)
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)["result"]
+    assert result["paused_seconds"] is not None  # paused, not stopped
+    assert load.failures == [], load.failures[:5]
+    assert load.total > 40 and load.written
+    assert _ids(s, "web") == web and _ids(s, "api") == api  # paused and resumed: not stopped, not replaced
+    assert s.started_at("migrate") == migrate_started  # nothing migrated
+    kept = result["kept"]["stackctl"]
+    found = {r[0] for r in rows("SELECT id FROM stops")} | {r[0] for r in rows("SELECT id FROM stops", kept)}
+    lost = [i for i in load.written if i not in found]
+    assert lost == [], f"acknowledged writes in neither database: {lost[:10]}"
+    # the restored database: the set's rows, plus what was written after the swap
+    after = rows("SELECT count(*) FROM stops WHERE name LIKE 'load-%'")[0][0]
+    assert rows("SELECT count(*) FROM stops")[0][0] == set_rows + after
+    print(f"\nrestore under load: {load.total} requests, 0 failed, writers paused {result['paused_seconds']:.2f}s, "
+          f"p99 {load.latency_ms(99):.0f} ms, max {max(r[3] for r in load.results) * 1000:.0f} ms")
+
+    again = s.run(*prod, "restore", manifest["id"], "--yes", "--no-redis", "--restart", "--json")
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["result"]["paused_seconds"] is None
+    assert s.started_at("migrate") != migrate_started and s.started_at("api") != api_started  # stopped, migrated, started
+    assert rows("SELECT count(*) FROM stops")[0][0] == set_rows

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.xdist_group("hostile")
 
 # What a refused command may still write: its line in the audit log, and caches of what the
 # engine and compose said (none of them the user's data or configuration).
-WRITTEN_BY_ANY_COMMAND = ("audit.log", "model-cache.json", "compose-version.json")
+WRITTEN_BY_ANY_COMMAND = ("audit.log", "model-cache.json", "compose-version.json", "roles-outline.json")
 
 
 @dataclass
@@ -256,7 +256,7 @@ CASES = [
          on_stdout=True,
          env={"STACKCTL_ALERT_SMTP": "smtp://ops@mail.example.invalid:25", "STACKCTL_ALERT_EMAIL_TO": "o@example.invalid",
               "STACKCTL_ALERT_SMTP_PASSWORD": "Hunter2Secret"}, hidden="Hunter2Secret"),
-    Case("webhook-not-a-url", ("status",), "STACKCTL_ALERT_WEBHOOK in the environment: use an http(s):// URL",
+    Case("webhook-not-a-url", ("check",), "STACKCTL_ALERT_WEBHOOK in the environment: use an http(s):// URL",
          env={"STACKCTL_ALERT_WEBHOOK": "file:///etc/passwd"}),
     Case("tls-key-is-another-file", ("certs", "self-signed", "--force"), "is not a PEM private key",
          setup=tls_key_is_the_victim, env={"STACKCTL_TLS_KEY_FILE": "{victim}"}),

@@ -169,7 +169,7 @@ def test_an_entrypoint_that_empties_a_table_as_it_starts_is_named_after_a_restor
     made = result(s.run("backup", "--json"))
     before = fingerprint(s, "db")["app"]
     damage(s, "db")
-    restored = s.run("restore", made["id"], "--yes")
+    restored = s.run("restore", made["id"], "--yes", "--restart")  # started again: its entrypoint runs
     assert restored.returncode == 3, restored.stderr
     assert "the services' start changed them: app.public.sessions: 2 -> 0" in restored.stderr
     now = fingerprint(s, "db")["app"]

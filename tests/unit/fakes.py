@@ -90,6 +90,12 @@ class FakeEngine:
     def restart(self, container: str, timeout: int = 10) -> None:
         self.calls.append(f"restart {container}")
 
+    def pause(self, container: str) -> None:
+        self.calls.append(f"pause {container}")
+
+    def unpause(self, container: str) -> None:
+        self.calls.append(f"unpause {container}")
+
     def rename(self, container: str, name: str) -> None:
         self.calls.append(f"rename {container} {name}")
         if container in self.containers:

@@ -37,14 +37,16 @@ def test_restore_plan_of_a_whole_server_with_its_cache():
         "are)) [undo: drop the roles it created]",
         "restore-into shop, postgres (each into a new database while the current ones still serve: read in full, "
         "then its rows per table compared with the set's) [undo: drop the new databases]",
-        "stop api, web (nothing writes while the data changes) [undo: start them again (migrations not re-run)]",
+        "stop api, web (nothing writes while the data changes: the writers paused (their clients wait) when the "
+        "restored schema is the one they run with, else (or --restart) all stopped) [undo: resume or start them "
+        "again (migrations not re-run)]",
         "copy-aside cache (a snapshot of it as it is now, copied beside the backups)",
         f"swap shop, postgres (each new database takes its name; the current data is renamed shop_before_{STAMP}, "
         f"postgres_before_{STAMP}) [undo: the names swapped back]",
         "put-snapshot cache (stop it, put the set's snapshot in place, start it) [undo: the snapshot copied aside "
         "put back]",
-        "start every service (migrations, then each gated on health)",
-        "count shop, postgres (rows per table again once the services run: a table their start changed is named "
+        "start every service (paused: resumed, their processes kept; stopped: migrations, then each gated on health)",
+        "count shop, postgres (rows per table again once the services started: a table their start changed is named "
         "(exit 3))",
         f"keep shop_before_{STAMP}, postgres_before_{STAMP} (the data this restore replaced stays until the next "
         "restore, which drops it)",

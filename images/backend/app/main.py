@@ -23,7 +23,10 @@ CHECK_TIMEOUT_S = 1.0  # below the 2 s probers give us, so they see the 503, not
 @asynccontextmanager
 async def lifespan(app: Starlette):
     cfg = Config.from_env()
-    pool = AsyncConnectionPool(kwargs=cfg.db_kwargs(), min_size=1, max_size=8, open=False, timeout=5)
+    # check: a pooled connection the server closed (a restore swaps the database under it) is
+    # replaced before a request gets it, instead of failing that request.
+    pool = AsyncConnectionPool(kwargs=cfg.db_kwargs(), min_size=1, max_size=8, open=False, timeout=5,
+                               check=AsyncConnectionPool.check_connection)
     await pool.open(wait=False)  # serve /health (503) even while the database is away
     cache = aioredis.Redis(
         host=cfg.redis_host, port=cfg.redis_port, password=cfg.redis_password,
