@@ -208,9 +208,12 @@ class Restoring:
                 f"backup {self.set.id} is from {made['kind']} {made['server_version']}, this server runs "
                 f"{here['server_version']}: a dump does not restore into an older major version",
                 f"run {self.kind.major(made['server_version_num'])} or newer, then restore", EXIT_USAGE)
-        if self.with_redis and self.stack.kind("cache").appendonly(self.eng, running_container(s, self.cache)):
-            raise StackError("the cache runs with appendonly: its AOF, not the snapshot, would be loaded",
-                             "restore with --no-redis, or turn appendonly off", EXIT_USAGE)
+        if self.with_redis:
+            cache = running_container(s, self.cache)
+            if self.stack.kind("cache").appendonly(self.eng, cache):
+                raise StackError("the cache runs with appendonly: its AOF, not the snapshot, would be loaded",
+                                 "restore with --no-redis, or turn appendonly off", EXIT_USAGE)
+            self.stack.kind("cache").rdb_owner(self.eng, cache)  # asked now, while everything serves
 
     def do_roles(self) -> None:
         self.roles_created = self.server.restore_roles(self.set.file(self.set.database["globals"]))

@@ -253,27 +253,39 @@ class Redis:
                         "appendonly").splitlines()[-1] == "yes"
 
     def snapshot(self, engine: Engine, info: ContainerInfo, sink, timeout: float = SNAPSHOT_TIMEOUT) -> dict:
-        """BGSAVE, wait until LASTSAVE moves past what it was, then copy the RDB file out."""
+        """BGSAVE, wait until the server counts one more save (INFO's rdb_saves, Redis 7; before it,
+        LASTSAVE moving past what it was), then copy the RDB file out."""
         password, cid = self.credentials(engine, info), info.id
         server = dict(line.split(":", 1) for line in self.cli(engine, cid, password, "INFO", "server").splitlines()
                       if ":" in line)
         details = {"version": server.get("redis_version", "").strip(),
                    "keys": int(self.cli(engine, cid, password, "DBSIZE"))}
-        before = int(self.cli(engine, cid, password, "LASTSAVE"))
-        # LASTSAVE has one-second resolution: start the save in a later second than `before`.
-        while int(time.time()) <= before:
-            time.sleep(0.05)
+
+        def persistence() -> dict:
+            return {k: v.strip() for k, v in (line.split(":", 1) for line in self.cli(
+                engine, cid, password, "INFO", "persistence").splitlines() if ":" in line)}
+
+        saves = persistence().get("rdb_saves")
+        if saves is None:  # LASTSAVE has one-second resolution: start the save in a later second than `before`
+            before = int(self.cli(engine, cid, password, "LASTSAVE"))
+            while int(time.time()) <= before:
+                time.sleep(0.05)
         reply = self.cli(engine, cid, password, "BGSAVE")
         if "started" not in reply.lower() and "scheduled" not in reply.lower():
             raise StackError(f"redis BGSAVE: {reply}")
         deadline = time.monotonic() + timeout
-        while int(self.cli(engine, cid, password, "LASTSAVE")) <= before:
+        while True:
+            status = persistence()
+            if saves is not None and int(status.get("rdb_saves", 0)) > int(saves) \
+                    and status.get("rdb_bgsave_in_progress") == "0":
+                break
+            if saves is None and int(self.cli(engine, cid, password, "LASTSAVE")) > before:
+                status = persistence()
+                break
             if time.monotonic() > deadline:
                 raise StackError(f"redis did not finish BGSAVE within {timeout:.0f}s")
-            time.sleep(0.05)
-        status = dict(line.split(":", 1) for line in self.cli(engine, cid, password, "INFO",
-                                                              "persistence").splitlines() if ":" in line)
-        if status.get("rdb_last_bgsave_status", "ok").strip() != "ok":
+            time.sleep(0.02)
+        if status.get("rdb_last_bgsave_status", "ok") != "ok":
             raise StackError("redis reports its last BGSAVE failed (disk full?)")
         path = self.rdb_path(engine, info)
         engine.read_file(cid, path, sink)
@@ -304,13 +316,20 @@ class Redis:
         """The RDB written into a stopped Redis container (into its data volume), owned as Redis runs."""
         directory, _, name = rdb_path.rpartition("/")
         info = engine.inspect(cid)
-        uid = _redis_uid(engine, info.image_id) if info is not None and info.user == "redis" else 0
-        engine.write_file(cid, directory, name, data, uid=uid)
+        engine.write_file(cid, directory, name, data, uid=self.rdb_owner(engine, info) if info is not None else 0)
+
+    def rdb_owner(self, engine: Engine, info: ContainerInfo) -> int:
+        """The uid the server writes its RDB as (its image's `redis` user, else root), asked of the
+        image once per process: a restore asks while everything serves, not while writers wait."""
+        if info.user != "redis":
+            return 0
+        if info.image_id not in _uids:
+            result = engine.cli(["run", "--rm", "--network", "none", "--entrypoint", "id", info.image_id, "-u", "redis"])
+            _uids[info.image_id] = int(result.stdout.strip()) if result.exit_code == 0 else 0
+        return _uids[info.image_id]
 
 
-def _redis_uid(engine: Engine, image: str) -> int:
-    result = engine.cli(["run", "--rm", "--network", "none", "--entrypoint", "id", image, "-u", "redis"])
-    return int(result.stdout.strip()) if result.exit_code == 0 else 0
+_uids: dict[str, int] = {}  # image id -> its redis user's uid
 
 
 def _reads(args: tuple[str, ...]) -> bool:
