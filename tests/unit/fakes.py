@@ -330,6 +330,10 @@ class FakePostgres:
         self.restored_rows: dict[str, int] | None = None  # rows a pg_restore leaves (default: the dump's)
         self.dump_rows = {"public.stops": 3}  # what a full read of any dump counts
         self.on_restore_into = None
+        # Schemas by database (what pg_dump --schema-only prints); None: not simulated (it fails).
+        self.schemas: dict[str, str] | None = None
+        self.restored_schema = "v1"  # the schema a restore-into leaves
+        self.busy: list[int] = []  # sessions inside a transaction, one answer per ask (then 0)
 
     def __call__(self, cid, cmd, env):
         import re
@@ -338,6 +342,10 @@ class FakePostgres:
             return self.docker(cmd[1:], env)
         if cmd[0] == "redis-cli":
             return ExecResult(0, "PONG\n" if "PING" in cmd else "dir\nno\n", "")
+        if cmd[0] == "pg_dump" and "--schema-only" in cmd:
+            if self.schemas is None:
+                return ExecResult(1, "", "pg_dump: not simulated")
+            return ExecResult(0, f"-- dumped now\nCREATE SCHEMA {self.schemas.get(cmd[-1], 'v1')};\n", "")
         if cmd[0] == "pg_dump":
             if "pg_dump" in self.fail:
                 return ExecResult(1, "", "pg_dump: error: connection lost")
@@ -353,6 +361,10 @@ class FakePostgres:
                                                    "ctype": "C"} for n, d in sorted(self.databases.items())]), "")
         if sql.startswith("SELECT rolname"):
             return ExecResult(0, "\n".join(sorted(self.roles)) + "\n", "")
+        if "pg_stat_activity" in sql and "count(*)" in sql:
+            return ExecResult(0, f"{self.busy.pop(0) if self.busy else 0}\n", "")
+        if "format('%I.%I'" in sql:  # the migration tools' tables: none
+            return ExecResult(0, "", "")
         if "pg_depend" in sql:  # the tables of a database
             tables = self.databases[db]["tables"]
             return ExecResult(0, "".join(f"{t}|false\n" for t in tables), "")
@@ -369,6 +381,8 @@ class FakePostgres:
             if db in (m[1], m[2]):
                 return ExecResult(1, "", "ERROR:  current database cannot be renamed")
             self.databases[m[2]] = self.databases.pop(m[1])
+            if self.schemas is not None and m[1] in self.schemas:
+                self.schemas[m[2]] = self.schemas.pop(m[1])
         elif m := re.match(r'DROP ROLE IF EXISTS "(\w+)"', sql):
             self.roles.discard(m[1])
         return ExecResult(0, "", "")
@@ -382,6 +396,8 @@ class FakePostgres:
                                          "Command was: COPY public.stops (id, name) FROM stdin;\n")
             fresh = args[args.index("-d") + 1]
             self.databases[fresh].update(data="backup data", tables=dict(self.restored_rows or {"public.stops": 3}))
+            if self.schemas is not None:
+                self.schemas[fresh] = self.restored_schema
             if self.on_restore_into:
                 self.on_restore_into(fresh)
             return ExecResult(0, "", "")

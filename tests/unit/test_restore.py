@@ -304,3 +304,33 @@ def test_a_restore_tells_the_bytes_of_each_dump_it_feeds(restoring):
         stack.project.root / "backups" / "shop", ID).database["databases"]}
     assert ended == sizes and all(b > 0 for b, _ in sizes.values())
     assert all(total == ended[what][1] for what, _, total in seen.transfers)  # the size was known from the start
+
+
+def test_a_set_with_the_schema_the_services_run_with_pauses_the_writers_and_starts_nothing(restoring):
+    stack, engine, server = restoring()
+    server.schemas = {"shop": "v1", "postgres": "v1"}
+    result = restore_mod.restore(stack, ID)
+    assert names(server)["shop"] == "backup data" and result.kept["shop"] == f"shop_before_{STAMP}"
+    assert result.paused_seconds is not None
+    pause, unpause = engine.calls.index("pause api-id"), engine.calls.index("unpause api-id")
+    swaps = [i for i, c in enumerate(engine.calls) if "RENAME TO" in c]
+    assert pause < engine.calls.index("copy aside redis") < min(swaps) and max(swaps) < unpause
+    assert "pause web-id" in engine.calls  # an app here (the proxy is never paused: the integration test)
+    assert not any(c.startswith(("compose stop", "up")) for c in engine.calls)  # nothing stopped, migrated, started
+
+
+def test_writers_paused_inside_a_transaction_are_resumed_and_paused_again(restoring):
+    stack, engine, server = restoring(with_cache=False)
+    server.schemas, server.busy = {"shop": "v1", "postgres": "v1"}, [1, 2, 0]
+    restore_mod.restore(stack, ID)
+    toggles = [c for c in engine.calls if c.endswith("pause api-id")]
+    assert toggles == ["pause api-id", "unpause api-id"] * 3
+
+
+@pytest.mark.parametrize("schema, restart", [("v2", False), ("v1", True)])
+def test_another_schema_or_restart_stops_and_starts_through_up(restoring, schema, restart):
+    stack, engine, server = restoring()
+    server.schemas, server.restored_schema = {"shop": "v1", "postgres": "v1"}, schema
+    result = restore_mod.restore(stack, ID, restart=restart)
+    assert result.paused_seconds is None and "pause api-id" not in engine.calls
+    assert engine.calls.index("compose stop api web") < engine.calls.index("up")
