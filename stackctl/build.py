@@ -55,12 +55,45 @@ def ignore_patterns(context: Path) -> list[str]:
     return [line for line in lines if line and not line.startswith("#")]
 
 
+def dockerignore():
+    """docker-py's .dockerignore matcher (the module docker.utils.build: exclude_paths,
+    PatternMatcher), without running docker-py's package init (requests, urllib3, the API client:
+    ~150 ms that a no-op up, which only asks whether sources changed, does not need). The module
+    needs only docker.constants and docker.utils.fnmatch: they load under placeholder parents, and
+    every module loaded so is taken out of sys.modules again, so a later `import docker` loads the
+    real package, untouched. Once the SDK is loaded, its own module is used."""
+    import importlib
+    import importlib.util
+    import sys
+    import types
+
+    if "docker" in sys.modules:
+        return importlib.import_module("docker.utils.build")
+    if _matcher:
+        return _matcher[0]
+    root = importlib.util.find_spec("docker").submodule_search_locations[0]
+    before = set(sys.modules)
+    for name, path in (("docker", root), ("docker.utils", f"{root}/utils")):
+        placeholder = types.ModuleType(name)
+        placeholder.__path__, placeholder.__package__ = [path], name
+        sys.modules[name] = placeholder
+    try:
+        _matcher.append(importlib.import_module("docker.utils.build"))
+    finally:
+        for name in set(sys.modules) - before:
+            if name == "docker" or name.startswith("docker."):
+                del sys.modules[name]
+    return _matcher[0]
+
+
+_matcher: list = []  # docker.utils.build, loaded once by dockerignore()
+
+
 def context_files(target: BuildTarget) -> list[str]:
     """The files docker sends as the build context: docker-py's own .dockerignore matcher
     (`!` exceptions, `**`, directory rules), never a hand-written one."""
-    from docker.utils.build import exclude_paths
-
-    included = exclude_paths(str(target.context), ignore_patterns(target.context), dockerfile=target.dockerfile)
+    included = dockerignore().exclude_paths(str(target.context), ignore_patterns(target.context),
+                                            dockerfile=target.dockerfile)
     return sorted(p for p in included if (target.context / p).is_file())
 
 

@@ -39,10 +39,10 @@ class Rule:
             return False
         if not self.ignore:
             return True
-        from docker.utils.build import PatternMatcher
+        from stackctl.build import dockerignore
 
         rel = "." if changed == self.path else changed.relative_to(self.path).as_posix()
-        return not PatternMatcher(list(self.ignore)).matches(rel)
+        return not dockerignore().PatternMatcher(list(self.ignore)).matches(rel)
 
 
 @dataclass(frozen=True)

@@ -104,25 +104,25 @@ class Engine:
                              EXIT_USAGE)
         self.remote = remote_hostname(self.host)
         self._local = threading.local()
-        from stackctl import engine_reads
+        from stackctl import engine_http
 
-        # Reads go through the standard library where it can reach the engine (engine_reads): a
-        # command that only reads never imports the SDK.
-        self._reader = engine_reads.for_address(self.host)
-        if self._reader is None:
+        # Reads and the lock's volume go through the standard library where it can reach the
+        # engine (engine_http): a command that only reads, or a no-op up, never imports the SDK.
+        self._http = engine_http.for_address(self.host)
+        if self._http is None:
             self._api  # connect now: an unreachable engine is reported here, once
         else:
             try:
-                self._reader.ping()
-            except engine_reads.Unreachable as exc:
+                self._http.ping()
+            except engine_http.Unreachable as exc:
                 from stackctl.failures import engine_gone
 
                 raise engine_gone(self.host, exc) from None
 
     @property
-    def _reads(self):
-        """Who answers the engine's GETs: the light reader, else the SDK's client."""
-        return self._reader or self._api
+    def _simple(self):
+        """Who answers the engine's simple requests (engine_http): the light client, else the SDK's."""
+        return self._http or self._api
 
     @property
     def _api(self):
@@ -150,16 +150,16 @@ class Engine:
 
     # -- the engine ----------------------------------------------------------------------------
     def version(self) -> dict:
-        return self._reads.version()
+        return self._simple.version()
 
     def info(self) -> dict:
-        return self._reads.info()
+        return self._simple.info()
 
     # -- containers: reading -------------------------------------------------------------------
     def project_containers(self, project: str) -> dict[str, ContainerInfo]:
         """Service name -> its container (one-off `run` containers excluded)."""
         found = {}
-        for summary in self._reads.containers(all=True, filters={"label": f"{PROJECT_LABEL}={project}"}):
+        for summary in self._simple.containers(all=True, filters={"label": f"{PROJECT_LABEL}={project}"}):
             if (summary.get("Labels") or {}).get(ONEOFF_LABEL) == "True":
                 continue
             info = self.inspect(summary["Id"])
@@ -171,7 +171,7 @@ class Engine:
         """Every container of a service (a rollout runs several), oldest first."""
         found = []
         filters = {"label": [f"{PROJECT_LABEL}={project}", f"{SERVICE_LABEL}={service}"]}
-        for summary in self._reads.containers(all=True, filters=filters):
+        for summary in self._simple.containers(all=True, filters=filters):
             if (summary.get("Labels") or {}).get(ONEOFF_LABEL) == "True":
                 continue
             info = self.inspect(summary["Id"])
@@ -181,17 +181,17 @@ class Engine:
 
     def running_summaries(self) -> list[dict]:
         """The engine's summaries of running containers (names, labels, published ports)."""
-        return self._reads.containers()
+        return self._simple.containers()
 
     def inspect(self, container: str) -> ContainerInfo | None:
         try:
-            return container_from_inspect(self._reads.inspect_container(container))
+            return container_from_inspect(self._simple.inspect_container(container))
         except _missing():
             return None
 
     def labels(self, container: str) -> dict[str, str] | None:
         try:
-            return self._reads.inspect_container(container)["Config"]["Labels"] or {}
+            return self._simple.inspect_container(container)["Config"]["Labels"] or {}
         except _missing():
             return None
 
@@ -409,14 +409,14 @@ class Engine:
     # -- images --------------------------------------------------------------------------------
     def image_id(self, reference: str) -> str | None:
         try:
-            return self._reads.inspect_image(reference)["Id"]
+            return self._simple.inspect_image(reference)["Id"]
         except _missing():
             return None
 
     def image_digest(self, reference: str) -> str | None:
         """`repo@sha256:...` for an image a registry gave (its RepoDigest for that repository), or None."""
         try:
-            digests = self._reads.inspect_image(reference).get("RepoDigests") or []
+            digests = self._simple.inspect_image(reference).get("RepoDigests") or []
         except _missing():
             return None
         repo = reference.split("@")[0]
@@ -426,14 +426,14 @@ class Engine:
     def image_exposed(self, reference: str) -> list[int]:
         """The TCP ports an image EXPOSEs ([] when the engine does not have it)."""
         try:
-            ports = self._reads.inspect_image(reference)["Config"].get("ExposedPorts") or {}
+            ports = self._simple.inspect_image(reference)["Config"].get("ExposedPorts") or {}
         except _missing():
             return []
         return sorted(int(p.split("/")[0]) for p in ports if p.endswith("/tcp") and p.split("/")[0].isdigit())
 
     def image_tags(self, repository: str) -> list[str]:
         """Every repo:tag the engine holds for a repository."""
-        return [ref for summary in self._reads.images(name=repository) for ref in summary.get("RepoTags") or []]
+        return [ref for summary in self._simple.images(name=repository) for ref in summary.get("RepoTags") or []]
 
     def tag(self, image: str, reference: str) -> None:
         repository, _, tag = reference.rpartition(":")
@@ -482,22 +482,22 @@ class Engine:
     def swarm(self) -> dict:
         """This engine's place in a swarm: LocalNodeState (inactive | active | ...), ControlAvailable
         (a manager), NodeID."""
-        return self._reads.info().get("Swarm") or {}
+        return self._simple.info().get("Swarm") or {}
 
     def stack_services(self, stack: str) -> list[dict]:
-        return self._reads.services(filters={"label": f"{STACK_LABEL}={stack}"})
+        return self._simple.services(filters={"label": f"{STACK_LABEL}={stack}"})
 
     def swarm_service(self, name: str) -> dict | None:
         try:
-            return self._reads.inspect_service(name)
+            return self._simple.inspect_service(name)
         except _missing():
             return None
 
     def swarm_tasks(self, service: dict) -> list[dict]:
-        return [t for t in self._reads.tasks(filters={"service": service["ID"]}) if t.get("ServiceID") == service["ID"]]
+        return [t for t in self._simple.tasks(filters={"service": service["ID"]}) if t.get("ServiceID") == service["ID"]]
 
     def swarm_nodes(self) -> list[dict]:
-        return self._reads.nodes()
+        return self._simple.nodes()
 
     def label_node(self, node_id: str, key: str, value: str) -> None:
         node = self._api.inspect_node(node_id)
@@ -506,7 +506,7 @@ class Engine:
         self._api.update_node(node_id, node["Version"]["Index"], spec)
 
     def swarm_secrets(self, label: str) -> list[dict]:
-        return self._reads.secrets(filters={"label": label})
+        return self._simple.secrets(filters={"label": label})
 
     def create_secret(self, name: str, data: bytes, labels: dict[str, str]) -> None:
         self._api.create_secret(name, data, labels=labels)
@@ -524,12 +524,12 @@ class Engine:
 
     def stack_containers(self, stack: str, running_only: bool = False) -> list[dict]:
         """The engine's summaries of the stack's task containers on this node."""
-        return self._reads.containers(all=not running_only, filters={"label": f"{STACK_LABEL}={stack}"})
+        return self._simple.containers(all=not running_only, filters={"label": f"{STACK_LABEL}={stack}"})
 
     def task_containers(self, stack: str) -> dict[str, ContainerInfo]:
         """Service name -> the newest running task container of a swarm stack on this node."""
         found = {}
-        for summary in sorted(self._reads.containers(filters={"label": f"{STACK_LABEL}={stack}"}),
+        for summary in sorted(self._simple.containers(filters={"label": f"{STACK_LABEL}={stack}"}),
                               key=lambda c: c.get("Created", 0)):
             info = self.inspect(summary["Id"])
             if info is not None:
@@ -537,7 +537,7 @@ class Engine:
         return found
 
     def stack_networks(self, stack: str) -> list[dict]:
-        return self._reads.networks(filters={"label": f"{STACK_LABEL}={stack}"})
+        return self._simple.networks(filters={"label": f"{STACK_LABEL}={stack}"})
 
     def remove_network(self, network_id: str) -> bool:
         try:
@@ -549,18 +549,18 @@ class Engine:
     def create_volume(self, name: str, labels: dict[str, str]) -> dict[str, str]:
         """Create a named volume, or get the one of that name: the labels of what the engine has
         (its own labels when it existed already)."""
-        created = self._api.create_volume(name, labels=labels)
+        created = self._simple.create_volume(name, labels=labels)
         return created.get("Labels") or {}
 
     def volume_labels(self, name: str) -> dict[str, str] | None:
         try:
-            return self._reads.inspect_volume(name).get("Labels") or {}
+            return self._simple.inspect_volume(name).get("Labels") or {}
         except _missing():
             return None
 
     def remove_volume(self, name: str) -> bool:
         try:
-            self._api.remove_volume(name)
+            self._simple.remove_volume(name)
         except _missing():
             return False
         return True
@@ -651,7 +651,7 @@ def _missing() -> tuple:
     SDK raised)."""
     import sys
 
-    from stackctl.engine_reads import NotFound
+    from stackctl.engine_http import NotFound
 
     sdk = sys.modules.get("docker.errors")
     return (NotFound, sdk.NotFound) if sdk is not None else (NotFound,)

@@ -109,7 +109,7 @@ def _docker_kind(exc: BaseException) -> str | None:
         module, name = cls.__module__, cls.__name__
         if module.startswith("docker.errors") and name in ("APIError", "NotFound", "ImageNotFound"):
             return "api"
-        if module == "stackctl.engine_reads":  # the Engine's light reader (Refused, NotFound, Unreachable)
+        if module == "stackctl.engine_http":  # the Engine's light reader (Refused, NotFound, Unreachable)
             return "gone" if name == "Unreachable" else "api"
         if module.startswith("python_on_whales"):
             return "compose"

@@ -1,13 +1,14 @@
-"""The engine's read-only API over the standard library's HTTP client, for the Engine only.
+"""The engine's simple requests over the standard library's HTTP client, for the Engine only.
 
 A command that only reads (ps, status, a no-op up) should not pay for importing the docker SDK
 (requests, urllib3 and docker-py: ~250 ms on this project's machines, more than `docker compose
 ps` takes in all). Where the engine is a local socket or plain tcp (no TLS, no ssh), the Engine
-reads through this instead: the same GET endpoints the SDK calls, the same JSON back. Anything
-that changes the engine, streams, or needs TLS or ssh stays with the SDK.
+sends these through this client instead: the GETs it reads with, and the lock's volume (create,
+remove), with the same paths, bodies and JSON as the SDK's. Everything else (exec, streams,
+archives, builds, pulls, containers' changes) and every TLS or ssh engine stays with the SDK.
 
-Each request opens its own connection (a unix socket connects in microseconds), so one Reads is
-safe to share between threads.
+Each request opens its own connection (a unix socket connects in microseconds), so one Client
+is safe to share between threads.
 """
 
 from __future__ import annotations
@@ -54,18 +55,18 @@ class _UnixConnection(http.client.HTTPConnection):
         self.sock = sock
 
 
-def for_address(host: str | None) -> Reads | None:
+def for_address(host: str | None) -> Client | None:
     """A reader for the engine at `host` (None: DOCKER_HOST, else the default socket), or None
     where the SDK is needed: ssh, TLS (DOCKER_TLS_VERIFY or https), or an address of another kind."""
     address = host or os.environ.get("DOCKER_HOST") or f"unix://{DEFAULT_SOCKET}"
     url = urlparse(address)
     if url.scheme == "unix" and url.path:
-        return Reads(address, lambda: _UnixConnection(url.path, TIMEOUT))
+        return Client(address, lambda: _UnixConnection(url.path, TIMEOUT))
     if os.environ.get("DOCKER_TLS_VERIFY") or os.environ.get("DOCKER_CERT_PATH"):
         return None
     if url.scheme in ("tcp", "http") and url.hostname:
         port = url.port or 2375
-        return Reads(address, lambda: http.client.HTTPConnection(url.hostname, port, timeout=TIMEOUT))
+        return Client(address, lambda: http.client.HTTPConnection(url.hostname, port, timeout=TIMEOUT))
     return None
 
 
@@ -76,18 +77,25 @@ def _filters(filters: dict | None) -> dict:
     return {"filters": json.dumps({k: v if isinstance(v, list) else [v] for k, v in filters.items()})}
 
 
-class Reads:
-    """The SDK's reading methods this project uses, by the SDK's names and arguments."""
+class Client:
+    """The SDK's methods this project sends here, by the SDK's names and arguments."""
 
     def __init__(self, address: str, connect):
         self.address, self._connect = address, connect
 
     def get(self, path: str, params: dict | None = None):
+        return self.request("GET", path, params)
+
+    def request(self, method: str, path: str, params: dict | None = None, body: dict | None = None):
         query = f"?{urlencode(params)}" if params else ""
+        headers = {"Accept": "application/json"}
+        data = None
+        if body is not None:
+            data, headers["Content-Type"] = json.dumps(body).encode(), "application/json"
         connection = self._connect()
         try:
             try:
-                connection.request("GET", path + query, headers={"Accept": "application/json"})
+                connection.request(method, path + query, body=data, headers=headers)
                 response = connection.getresponse()
                 body = response.read()
             except (OSError, http.client.HTTPException) as exc:
@@ -143,3 +151,10 @@ class Reads:
 
     def secrets(self, filters: dict | None = None) -> list[dict]:
         return self.get("/secrets", _filters(filters))
+
+    def create_volume(self, name: str, labels: dict[str, str] | None = None) -> dict:
+        """The volume of that name, created unless it exists (the engine answers with the one it has)."""
+        return self.request("POST", "/volumes/create", body={"Name": name, "Labels": labels or {}})
+
+    def remove_volume(self, name: str) -> None:
+        self.request("DELETE", f"/volumes/{quote(name, safe='')}")
