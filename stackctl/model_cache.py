@@ -72,7 +72,10 @@ def referenced(path: Path) -> list[Path]:
 
 
 def inputs(project: Project) -> list[Path]:
-    """Every file the model depends on, compose files first, following includes and extends."""
+    """Every file the model depends on, compose files first, following includes and extends.
+    What a compose file references is kept in the cache under the file's own digest: a command
+    that finds every file unchanged parses no YAML (nor imports a YAML parser)."""
+    kept = _kept_references(project)
     seen: list[Path] = []
     queue = list(project.compose_files())
     while queue:
@@ -81,8 +84,34 @@ def inputs(project: Project) -> list[Path]:
             continue
         seen.append(path)
         if path.suffix in (".yaml", ".yml") and path.is_file():
-            queue += referenced(path)
+            queue += _references(path, kept)
     return seen + project.env_files() + [project.roles_file]
+
+
+_found: dict[str, dict] = {}  # compose file -> {"sha256", "references"}, found by this process
+
+
+def _kept_references(project: Project) -> dict:
+    try:
+        refs = json.loads((project.state_dir / FILE).read_text()).get("references")
+    except (OSError, ValueError, AttributeError):
+        return {}
+    return refs if isinstance(refs, dict) else {}
+
+
+def _references(path: Path, kept: dict) -> list[Path]:
+    try:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return []
+    entry = kept.get(str(path))
+    if isinstance(entry, dict) and entry.get("sha256") == digest and isinstance(entry.get("references"), list) \
+            and all(isinstance(r, str) for r in entry["references"]):
+        found = [Path(r) for r in entry["references"]]
+    else:
+        found = referenced(path)
+    _found[str(path)] = {"sha256": digest, "references": [str(r) for r in found]}
+    return found
 
 
 def key(project: Project) -> str:
@@ -112,15 +141,19 @@ def key(project: Project) -> str:
 def load(project: Project, cache_key: str) -> StackModel | None:
     try:
         data = json.loads((project.state_dir / FILE).read_text())
-        return model_from_json(data["model"]) if data.get("key") == cache_key else None
+        model = model_from_json(data["model"]) if data.get("key") == cache_key else None
     except (OSError, ValueError, KeyError, TypeError):
         return None
+    if model is not None and data.get("references") != _found:
+        store(project, cache_key, model)  # kept with what this process found: the next one parses none
+    return model
 
 
 def store(project: Project, cache_key: str, model: StackModel) -> None:
     try:
         from stackctl.statefiles import write_private
 
-        write_private(project.state_dir / FILE, json.dumps({"key": cache_key, "model": model_to_json(model)}))
+        write_private(project.state_dir / FILE, json.dumps({"key": cache_key, "model": model_to_json(model),
+                                                             "references": _found}))
     except OSError:
         pass  # a read-only project still works, just without the cache

@@ -326,16 +326,23 @@ def migrated(console, result) -> None:
 
 
 def listing(console, result) -> None:
-    from rich.table import Table
+    """Columns as `docker compose ps` prints them (no table widget: ps is the command people run
+    in loops, and rich's tables cost it a fifth of its time)."""
+    from rich.markup import escape
 
-    table = Table(title=f"stack {result.stack}", title_justify="left", box=None, padding=(0, 1))
-    for col in ("service", "state", "container", "ports"):
-        table.add_column(col)
+    rows = [("service", "state", "container", "ports")]
+    styles = [None]
     for s in result.services:
-        ports = ", ".join(f"{ip or '*'}:{hp}->{cp}" for cp, ip, hp in s.ports) or "-"
-        style = "green" if s.state.ok else "red" if s.container else "dim"
-        table.add_row(s.name, f"[{style}]{s.state}[/]", s.container or "-", ports)
-    console.result(table)
+        rows.append((s.name, str(s.state), s.container or "-",
+                     ", ".join(f"{ip or '*'}:{hp}->{cp}" for cp, ip, hp in s.ports) or "-"))
+        styles.append("green" if s.state.ok else "red" if s.container else "dim")
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    console.result(f"stack {escape(result.stack)}")
+    for row, style in zip(rows, styles):
+        cells = [escape(value.ljust(width)) for value, width in zip(row, widths)]
+        if style:
+            cells[1] = f"[{style}]{cells[1]}[/]"
+        console.result(" " + "  ".join(cells).rstrip())
 
 
 def shipped(console, result) -> None:
