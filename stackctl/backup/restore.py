@@ -279,9 +279,17 @@ class Restoring:
         running = self.stack.containers()
         for attempt in range(QUIESCE_ATTEMPTS):
             self.paused_at = time.monotonic()
-            for name in self.writers():
-                self.eng.pause(running[name].id)
-                self.paused.append(running[name].id)
+            try:
+                for name in self.writers():
+                    self.eng.pause(running[name].id)
+                    self.paused.append(running[name].id)
+            except StackError as exc:  # an engine that cannot freeze (no cgroup freezer): stopped instead
+                self.resume()
+                self.paused_seconds, self.same_schema = None, False
+                self.report.note(f"pausing did not work ({exc.message}): the services are stopped, and started "
+                                 "through up")
+                self.stop_users()
+                return
             busy = self.server.busy(*self.names)
             if not busy:
                 kept = [name for name in self.users if name not in self.writers()]

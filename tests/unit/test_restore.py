@@ -334,3 +334,16 @@ def test_another_schema_or_restart_stops_and_starts_through_up(restoring, schema
     result = restore_mod.restore(stack, ID, restart=restart)
     assert result.paused_seconds is None and "pause api-id" not in engine.calls
     assert engine.calls.index("compose stop api web") < engine.calls.index("up")
+
+
+def test_an_engine_that_cannot_pause_gets_the_services_stopped_and_started_instead(restoring, monkeypatch):
+    stack, engine, server = restoring()
+    server.schemas = {"shop": "v1", "postgres": "v1"}
+
+    def cannot(container):
+        raise StackError("docker pause api-id: the engine refused: cgroup freezer not available")
+
+    monkeypatch.setattr(engine, "pause", cannot)
+    result = restore_mod.restore(stack, ID)
+    assert result.paused_seconds is None and names(server)["shop"] == "backup data"
+    assert engine.calls.index("compose stop api web") < engine.calls.index("up")
