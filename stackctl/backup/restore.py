@@ -283,9 +283,16 @@ class Restoring:
                 for name in self.writers():
                     self.eng.pause(running[name].id)
                     self.paused.append(running[name].id)
-            except StackError as exc:  # an engine that cannot freeze (no cgroup freezer): stopped instead
+            except StackError as exc:
+                # The freezer cannot freeze a task inside the kernel (disk I/O, "unable to freeze"): a
+                # later moment can, as for a transaction. An engine that never can (no cgroup freezer)
+                # gets the services stopped instead.
                 self.resume()
-                self.paused_seconds, self.same_schema = None, False
+                self.paused_seconds = None
+                if attempt < QUIESCE_ATTEMPTS - 1:
+                    time.sleep(QUIESCE_PAUSE)
+                    continue
+                self.same_schema = False
                 self.report.note(f"pausing did not work ({exc.message}): the services are stopped, and started "
                                  "through up")
                 self.stop_users()

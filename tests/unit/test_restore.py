@@ -339,11 +339,34 @@ def test_another_schema_or_restart_stops_and_starts_through_up(restoring, schema
 def test_an_engine_that_cannot_pause_gets_the_services_stopped_and_started_instead(restoring, monkeypatch):
     stack, engine, server = restoring()
     server.schemas = {"shop": "v1", "postgres": "v1"}
+    monkeypatch.setattr(restore_mod, "QUIESCE_PAUSE", 0)
+    tries = []
 
     def cannot(container):
+        tries.append(container)
         raise StackError("docker pause api-id: the engine refused: cgroup freezer not available")
 
     monkeypatch.setattr(engine, "pause", cannot)
     result = restore_mod.restore(stack, ID)
+    assert len(tries) == restore_mod.QUIESCE_ATTEMPTS  # asked at later moments first, as for a transaction
     assert result.paused_seconds is None and names(server)["shop"] == "backup data"
     assert engine.calls.index("compose stop api web") < engine.calls.index("up")
+
+
+def test_a_freeze_that_fails_once_is_tried_again_at_a_later_moment(restoring, monkeypatch):
+    stack, engine, server = restoring(with_cache=False)
+    server.schemas = {"shop": "v1", "postgres": "v1"}
+    monkeypatch.setattr(restore_mod, "QUIESCE_PAUSE", 0)
+    pause, failed = engine.pause, []
+
+    def once(container):
+        if container == "web-id" and not failed:
+            failed.append(container)
+            raise StackError("docker pause web-id: OCI runtime pause failed: unable to freeze")
+        pause(container)
+
+    monkeypatch.setattr(engine, "pause", once)
+    result = restore_mod.restore(stack, ID)
+    assert result.paused_seconds is not None and "compose stop api web" not in engine.calls
+    toggles = [c for c in engine.calls if c.endswith("pause api-id")]
+    assert toggles == ["pause api-id", "unpause api-id"] * 2  # the first freeze undone, then the second held
