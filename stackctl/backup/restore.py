@@ -153,6 +153,7 @@ class Restoring:
         # Set by restore-into: the restored databases have the schema the running services run with
         # (their digests equal), so the writers are paused, not stopped, and nothing is migrated.
         self.same_schema = False
+        self.present: set[str] | None = None  # the server's databases, read by restore-into while all serve
         self.paused: list[str] = []  # containers paused by stop, until start (or an undo) resumes them
         self.paused_seconds: float | None = None
 
@@ -241,13 +242,14 @@ class Restoring:
                                  f"holds, nothing was touched: {'; '.join(wrong[:5])}",
                                  "choose another backup: stackctl backups", EXIT_USAGE)
             self.restored_counts[name] = counts
+        self.present = set(self.server.all_names())
         self.same_schema = self._same_schema()
 
     def _same_schema(self) -> bool:
         """Each restored database's schema digest equals the one it replaces (read while it serves)."""
         if not self.users or not self.can_pause():
             return False
-        present = set(self.server.all_names())
+        present = self.present
         for name in self.names:
             fresh = self.server.schema(self.fresh[name])
             if fresh is None or name not in present or fresh != self.server.schema(name):
@@ -346,12 +348,19 @@ class Restoring:
         self.renames.append((old, new))
 
     def do_swap(self) -> None:
-        present = set(self.server.all_names())
+        present = set(self.server.all_names()) if self.present is None else self.present
+        renames = []
         for name in self.names:
             if name in present:
-                self._rename(name, self.previous[name])
+                renames.append((name, self.previous[name]))
                 self.kept[name] = self.previous[name]
-            self._rename(self.fresh[name], name)
+            renames.append((self.fresh[name], name))
+        if hasattr(self.server, "swap"):  # all at once (one transaction), where the kind can
+            self.server.swap(renames)
+            self.renames += renames
+            return
+        for old, new in renames:
+            self._rename(old, new)
 
     def undo_swap(self) -> None:
         self.stop_users()  # the start step may have started them on the restored data (resumed first if paused)

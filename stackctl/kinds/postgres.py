@@ -316,6 +316,16 @@ class Server:
         self.terminate(old, new)
         self.sql(f"ALTER DATABASE {quoted(old)} RENAME TO {quoted(new)}", self.maintenance(old, new))
 
+    def swap(self, renames: list[tuple[str, str]]) -> None:
+        """Every rename at once, in order, in one transaction on a maintenance connection: all of them
+        or none (one exec while the writers wait, where a rename each took two)."""
+        involved = sorted({name for pair in renames for name in pair})
+        listed = ", ".join(literal(n) for n in involved)
+        statements = ["BEGIN", f"SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname IN "
+                               f"({listed}) AND pid <> pg_backend_pid()",
+                      *(f"ALTER DATABASE {quoted(old)} RENAME TO {quoted(new)}" for old, new in renames), "COMMIT"]
+        self.sql("; ".join(statements), self.maintenance(*involved), "swapping the databases")
+
     def drop(self, name: str) -> None:
         self.terminate(name)
         self.sql(f"DROP DATABASE IF EXISTS {quoted(name)}", self.maintenance(name))

@@ -354,6 +354,12 @@ class FakePostgres:
             return ExecResult(0, "CREATE ROLE app;\nALTER ROLE app WITH SUPERUSER;\nCREATE ROLE reader;\n"
                                  "-- PostgreSQL database cluster dump complete\n", "")
         sql, db = cmd[-1], cmd[cmd.index("-d") + 1] if "-d" in cmd else None
+        if sql.startswith("BEGIN; "):  # statements in one transaction: each applied, the first failure ends it
+            for statement in sql.split("; ")[1:-1]:
+                result = self(cid, [*cmd[:-1], statement], env)
+                if result.exit_code != 0:
+                    return result
+            return ExecResult(0, "", "")
         if "current_setting('server_version_num')" in sql:
             return ExecResult(0, "160004|16.4|3.4.2\n", "")
         if "json_agg" in sql:
