@@ -247,7 +247,7 @@ class Restoring:
 
     def _same_schema(self) -> bool:
         """Each restored database's schema digest equals the one it replaces (read while it serves)."""
-        if not self.users or not self.can_pause():
+        if not self.writers() or not self.can_pause():  # nothing that writes to pause: the stop path
             return False
         present = self.present
         for name in self.names:

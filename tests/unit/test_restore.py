@@ -370,3 +370,13 @@ def test_a_freeze_that_fails_once_is_tried_again_at_a_later_moment(restoring, mo
     assert result.paused_seconds is not None and "compose stop api web" not in engine.calls
     toggles = [c for c in engine.calls if c.endswith("pause api-id")]
     assert toggles == ["pause api-id", "unpause api-id"] * 2  # the first freeze undone, then the second held
+
+
+def test_with_nothing_that_writes_to_pause_the_users_are_stopped_and_started(restoring, monkeypatch):
+    """Only a proxy uses the data (no app): nothing to pause, so the stop path, never a pause of nothing."""
+    stack, engine, server = restoring()
+    server.schemas = {"shop": "v1", "postgres": "v1"}
+    monkeypatch.setattr(restore_mod.Restoring, "writers", lambda self: [])
+    result = restore_mod.restore(stack, ID)
+    assert result.paused_seconds is None and names(server)["shop"] == "backup data"
+    assert engine.calls.index("compose stop api web") < engine.calls.index("up")
