@@ -16,6 +16,7 @@ success the replaced databases are kept under their own names until the next res
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -155,7 +156,8 @@ class Restoring:
         self.same_schema = False
         self.present: set[str] | None = None  # the server's databases, read by restore-into while all serve
         self.paused: list[str] = []  # containers paused by stop, until start (or an undo) resumes them
-        self.paused_seconds: float | None = None
+        self.paused_at = 0.0
+        self.paused_seconds: float | None = None  # from the pause that held to the resume of start
 
     def can_pause(self) -> bool:
         """Whether the writers may be paused around the swap and resumed on the restored data: not
@@ -276,8 +278,6 @@ class Restoring:
         if not self.same_schema:
             self.stop_users()
             return
-        import time
-
         running = self.stack.containers()
         for attempt in range(QUIESCE_ATTEMPTS):
             self.paused_at = time.monotonic()
@@ -290,7 +290,6 @@ class Restoring:
                 # later moment can, as for a transaction. An engine that never can (no cgroup freezer)
                 # gets the services stopped instead.
                 self.resume()
-                self.paused_seconds = None
                 if attempt < QUIESCE_ATTEMPTS - 1:
                     time.sleep(QUIESCE_PAUSE)
                     continue
@@ -310,15 +309,10 @@ class Restoring:
                                  "the swap ends them (their requests fail)")
                 return
             self.resume()  # paused mid-transaction: let it finish, then pause again
-            self.paused_seconds = None
             time.sleep(QUIESCE_PAUSE)
 
     def resume(self) -> None:
-        """Unpause what stop paused (the newest first); says for how long the writers were paused."""
-        import time
-
-        if self.paused and self.paused_seconds is None:
-            self.paused_seconds = time.monotonic() - self.paused_at
+        """Unpause what stop paused (the newest first)."""
         while self.paused:
             self.eng.unpause(self.paused.pop())
 
@@ -382,6 +376,7 @@ class Restoring:
         if not self.same_schema:
             run_up(self.stack, None, build="never", check=False, report=self.report)
             return
+        self.paused_seconds = time.monotonic() - self.paused_at
         self.resume()
         self.report.note(f"{', '.join(self.writers())} resumed on the restored data after {self.paused_seconds:.2f}s "
                          "paused (their processes kept)")
