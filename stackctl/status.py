@@ -11,7 +11,7 @@ from stackctl import stats as stats_lib
 from stackctl.containers import ContainerInfo, uptime_seconds
 from stackctl.health.gate import Observation, State
 from stackctl.service_state import ServiceState, classify, evidence_of
-from stackctl.health.service import EndpointResult, ready_now, running_endpoints
+from stackctl.health.service import EndpointResult, ready_now, running_endpoints, warm_probes
 from stackctl.stack import Stack
 
 @dataclass(frozen=True)
@@ -99,6 +99,7 @@ def _probe_all(stack: Stack, names: list[str],
 
 
 def status(stack: Stack, *, stats: bool = True) -> StatusReport:
+    warm_probes(stack.model)
     containers = stack.containers()
     names = stack.model.names()
     running = {n: (containers[n].id, containers[n].pid) for n in names

@@ -18,7 +18,7 @@ from stackctl.health import diagnose
 from stackctl.health.diagnose import failure_details
 from stackctl.health.gate import NO_EVIDENCE, GateResult, Observation, wait_ready
 from stackctl.health.service import STAYS_UP, Endpoint, EndpointResult, check_endpoints, observer, ready_now, \
-    running_endpoints
+    running_endpoints, warm_probes
 from stackctl.plan import after_oneshots, closure, up_steps
 from stackctl.steps import Plan, Step
 from stackctl.preflight import PreflightFailed, run_checks
@@ -275,6 +275,7 @@ def _up(stack: Stack, services: list[str] | None, *, build: str = "auto", timeou
     started = time.monotonic()
     cancel = cancel or threading.Event()
     stack.model  # bad compose files or variables: one line, before anything else
+    warm_probes(stack.model)
     if check:
         report.phase("checking the machine")
         checked = run_checks(stack)

@@ -45,11 +45,11 @@ def status_table(report, history=None):
     from rich.table import Table
 
     table = Table(title=f"stack {report.stack} ({report.env})", title_justify="left", box=None, padding=(0, 1))
-    columns = ["service", "state", "evidence", "container", "uptime", "ports", "cpu", "memory"]
+    headers = ["service", "state", "evidence", "container", "uptime", "ports", "cpu", "memory"]
     if history is not None:
-        columns[7:7] = ["cpu history"]
-        columns.append("memory history")
-    for col in columns:
+        headers[7:7] = ["cpu history"]
+        headers.append("memory history")
+    for col in headers:
         table.add_column(col, justify="right" if col in ("cpu", "memory", "uptime") else "left")
     for s in report.services:
         style = "green" if s.ok else "yellow" if str(s.state) == "running" else "red"
@@ -137,12 +137,26 @@ def check_report(console, report) -> None:
 
 
 def status_report(console, report) -> None:
-    console.result(status_table(report))
-    if report.endpoints:
-        console.result(endpoint_table(report.endpoints))
+    rows = [("service", "state", "evidence", "container", "uptime", "ports", "cpu", "memory")]
+    styles: list[tuple[str | None, ...]] = [(None,) * 8]
+    for s in report.services:
+        ports = ", ".join(f"{ip or '*'}:{hp}->{cp}" for cp, ip, hp in s.ports) or "-"
+        cpu = "-" if s.cpu_percent is None else f"{s.cpu_percent:.1f}%"
+        rows.append((s.name, str(s.state), s.evidence if s.container_state else "-", s.container_state or "-",
+                     _duration(s.uptime_seconds), ports, cpu, _bytes(s.memory_bytes)))
+        style = "green" if s.ok else "yellow" if str(s.state) == "running" else "red"
+        styles.append((None, style, None, None, None, None, None, None))
+    console.lines([[(f"stack {report.stack} ({report.env})", None)], *columns(rows, styles, right=(4, 6, 7)),
+                   *endpoint_lines(report.endpoints)])
     if report.unproven:
         console.result(f"[yellow]nothing shows that {_serve(report.unproven)}: running, and no more is known[/]; "
                        f"{GIVE_EVIDENCE}")
+
+
+def endpoint_lines(endpoints) -> list[list[tuple[str, str | None]]]:
+    rows = [("✓" if e.ok else "✗", e.name, e.url, "" if e.ok else e.detail) for e in endpoints]
+    styles = [("green" if e.ok else "red", None, None, None if e.ok else "red") for e in endpoints]
+    return columns(rows, styles)
 
 
 def restarted(console, result) -> None:
@@ -326,23 +340,34 @@ def migrated(console, result) -> None:
 
 
 def listing(console, result) -> None:
-    """Columns as `docker compose ps` prints them (no table widget: ps is the command people run
-    in loops, and rich's tables cost it a fifth of its time)."""
-    from rich.markup import escape
-
+    """Columns as `docker compose ps` prints them (no table widget, no rich: see columns)."""
     rows = [("service", "state", "container", "ports")]
-    styles = [None]
+    styles = [(None,) * 4]
     for s in result.services:
         rows.append((s.name, str(s.state), s.container or "-",
                      ", ".join(f"{ip or '*'}:{hp}->{cp}" for cp, ip, hp in s.ports) or "-"))
-        styles.append("green" if s.state.ok else "red" if s.container else "dim")
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    console.result(f"stack {escape(result.stack)}")
-    for row, style in zip(rows, styles):
-        cells = [escape(value.ljust(width)) for value, width in zip(row, widths)]
-        if style:
-            cells[1] = f"[{style}]{cells[1]}[/]"
-        console.result(" " + "  ".join(cells).rstrip())
+        styles.append((None, "green" if s.state.ok else "red" if s.container else "dim", None, None))
+    console.lines([[(f"stack {result.stack}", None)], *columns(rows, styles)])
+
+
+def columns(rows: list[tuple[str, ...]], styles: list[tuple[str | None, ...]] | None = None,
+            right: tuple[int, ...] = ()) -> list[list[tuple[str, str | None]]]:
+    """Rows of plain cells aligned in columns, as lines of (text, style) for Console.lines: what
+    `ps` and `status` print, without rich's table widget (or rich), which cost a command people run
+    in loops a good part of its time."""
+    if not rows:
+        return []
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = []
+    for r, row in enumerate(rows):
+        line: list[tuple[str, str | None]] = [(" ", None)]
+        for c, (value, width) in enumerate(zip(row, widths)):
+            pad, style = (" " * (width - len(value)), None), (value, styles[r][c] if styles else None)
+            line += [("  " if c else "", None), *((pad, style) if c in right else (style, pad))]
+        while line and not line[-1][0].strip():
+            line.pop()
+        lines.append(line)
+    return lines
 
 
 def shipped(console, result) -> None:

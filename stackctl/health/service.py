@@ -49,6 +49,12 @@ class Endpoint:
         return proven(seen, self.evidence)
 
 
+def warm_probes(model) -> None:
+    """The model's data kinds' probe libraries imported in the background (kinds.warm): called
+    before a command lists containers, whose wait on the engine then pays for the import."""
+    kinds.warm((spec.probe or "").partition(":")[0] for spec in model.services.values())
+
+
 def proven(seen: Observation, evidence: str) -> Observation:
     """A ready observation named by what it rests on."""
     return Observation.ready(seen.detail, evidence) if seen.state is State.READY else seen

@@ -67,6 +67,7 @@ class MariaDB:
     role = "database"
     port = PORT
     evidence = "sql"
+    probe_library = "pymysql"  # what its host probe imports (kinds.warm)
 
     def credentials(self, engine: Engine, info: ContainerInfo) -> Credentials:
         database = _either(engine, info, "DATABASE") or ""

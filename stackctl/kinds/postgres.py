@@ -73,6 +73,7 @@ class Postgres:
     role = "database"
     port = PORT
     evidence = "sql"  # what a ready verdict from its probe rests on
+    probe_library = "psycopg"  # what its host probe imports (kinds.warm)
 
     def credentials(self, engine: Engine, info: ContainerInfo) -> Credentials:
         """As the official image reads them: POSTGRES_USER (postgres), POSTGRES_DB (the user's name),

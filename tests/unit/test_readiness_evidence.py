@@ -82,22 +82,6 @@ def test_listeners_are_read_from_proc_net_tcp_without_the_engines_own_resolver()
     assert listening_in(table) == {8000}
 
 
-def test_a_cache_whose_password_is_not_read_yet_is_pending_not_failed(monkeypatch):
-    """The first look may come before redis answers (its password unknown, None): the server's
-    refusal of no password then means "not yet", never a failed gate (seen under CI load)."""
-    import redis as redis_lib
-
-    from stackctl.health.gate import State
-    from stackctl.kinds.redis import Redis
-
-    def refuse(self):
-        raise redis_lib.AuthenticationError("HELLO must be called with the client already authenticated")
-
-    monkeypatch.setattr(redis_lib.Redis, "ping", refuse)
-    assert Redis().probe_host("127.0.0.1", 6379, None).state is State.PENDING
-    assert Redis().probe_host("127.0.0.1", 6379, "a-password-it-gave").state is State.FAILED
-
-
 def test_a_probe_that_met_a_container_on_its_way_out_says_stopped_not_unhealthy(tmp_path):
     """monitor looked at api as it was killed: the container still ran when listed, its probe was
     refused; asked again it has exited, and that is what is said."""
