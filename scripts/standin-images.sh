@@ -24,10 +24,12 @@ declare -A STANDIN=(
   [STACKCTL_RESTIC_IMAGE]="restic stackctl-standin/restic:0.14"
   [REGISTRY_IMAGE]="registry stackctl-standin/registry:2.8"
   [DIND_IMAGE]="dind stackctl-standin/dind:20.10"
+  [PEBBLE_IMAGE]="pebble stackctl-standin/pebble:2.4"
 )
 # Images the test projects use beyond the reference stack's (tests/projects), with their defaults.
-# REGISTRY_IMAGE: a registry on your own host (and the tests'); DIND_IMAGE: an engine in a container.
-EXTRA=$'MARIADB_IMAGE=mariadb:11.4\nREGISTRY_IMAGE=registry:2\nDIND_IMAGE=docker:20.10-dind'
+# REGISTRY_IMAGE: a registry on your own host (and the tests'); DIND_IMAGE: an engine in a container;
+# PEBBLE_IMAGE: Let's Encrypt's test ACME server (scripts/pebble.sh).
+EXTRA=$'MARIADB_IMAGE=mariadb:11.4\nREGISTRY_IMAGE=registry:2\nDIND_IMAGE=docker:20.10-dind\nPEBBLE_IMAGE=ghcr.io/letsencrypt/pebble:2.4.0'
 
 have_image() { docker image inspect "$1" >/dev/null 2>&1; }
 
