@@ -144,7 +144,8 @@ def load(project: Project, cache_key: str) -> StackModel | None:
         model = model_from_json(data["model"]) if data.get("key") == cache_key else None
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    if model is not None and data.get("references") != _found:
+    kept = data.get("references") if isinstance(data.get("references"), dict) else {}
+    if model is not None and any(kept.get(path) != entry for path, entry in _found.items()):
         store(project, cache_key, model)  # kept with what this process found: the next one parses none
     return model
 
@@ -153,7 +154,12 @@ def store(project: Project, cache_key: str, model: StackModel) -> None:
     try:
         from stackctl.statefiles import write_private
 
+        # What other file sets of the project found (another environment, a release's override)
+        # is kept beside this one's, for files that still exist: a process that opens two sets
+        # does not rewrite the cache on every command.
+        references = {path: entry for path, entry in {**_kept_references(project), **_found}.items()
+                      if Path(path).is_file()}
         write_private(project.state_dir / FILE, json.dumps({"key": cache_key, "model": model_to_json(model),
-                                                             "references": _found}))
+                                                             "references": references}))
     except OSError:
         pass  # a read-only project still works, just without the cache
