@@ -64,7 +64,8 @@ def test_ctrl_c_during_up_exits_130_and_the_next_up_finishes(stack):
     assert "interrupted" in rest
     again = stack.run("up")
     assert again.returncode == 0, again.stderr
-    assert stack.status()["healthy"] is True
+    seen = stack.status()
+    assert seen["healthy"] is True, seen
 
 
 def test_failed_migration_stops_up_and_leaves_the_previous_api_serving(stack):

@@ -91,7 +91,8 @@ def test_one_command_at_a_time_changes_a_stack(stack):
     networks = subprocess.run(["docker", "network", "ls", "--filter", f"name={stack.name}_default", "-q"],
                               capture_output=True, text=True).stdout.split()
     assert len(networks) == 1
-    assert stack.status()["healthy"] is True
+    seen = stack.status()
+    assert seen["healthy"] is True, seen
 
 
 def test_security_headers_everywhere_and_a_429_says_when_to_come_back(stack):
