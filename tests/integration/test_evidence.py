@@ -39,6 +39,11 @@ def image_id(reference: str) -> str:
                           text=True).stdout.strip()
 
 
+def is_running(cid: str) -> bool:
+    return subprocess.run(["docker", "inspect", "-f", "{{.State.Running}}", cid], capture_output=True,
+                          text=True).stdout.strip() == "true"
+
+
 def running_image(cid: str) -> str:
     return subprocess.run(["docker", "inspect", "-f", "{{.Image}}", cid], capture_output=True, text=True).stdout.strip()
 
@@ -125,8 +130,7 @@ def test_deploys_say_deployed_and_serves_only_on_what_they_observed(adopted):
     again = deploy(s, "--break-lock", "--json")
     assert again.returncode == 0, again.stderr
     release = result(again)["release"]
-    running = [c for c in api_ids(s) if subprocess.run(["docker", "inspect", "-f", "{{.State.Running}}", c],
-                                                        capture_output=True, text=True).stdout.strip() == "true"]
+    running = [c for c in api_ids(s) if is_running(c)]
     assert len(running) == 1 and running_image(running[0]) == image_id(f"{s.env['APP_IMAGE'].split(':')[0]}:{release}")
     assert running[0] not in left and not set(api_ids(s)) & left  # the dead deploy's container was removed
     statuses = {r["release"]: r["status"] for r in result(s.run("--env", "production", "releases", "--json"))["releases"]}
@@ -145,7 +149,9 @@ def test_deploys_say_deployed_and_serves_only_on_what_they_observed(adopted):
     before = set(api_ids(s))
     both = s.popen("--env", "production", "deploy", "--timeout", "20")
     deadline = time.monotonic() + 300
-    while not set(api_ids(s)) - before and time.monotonic() < deadline:
+    # The new container started, not only created: a created one ignores `docker stop` and starts
+    # a moment later (CI once saw that deploy succeed).
+    while not any(is_running(c) for c in set(api_ids(s)) - before) and time.monotonic() < deadline:
         time.sleep(0.05)
     subprocess.run(["docker", "stop", "-t", "0", *api_ids(s)], capture_output=True)
     said, _ = both.communicate(timeout=600)
