@@ -39,24 +39,36 @@ def check_table(report):
     return table
 
 
+STATUS_HEADERS = ("service", "state", "evidence", "container", "uptime", "ports", "cpu", "memory")
+
+
+def _ports(ports) -> str:
+    return ", ".join(f"{ip or '*'}:{hp}->{cp}" for cp, ip, hp in ports) or "-"
+
+
+def _status_row(s) -> tuple[list[str], str]:
+    """One service's cells under STATUS_HEADERS, and the style its state is shown in."""
+    cpu = "-" if s.cpu_percent is None else f"{s.cpu_percent:.1f}%"
+    cells = [s.name, str(s.state), s.evidence if s.container_state else "-", s.container_state or "-",
+             _duration(s.uptime_seconds), _ports(s.ports), cpu, _bytes(s.memory_bytes)]
+    return cells, "green" if s.ok else "yellow" if str(s.state) == "running" else "red"
+
+
 def status_table(report, history=None):
-    """The services' table; with a history (stackctl.cli.sparkline, `status --follow`), CPU and
-    memory over the last looks beside their values."""
+    """The services' table for `status --follow` (rich, redrawn in place), with CPU and memory over
+    the last looks beside their values (stackctl.cli.sparkline)."""
     from rich.table import Table
 
     table = Table(title=f"stack {report.stack} ({report.env})", title_justify="left", box=None, padding=(0, 1))
-    headers = ["service", "state", "evidence", "container", "uptime", "ports", "cpu", "memory"]
+    headers = list(STATUS_HEADERS)
     if history is not None:
         headers[7:7] = ["cpu history"]
         headers.append("memory history")
     for col in headers:
         table.add_column(col, justify="right" if col in ("cpu", "memory", "uptime") else "left")
     for s in report.services:
-        style = "green" if s.ok else "yellow" if str(s.state) == "running" else "red"
-        ports = ", ".join(f"{ip or '*'}:{hp}->{cp}" for cp, ip, hp in s.ports) or "-"
-        cpu = "-" if s.cpu_percent is None else f"{s.cpu_percent:.1f}%"
-        cells = [s.name, f"[{style}]{s.state}[/]", s.evidence if s.container_state else "-",
-                 s.container_state or "-", _duration(s.uptime_seconds), ports, cpu, _bytes(s.memory_bytes)]
+        cells, style = _status_row(s)
+        cells[1] = f"[{style}]{cells[1]}[/]"
         if history is not None:
             cells[7:7] = [f"[cyan]{history.cpu_line(s.name)}[/]"]
             cells.append(f"[magenta]{history.memory_line(s.name)}[/]")
@@ -72,12 +84,19 @@ def _serve(names: list[str]) -> str:
     return f"{names[0]} serves" if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]} serve"
 
 
+def _endpoint_row(e) -> tuple[tuple[str, ...], tuple[str | None, ...]]:
+    """One endpoint check's cells (mark, name, url, what went wrong) and their styles."""
+    return (("✓" if e.ok else "✗", e.name, e.url, "" if e.ok else e.detail),
+            ("green" if e.ok else "red", None, None, None if e.ok else "red"))
+
+
 def endpoint_table(endpoints):
     from rich.table import Table
 
     table = Table(box=None, show_header=False, padding=(0, 1))
     for e in endpoints:
-        table.add_row("[green]✓[/]" if e.ok else "[red]✗[/]", e.name, e.url, "" if e.ok else f"[red]{e.detail}[/]")
+        cells, styles = _endpoint_row(e)
+        table.add_row(*(f"[{style}]{cell}[/]" if style and cell else cell for cell, style in zip(cells, styles)))
     return table
 
 
@@ -137,15 +156,12 @@ def check_report(console, report) -> None:
 
 
 def status_report(console, report) -> None:
-    rows = [("service", "state", "evidence", "container", "uptime", "ports", "cpu", "memory")]
-    styles: list[tuple[str | None, ...]] = [(None,) * 8]
+    rows: list[tuple[str, ...]] = [STATUS_HEADERS]
+    styles: list[tuple[str | None, ...]] = [(None,) * len(STATUS_HEADERS)]
     for s in report.services:
-        ports = ", ".join(f"{ip or '*'}:{hp}->{cp}" for cp, ip, hp in s.ports) or "-"
-        cpu = "-" if s.cpu_percent is None else f"{s.cpu_percent:.1f}%"
-        rows.append((s.name, str(s.state), s.evidence if s.container_state else "-", s.container_state or "-",
-                     _duration(s.uptime_seconds), ports, cpu, _bytes(s.memory_bytes)))
-        style = "green" if s.ok else "yellow" if str(s.state) == "running" else "red"
-        styles.append((None, style, None, None, None, None, None, None))
+        cells, style = _status_row(s)
+        rows.append(tuple(cells))
+        styles.append((None, style) + (None,) * (len(STATUS_HEADERS) - 2))
     console.lines([[(f"stack {report.stack} ({report.env})", None)], *columns(rows, styles, right=(4, 6, 7)),
                    *endpoint_lines(report.endpoints)])
     if report.unproven:
@@ -154,9 +170,8 @@ def status_report(console, report) -> None:
 
 
 def endpoint_lines(endpoints) -> list[list[tuple[str, str | None]]]:
-    rows = [("✓" if e.ok else "✗", e.name, e.url, "" if e.ok else e.detail) for e in endpoints]
-    styles = [("green" if e.ok else "red", None, None, None if e.ok else "red") for e in endpoints]
-    return columns(rows, styles)
+    rows = [_endpoint_row(e) for e in endpoints]
+    return columns([cells for cells, _ in rows], [styles for _, styles in rows])
 
 
 def restarted(console, result) -> None:
@@ -344,8 +359,7 @@ def listing(console, result) -> None:
     rows = [("service", "state", "container", "ports")]
     styles = [(None,) * 4]
     for s in result.services:
-        rows.append((s.name, str(s.state), s.container or "-",
-                     ", ".join(f"{ip or '*'}:{hp}->{cp}" for cp, ip, hp in s.ports) or "-"))
+        rows.append((s.name, str(s.state), s.container or "-", _ports(s.ports)))
         styles.append((None, "green" if s.state.ok else "red" if s.container else "dim", None, None))
     console.lines([[(f"stack {result.stack}", None)], *columns(rows, styles)])
 
