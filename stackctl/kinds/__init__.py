@@ -38,16 +38,18 @@ def warm(names) -> None:
     on the engine meanwhile, and the import (~150 ms for psycopg) runs in that wait instead of
     after it. Names that are not kinds (http) are skipped; an import that fails here fails again,
     and is said, where the probe imports it."""
-    import importlib
+    import sys
     import threading
 
     libraries = [kind(name).probe_library for name in dict.fromkeys(names) if name in KNOWN]
     for library in filter(None, libraries):
-        threading.Thread(target=_import_quietly, args=(importlib, library), daemon=True,
-                         name=f"import {library}").start()
+        if library not in sys.modules:  # a process that looks again (status --follow, watch) has it
+            threading.Thread(target=_import_quietly, args=(library,), daemon=True, name=f"import {library}").start()
 
 
-def _import_quietly(importlib, library: str) -> None:
+def _import_quietly(library: str) -> None:
+    import importlib
+
     try:
         importlib.import_module(library)
     except Exception:  # the probe's own import says it
