@@ -254,12 +254,21 @@ class Redis:
 
     # -- snapshots --------------------------------------------------------------------------------
     def cli(self, engine: Engine, cid: str, password: str | None, *args: str) -> str:
-        result = self._ask(engine, cid, password, *args)
-        out = result.stdout.strip()
-        if result.exit_code != 0 or not out or out.startswith(("ERR", "NOAUTH", "WRONGPASS")):
-            said = out or result.stderr.strip() or f"no answer (exit {result.exit_code})"
-            raise StackError(f"redis-cli {' '.join(args)} failed: {said}")
-        return out
+        return _answer(self._ask(engine, cid, password, *args), args)
+
+    def _bgsave(self, engine: Engine, cid: str, password: str | None, started) -> None:
+        """BGSAVE, sent once. The engine can hand back an exec's output empty with exit 0 (moby#27289;
+        seen once under CI load, where it failed a backup): then the server's own INFO says whether a
+        save started (`started()`); only if none did is BGSAVE sent again (one more would only save
+        again, never lose what is saved)."""
+        result = self._ask(engine, cid, password, "BGSAVE")
+        if result.exit_code == 0 and not result.stdout.strip():
+            if started():
+                return
+            result = self._ask(engine, cid, password, "BGSAVE")
+        reply = _answer(result, ("BGSAVE",))
+        if "started" not in reply.lower() and "scheduled" not in reply.lower():
+            raise StackError(f"redis BGSAVE: {reply}")
 
     def appendonly(self, engine: Engine, info: ContainerInfo) -> bool:
         return self.cli(engine, info.id, self.credentials(engine, info), "CONFIG", "GET",
@@ -283,9 +292,14 @@ class Redis:
             before = int(self.cli(engine, cid, password, "LASTSAVE"))
             while int(time.time()) <= before:
                 time.sleep(0.05)
-        reply = self.cli(engine, cid, password, "BGSAVE")
-        if "started" not in reply.lower() and "scheduled" not in reply.lower():
-            raise StackError(f"redis BGSAVE: {reply}")
+
+        def started() -> bool:  # a save in progress, or one more done than before BGSAVE
+            now = persistence()
+            return now.get("rdb_bgsave_in_progress") == "1" or (
+                int(now.get("rdb_saves", 0)) > int(saves) if saves is not None
+                else int(self.cli(engine, cid, password, "LASTSAVE")) > before)
+
+        self._bgsave(engine, cid, password, started)
         deadline = time.monotonic() + timeout
         while True:
             status = persistence()
@@ -343,6 +357,15 @@ class Redis:
 
 
 _uids: dict[str, int] = {}  # image id -> its redis user's uid
+
+
+def _answer(result, args: tuple[str, ...]) -> str:
+    """redis-cli's answer to ARGS, or StackError saying what it got instead."""
+    out = result.stdout.strip()
+    if result.exit_code != 0 or not out or out.startswith(("ERR", "NOAUTH", "WRONGPASS")):
+        said = out or result.stderr.strip() or f"no answer (exit {result.exit_code})"
+        raise StackError(f"redis-cli {' '.join(args)} failed: {said}")
+    return out
 
 
 def _reads(args: tuple[str, ...]) -> bool:

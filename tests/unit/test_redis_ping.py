@@ -9,6 +9,7 @@ import threading
 
 import pytest
 
+from stackctl.errors import StackError
 from stackctl.health.gate import State
 from stackctl.kinds.redis import Redis, Refused, ping
 
@@ -125,3 +126,38 @@ def test_a_cache_whose_password_is_not_read_yet_is_pending_not_failed(serve):
     loading = serve(loading=True)
     seen = Redis().probe_host("127.0.0.1", loading.port, None)
     assert seen.state is State.PENDING and "LOADING" in seen.detail
+
+
+class _Engine:
+    """An engine whose exec answers are scripted (BGSAVE goes through exec: it changes something)."""
+
+    def __init__(self, *answers):
+        from stackctl.containers import ExecResult
+
+        self.answers = [ExecResult(code, out, "") for code, out in answers]
+        self.sent = []
+
+    def exec(self, cid, cmd, env=None):
+        self.sent.append(cmd[-1])
+        return self.answers.pop(0)
+
+
+def test_a_bgsave_answer_the_engine_lost_is_not_a_failed_backup_when_the_server_is_saving():
+    """The engine handed back BGSAVE's output empty with exit 0 (moby#27289; a CI backup failed on
+    'no answer (exit 0)'): the server's INFO decides; BGSAVE goes again only if no save started."""
+    saving = _Engine((0, ""))
+    Redis()._bgsave(saving, "c", None, started=lambda: True)
+    assert saving.sent == ["BGSAVE"]
+
+    idle = _Engine((0, ""), (0, "Background saving started"))
+    Redis()._bgsave(idle, "c", None, started=lambda: False)
+    assert idle.sent == ["BGSAVE", "BGSAVE"]
+
+    lost_twice = _Engine((0, ""), (0, ""))
+    with pytest.raises(StackError, match="no answer"):
+        Redis()._bgsave(lost_twice, "c", None, started=lambda: False)
+
+    refused = _Engine((0, "ERR Background save already in progress"))
+    with pytest.raises(StackError, match="already in progress"):
+        Redis()._bgsave(refused, "c", None, started=lambda: True)
+    assert refused.sent == ["BGSAVE"]
