@@ -73,7 +73,7 @@ class Postgres:
     role = "database"
     port = PORT
     evidence = "sql"  # what a ready verdict from its probe rests on
-    probe_library = "psycopg"  # what its host probe imports (kinds.warm)
+    probe_library = "stackctl.kinds.libpq"  # what its host probe imports (kinds.warm)
 
     def credentials(self, engine: Engine, info: ContainerInfo) -> Credentials:
         """As the official image reads them: POSTGRES_USER (postgres), POSTGRES_DB (the user's name),
@@ -86,21 +86,21 @@ class Postgres:
         return f"postgresql://{creds.user}@{host}:{port}/{creds.database}"
 
     def probe_host(self, host: str, port: int, creds: Credentials, timeout: float = PROBE_TIMEOUT) -> Observation:
-        """SQL from the host, as an app would connect."""
-        import psycopg
+        """SQL from the host, as an app would connect: libpq itself (kinds.libpq), one `SELECT 1`."""
+        from stackctl.kinds import libpq
 
         try:
-            with psycopg.connect(host=host, port=port, user=creds.user, password=creds.password,
-                                 dbname=creds.database, connect_timeout=max(1, int(timeout)),
-                                 application_name="stackctl-probe") as conn:
-                conn.execute("SELECT 1")
-                version = conn.info.server_version
+            version = libpq.select_one({"host": host, "port": port, "user": creds.user, "password": creds.password,
+                                        "dbname": creds.database, "connect_timeout": max(1, int(timeout)),
+                                        "application_name": "stackctl-probe"})
             return Observation.ready(f"accepting queries (server {version // 10000}.{version % 10000})")
-        except psycopg.OperationalError as exc:
-            text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        except libpq.Refused as exc:
+            text = str(exc).strip().splitlines()[0] if str(exc).strip() else "refused"
             if "password authentication failed" in text or "does not exist" in text and "role" in text:
                 return Observation.failed(
                     f"{text}: the data volume may have been initialised with another POSTGRES_PASSWORD/USER")
+            if libpq.LIB is None:
+                return Observation.failed(text)
             return Observation.pending(text)
         except Exception as exc:  # a probe never raises
             return Observation.pending(f"{type(exc).__name__}: {exc}")
