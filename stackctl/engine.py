@@ -118,6 +118,11 @@ class Engine:
                 from stackctl.failures import engine_gone
 
                 raise engine_gone(self.host, exc) from None
+            except engine_http.Refused as exc:  # something answers HTTP there, and it is not an engine
+                from stackctl.failures import engine_gone
+
+                raise engine_gone(self.host, f"not a Docker engine: GET /_ping answered HTTP {exc.status_code}") \
+                    from None
 
     @property
     def _simple(self):

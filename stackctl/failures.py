@@ -41,6 +41,8 @@ def _why_no_answer(where: str, said: str) -> tuple[str, str]:
         return f"the host name {url.hostname} does not resolve", "check DOCKER_HOST (or -H)"
     if "timed out" in low or "timeout" in low:
         return "no answer in time", ENGINE_GONE
+    if said.startswith("not a Docker engine"):
+        return said, "check DOCKER_HOST (or -H): something else answers at that address"
     if url.scheme == "ssh":
         return ("the ssh connection ended without an answer",
                 f"try: ssh {url.netloc} docker version (the key, known_hosts, the docker group there)")

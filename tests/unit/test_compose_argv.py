@@ -9,7 +9,7 @@ from stackctl.settings import load_settings
 
 @pytest.fixture
 def project(tmp_path, monkeypatch):
-    for var in ("COMPOSE_FILE", "COMPOSE_PROJECT_NAME", "COMPOSE_PROFILES", "STACKCTL_PROJECT_DIR"):
+    for var in ("COMPOSE_FILE", "COMPOSE_PROJECT_NAME", "COMPOSE_PROFILES", "STACKCTL_PROJECT_DIR", "DOCKER_HOST"):
         monkeypatch.delenv(var, raising=False)
     (tmp_path / "docker-compose.yml").write_text("services: {}\n")
     (tmp_path / "docker-compose.prod.yml").write_text("services: {}\n")

@@ -29,6 +29,11 @@ def test_a_missing_compose_is_never_kept_and_no_cache_dir_always_asks(tmp_path, 
 
 
 def test_the_install_key_follows_the_plugin_file(tmp_path, monkeypatch):
+    cli = tmp_path / "bin" / "docker"  # a docker CLI of the test's own: only its file is looked at
+    cli.parent.mkdir()
+    cli.write_bytes(b"#!/bin/sh\n")
+    cli.chmod(0o755)
+    monkeypatch.setenv("PATH", str(cli.parent))
     monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
     first = compose._install_key()
     (tmp_path / "cli-plugins").mkdir()

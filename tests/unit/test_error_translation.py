@@ -75,3 +75,36 @@ def test_a_bug_is_not_dressed_up_as_an_engine_failure(monkeypatch):
     monkeypatch.setattr(Engine, "_api", property(lambda self: Api()))
     with pytest.raises(KeyError):
         engine.restart("api-1")
+
+
+def test_an_address_where_something_else_answers_http_is_not_called_an_engine():
+    """DOCKER_HOST naming a web server (here: one answering 404 to everything) is said as such, in
+    one line with the exit code of "no engine", not as an engine that refused."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    import pytest
+
+    from stackctl.engine import Engine
+    from stackctl.errors import EXIT_NO_ENGINE, StackError
+
+    class NotAnEngine(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), NotAnEngine)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with pytest.raises(StackError) as raised:
+            Engine(f"tcp://127.0.0.1:{server.server_port}")
+    finally:
+        server.shutdown()
+    assert raised.value.exit_code == EXIT_NO_ENGINE
+    assert raised.value.message == (f"no Docker engine answers at tcp://127.0.0.1:{server.server_port}: not a Docker "
+                                    "engine: GET /_ping answered HTTP 404")
+    assert "check DOCKER_HOST" in raised.value.hint

@@ -39,36 +39,8 @@ def test_a_misspelt_variable_fails_naming_the_one_it_nearly_is(tmp_path, monkeyp
     assert check.detail == "REDIS_PASWORD in .env is used by no compose file (did you mean REDIS_PASSWORD?)"
 
 
-def test_production_judges_each_interpolated_secret(tmp_path, monkeypatch):
-    s = stack(tmp_path, "production", "POSTGRES_PASSWORD=change-me\n", monkeypatch)
-    checks = by_name(check_env(s))
-    assert "variables" not in checks
-    assert checks["secrets"].detail == ("POSTGRES_PASSWORD is a placeholder or development default; "
-                                        "REDIS_PASSWORD is not set")
-    s = stack(tmp_path, "production", "POSTGRES_PASSWORD=3f9c1e7a5b2d8c4e6f0a\nREDIS_PASSWORD=9e8d7c6b5a4f3e2d1c0b\n",
-              monkeypatch)
-    assert by_name(check_env(s))["secrets"].ok
 
 
-def test_an_environment_gets_the_rules_stackctl_yaml_names_for_it(tmp_path, monkeypatch):
-    from stackctl.preflight import check_production
-
-    (tmp_path / "compose.prod.yaml").write_text("services:\n  db:\n    read_only: true\n")
-    (tmp_path / "stackctl.yaml").write_text("database: db\ncache: cache\n"
-                                            "environments:\n  staging: production\n  preview: development\n")
-    staging = stack(tmp_path, "staging", "POSTGRES_PASSWORD=change-me\n", monkeypatch)
-    assert staging.project.safety == "production" and staging.project.production
-    assert staging.project.compose_files()[-1] == tmp_path / "compose.prod.yaml"  # production's overlay
-    assert not by_name(check_env(staging))["secrets"].ok
-    assert "exposure" in by_name(check_production(staging))  # production's exposure check runs
-    preview = stack(tmp_path, "preview", "", monkeypatch)
-    assert preview.project.safety == "development" and not preview.project.production
-    assert by_name(check_env(preview))["secrets"].detail == "preview: defaults allowed (development's rules)"
-    # a name stackctl.yaml does not mention: strong secrets, nothing more
-    qa = stack(tmp_path, "qa", "POSTGRES_PASSWORD=3f9c1e7a5b2d8c4e6f0a\nREDIS_PASSWORD=9e8d7c6b5a4f3e2d1c0b\n",
-               monkeypatch)
-    assert qa.project.safety == "checked" and qa.project.compose_files() == [tmp_path / "compose.yaml"]
-    assert by_name(check_env(qa))["secrets"].ok
 
 
 def test_an_unknown_rule_is_refused_in_one_line(tmp_path, monkeypatch):
@@ -79,3 +51,26 @@ def test_an_unknown_rule_is_refused_in_one_line(tmp_path, monkeypatch):
     (tmp_path / "stackctl.yaml").write_text("environments:\n  staging: strict\n")
     with pytest.raises(ConfigError, match=r"stackctl.yaml: environments.staging Input should be 'production'"):
         stack(tmp_path, "staging", "", monkeypatch)
+
+
+def test_production_with_the_edge_on_a_remote_engine_is_refused_by_the_check(tmp_path, monkeypatch):
+    """Before a deploy has migrated or moved anything: the edge reads its configuration from this
+    machine (it would fail at the switch, after the API's rollout)."""
+    from dataclasses import replace
+
+    from stackctl.preflight import check_production
+
+    (tmp_path / "compose.prod.yaml").write_text("services:\n  web:\n    image: nginx\n")
+    (tmp_path / "stackctl.yaml").write_text("database: db\ncache: cache\nproxy: web\n"
+                                            "edge: {hosts: [shop.example.com], tls: internal}\n")
+    model = {"name": "shop", "services": {"db": {"image": "postgres"}, "cache": {"image": "redis"},
+                                          "web": {"image": "nginx"},  # as compose gives it with the edge's
+                                          "stackctl-edge": {"image": "stackctl-edge"}}}  # override: no docker here
+    local = stack(tmp_path, "production", "", monkeypatch)
+    local.__dict__["config"] = model
+    assert "edge" not in by_name(check_production(local))
+    remote = Stack(replace(local.project, host="ssh://deploy@app1.example.com"))
+    remote.__dict__["config"] = model
+    refused = by_name(check_production(remote))["edge"]
+    assert not refused.ok and "not on app1.example.com" in refused.detail
+    assert "run stackctl on the production host itself" in refused.fix
