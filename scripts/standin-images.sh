@@ -112,5 +112,12 @@ while IFS='=' read -r key default; do
   build_standin "$dir" "$tag"
   echo "$key=$tag" >> "$tmp"
 done < <(grep -E '^[A-Z_]+_IMAGE=' "$ROOT/.env.example"; echo "$EXTRA")
+# The base of stackctl's edge image (stackctl/edge/image, built by stackctl itself): Debian 12.
+if have_image debian:bookworm-slim || timeout 60 docker pull -q debian:bookworm-slim >/dev/null 2>&1; then
+  say "STACKCTL_EDGE_BASE_IMAGE: debian:bookworm-slim"
+else
+  build_base
+  echo "STACKCTL_EDGE_BASE_IMAGE=$BASE" >> "$tmp"
+fi
 mv "$tmp" "$OUT"
 say "image settings written to .stackctl/images.env"

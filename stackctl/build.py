@@ -220,6 +220,8 @@ def missing_pulled(stack: Stack, services: list[str]) -> dict[str, str]:
     missing: dict[str, str] = {}
     for name in sorted(services):
         spec = stack.model.services[name]
+        if spec.role == "edge":
+            continue  # stackctl's edge: built by stackctl.edge.prepare, never pulled
         if not spec.build and spec.image and spec.image not in missing and stack.engine.image_id(spec.image) is None:
             missing[spec.image] = name
     return missing

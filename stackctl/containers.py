@@ -49,6 +49,7 @@ class ContainerInfo:
     healthcheck: tuple[str, ...] = ()  # the engine's test: ("CMD", ...) or ("CMD-SHELL", "...")
     exposed: tuple[int, ...] = ()  # TCP ports it says it serves: its image's EXPOSE, compose's expose and ports
     ips: tuple[str, ...] = ()  # its addresses on its networks
+    read_only_binds: tuple[str, ...] = ()  # host paths bind-mounted read-only (configuration it reads)
     labels: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
     # The container's own environment and command: where stackctl reads the credentials of the
     # database and cache (never shown: repr=False).
@@ -106,6 +107,8 @@ def container_from_inspect(data: dict) -> ContainerInfo:
         labels=dict(labels),
         ips=tuple(n.get("IPAddress") for n in ((data.get("NetworkSettings") or {}).get("Networks") or {}).values()
                   if n and n.get("IPAddress")),
+        read_only_binds=tuple(m["Source"] for m in data.get("Mounts") or ()
+                              if m.get("Type") == "bind" and m.get("RW") is False and m.get("Source")),
         env=tuple(data.get("Config", {}).get("Env") or ()),
         command=tuple(data.get("Config", {}).get("Cmd") or ()),
     )

@@ -23,7 +23,7 @@ class ServiceSpec:
     oneshot: bool = False
     has_healthcheck: bool = False
     injects_files: bool = False  # compose secrets/configs: only `compose start` puts them in
-    role: str = ""  # database | cache | migrate | app | proxy | "" (anything else)
+    role: str = ""  # database | cache | migrate | app | proxy | edge | "" (anything else)
     port: int | None = None  # the container port an app or proxy serves HTTP on
     published: tuple[tuple[str, int], ...] = ()  # (host ip, host port) compose publishes
     exposes: tuple[int, ...] = ()  # container ports compose names (expose:, ports: targets): it serves there
@@ -144,11 +144,14 @@ def parse_model(config: dict, roles) -> StackModel:
         elif role == "proxy":
             # with no health path, any answer below 500 on / shows it serves (a 502 does not)
             probe, checks = f"http:{roles.proxy.health or ''}", roles.proxy.checks
+        elif role == "edge":  # stackctl's edge: its upstream's health and checks, over HTTPS through it
+            _, _, health, checks = roles.edge_upstream()
+            probe = f"https:{health}"
         services[name] = ServiceSpec(
             name=name,
             depends_on=tuple(sorted((d, (c or {}).get("condition", "service_started")) for d, c in deps.items())),
             image=raw.get("image") or (f"{config.get('name', '')}-{name}" if raw.get("build") else ""),
-            build=bool(raw.get("build")),
+            build=bool(raw.get("build")) and role != "edge",  # stackctl's edge: its own image, never a release's
             probe=probe,
             checks=tuple(checks),
             oneshot=role == "migrate",

@@ -165,6 +165,11 @@ def check_production(stack: Stack) -> list[Check]:
         checks.append(Check("tls", not problems, "; ".join(problems) or "certificate and key usable",
                             "" if not problems else "set STACKCTL_TLS_CERT_FILE/STACKCTL_TLS_KEY_FILE, or for "
                             "testing: stackctl --env production certs self-signed"))
+    remote = remote_hostname(stack.project.host)
+    if remote and stack.model.one("edge"):  # refused here, before a deploy has migrated or moved anything
+        checks.append(Check("edge", False, f"stackctl's edge needs the engine on the host stackctl runs on (its "
+                            f"configuration is read from this machine), not on {remote}",
+                            "run stackctl on the production host itself, or remove edge: from stackctl.yaml"))
     exposed = exposed_data_services(stack)
     checks.append(Check("exposure", not exposed,
                         f"reachable beyond loopback: {', '.join(exposed)}" if exposed

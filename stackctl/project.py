@@ -54,6 +54,7 @@ class Project:
     discovered: bool = False  # the files are compose's defaults (the main file and its override file)
     standalone: bool = False  # the production file is a whole model, used alone
     chosen_env_file: Path | None = None  # --env-file: read instead of .env / .env.NAME
+    edge: tuple[str, ...] = ()  # production with stackctl.yaml's edge: the proxy, then the hosts (stackctl.edge)
 
     @property
     def safety(self) -> str:
@@ -100,6 +101,16 @@ class Project:
         """The compose override naming the images of the release deploy/rollback put in service."""
         return self.state_dir / f"deployed-{self.env}.yaml"
 
+    @property
+    def edge_file(self) -> Path:
+        """stackctl's compose override that puts its edge in front of the proxy (stackctl.edge.override)."""
+        return self.state_dir / f"edge-{self.env}.yaml"
+
+    @property
+    def edge_dir(self) -> Path:
+        """What the edge container reads (its HAProxy configuration, certificates), bound read-only."""
+        return self.state_dir / f"edge-{self.env}"
+
     def env_files(self) -> list[Path]:
         """Env files compose reads for interpolation, lowest precedence first."""
         return [p for p in (self.images_env_file, self.env_file) if p.is_file()]
@@ -119,6 +130,8 @@ class Project:
             files = [overlay]  # a whole model: production is that file
         elif overlay is not None and overlay not in files:
             files = (files[:1] if self.discovered else files) + [overlay]
+        if self.edge and self.production:
+            files.append(self.edge_file)
         if self.env != "development" and self.deployed_file.is_file():
             files.append(self.deployed_file)
         return files + [f for f in self.extra_files if f not in files]

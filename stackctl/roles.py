@@ -85,6 +85,20 @@ class Production(_Strict):
     standalone: bool = False  # a complete model used alone (True), or an overlay layered on the files
 
 
+HOST = r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$"
+
+
+class Edge(_Strict):
+    """stackctl's edge in front of the proxy in production (stackctl.edge), or of the one app of a
+    stack without a proxy: the names it serves, where its certificates come from, and how it
+    reaches what it forwards to."""
+
+    hosts: tuple[Annotated[str, Field(pattern=HOST, max_length=253)], ...] = Field(min_length=1)
+    tls: Literal["acme", "internal", "files"] = "internal"
+    upstream_port: StrictInt = Field(80, ge=1, le=65535)  # the proxy's container port the edge sends to
+    upstream_tls: bool = False  # the proxy serves TLS on that port (its certificate is not checked)
+
+
 class Roles(_Strict):
     database: Data | None = None
     cache: Data | None = None
@@ -98,6 +112,7 @@ class Roles(_Strict):
                        Literal["production", "checked", "development"]] = Field(default_factory=dict)
     # Where release images are pushed and pulled from (stackctl.registry); STACKCTL_REGISTRY wins.
     registry: str | None = None
+    edge: Edge | None = None  # stackctl's edge in production environments (stackctl.edge)
 
     @field_validator("registry")
     @classmethod
@@ -152,6 +167,10 @@ class Roles(_Strict):
         found.update({name: "app" for name in self.apps})
         if self.proxy:
             found[self.proxy.service] = "proxy"
+        if self.edge:
+            from stackctl.edge import SERVICE
+
+            found[SERVICE] = "edge"
         return found
 
     def check_against(self, services: dict, source: str) -> None:
@@ -167,6 +186,22 @@ class Roles(_Strict):
         if self.proxy and self.proxy.upstream and self.proxy.upstream not in self.apps:
             raise ConfigError(f"{source}: proxy.upstream '{self.proxy.upstream}' is not one of the apps",
                               f"apps are: {', '.join(self.apps) or 'none'}")
+        if self.edge:
+            self.edge_upstream(source)
+
+    def edge_upstream(self, source: str = "stackctl.yaml") -> tuple[str, int, str, tuple[str, ...]]:
+        """What the edge forwards to: (service, container port, health path, checks): the proxy,
+        else the one app (its own port unless upstream_port is given); neither: a ConfigError."""
+        edge = self.edge
+        if self.proxy:
+            return self.proxy.service, edge.upstream_port, self.proxy.health or "", self.proxy.checks
+        if len(self.apps) != 1:
+            raise ConfigError(f"{source}: edge: forwards to the proxy, or to the one app of a stack without one; "
+                              f"this stack has no proxy and {len(self.apps)} apps",
+                              "name the service that proxies to the apps under proxy:")
+        name, app = next(iter(self.apps.items()))
+        port = edge.upstream_port if "upstream_port" in edge.model_fields_set else app.port or edge.upstream_port
+        return name, port, app.health or "", ()
 
     def kind(self, role: str) -> str:
         """The kind of the database or cache role: declared, else the role's usual one."""
@@ -198,7 +233,7 @@ def parse(data, source: str) -> Roles:
         where = ".".join(str(p) for p in err["loc"]) or "(top)"
         reason = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
-            reason = "is not a known key (database, cache, migrate, apps, proxy, production, environments, registry)"
+            reason = "is not a known key (database, cache, migrate, apps, proxy, production, environments, registry, edge)"
         raise ConfigError(f"{source}: {where} {reason}", "fix it, or run stackctl init to propose one") from None
 
 
@@ -400,4 +435,26 @@ def render(roles: Roles, notes: list[str] | None = None) -> str:
         lines.append(f"production: {roles.production.file}")
     if roles.environments:
         lines += ["environments:", *(f"  {name}: {rules}" for name, rules in roles.environments.items())]
+    if roles.edge:
+        e = roles.edge
+        lines += ["edge:", f"  hosts: [{', '.join(e.hosts)}]", f"  tls: {e.tls}", f"  upstream_port: {e.upstream_port}",
+                  f"  upstream_tls: {str(e.upstream_tls).lower()}"]
+    elif roles.proxy:
+        lines += _edge_proposal(roles.proxy.service, f"80    # 443 with upstream_tls: true if {roles.proxy.service} "
+                                "serves TLS there itself")
+    elif len(roles.apps) == 1:
+        app, spec = next(iter(roles.apps.items()))
+        lines += _edge_proposal(f"{app} (there is no proxy)", f"{spec.port or 80}    # {app}'s container port"
+                                f"{'' if spec.port else ' (apps: port, when it is not 80)'}")
     return "\n".join(lines) + "\n"
+
+
+def _edge_proposal(front: str, upstream_port: str) -> list[str]:
+    """init's commented-out edge: block, in front of `front` (the proxy, or the one app)."""
+    return [f"# In production, stackctl's edge can own ports 80 and 443 in front of {front}: no failed request",
+            "# on a deploy of it, and certificates by itself (README, 'Production'). To have it, uncomment",
+            "# and name your hosts:",
+            "# edge:",
+            "#   hosts: [example.com]",
+            "#   tls: acme            # with STACKCTL_ACME_EMAIL in .env.production; internal: a local CA",
+            f"#   upstream_port: {upstream_port}"]

@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from stackctl.project import RULES, Project
 
 FILE = "roles-outline.json"
-VERSION = 1
+VERSION = 2
 ENV_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,30}$")
+SAFE_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,252}$")  # a service name or a host name, as roles validated it
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,7 @@ class Outline:
     environments: dict[str, str] = field(default_factory=dict)  # --env name -> its rules (project.RULES)
     production_file: str | None = None  # relative to the project
     standalone: bool = False
+    edge: tuple[str, ...] = ()  # stackctl.yaml's edge: what it forwards to (proxy, else the app), then its hosts
 
 
 def read(project: Project):
@@ -47,8 +49,9 @@ def read(project: Project):
     declared = roles.load(path)
     if declared is None:
         return None, None
+    edge = (declared.edge_upstream()[0], *declared.edge.hosts) if declared.edge else ()
     outline = Outline(dict(declared.environments), declared.production.file if declared.production else None,
-                      bool(declared.production and declared.production.standalone))
+                      bool(declared.production and declared.production.standalone), edge)
     _keep(project, digest, outline)
     return outline, declared
 
@@ -57,6 +60,7 @@ def _kept(project: Project, digest: str) -> Outline | None:
     try:
         data = json.loads((project.state_dir / FILE).read_text())
         environments, production, standalone = data["environments"], data["production_file"], data["standalone"]
+        edge = data["edge"]
     except (OSError, ValueError, KeyError, TypeError):
         return None
     if data.get("digest") != digest or not isinstance(environments, dict) or not isinstance(standalone, bool):
@@ -65,7 +69,9 @@ def _kept(project: Project, digest: str) -> Outline | None:
         return None
     if production is not None and not (isinstance(production, str) and production):
         return None
-    return Outline(environments, production, standalone)
+    if not isinstance(edge, list) or not all(isinstance(name, str) and SAFE_NAME.match(name) for name in edge):
+        return None
+    return Outline(environments, production, standalone, tuple(edge))
 
 
 def _keep(project: Project, digest: str, outline: Outline) -> None:
@@ -74,6 +80,6 @@ def _keep(project: Project, digest: str, outline: Outline) -> None:
     try:
         write_private(project.state_dir / FILE, json.dumps({
             "digest": digest, "environments": outline.environments, "production_file": outline.production_file,
-            "standalone": outline.standalone}))
+            "standalone": outline.standalone, "edge": list(outline.edge)}))
     except OSError:
         pass  # a read-only project still works, validating each time

@@ -80,6 +80,17 @@ class Settings(BaseSettings):
     # Production TLS pair (relative to the project): `certs self-signed` writes it, `check` reads it.
     tls_cert_file: str = Field("certs/tls.crt", min_length=1)
     tls_key_file: str = Field("certs/tls.key", min_length=1)
+    # stackctl's edge (stackctl.yaml `edge:`): the host's ports it owns in production, and where it listens.
+    edge_http_port: int = Field(80, ge=1, le=65535)
+    edge_https_port: int = Field(443, ge=1, le=65535)
+    edge_bind: str = Field("0.0.0.0", pattern=r"^[0-9a-fA-F.:\[\]]+$")
+    # `edge: {tls: acme}`: the ACME directory (Let's Encrypt's by default), the account's email, and a CA
+    # file to trust for a private ACME server's own listener (pebble's, say).
+    acme_directory: str = Field("https://acme-v02.api.letsencrypt.org/directory", pattern=r"^https://\S+$")
+    acme_email: str = Field("", pattern=r"^([^@\s'\"$`\\]+@[^@\s'\"$`\\]+)?$")
+    acme_ca_file: str = ""
+    acme_renew_days: int = Field(30, ge=1, le=36500)
+    acme_check_seconds: int = Field(43200, ge=10, le=604800)
 
 
     @field_validator("backup_restic_repository")

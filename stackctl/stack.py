@@ -39,6 +39,11 @@ class Stack:
                 raise ConfigError(f"{project.roles_file.name}: production file {outline.production_file} does not exist",
                                   "fix the path, or remove the production key")
             project = replace(project, overlay=overlay, standalone=outline.standalone)
+        if outline and outline.edge and project.production:
+            from stackctl.edge import override
+
+            project = replace(project, edge=outline.edge)
+            override.write(project)
         self.project = project
         if settings is not None:
             self.__dict__["settings"] = settings
@@ -140,5 +145,6 @@ class Stack:
         """The stack's lock for the block (stackctl.lock): one command at a time changes a stack."""
         from stackctl import lock
 
-        with lock.held(self.engine, self.name, action, release, self.settings.lock_wait):
+        wait = self.settings.lock_wait  # a bad setting is said before the engine is asked anything
+        with lock.held(self.engine, self.name, action, release, wait):
             yield

@@ -27,6 +27,7 @@ class ServiceStatus:
     memory_bytes: int | None
     memory_limit_bytes: int | None
     evidence: str = "none"  # what its state rests on: sql, ping, http <path>, healthcheck, listening <port>, ...
+    detail: str = ""  # what stackctl's look at it saw when it is not ready (the probe's own words)
 
     @property
     def ok(self) -> bool:
@@ -41,6 +42,7 @@ class ServiceStatus:
             "oneshot": self.oneshot,
             "ok": self.ok,
             "evidence": self.evidence,
+            "detail": self.detail,
             "uptime_seconds": None if self.uptime_seconds is None else round(self.uptime_seconds, 1),
             "ports": [{"container_port": c, "host_ip": ip, "host_port": p} for c, ip, p in self.ports],
             "cpu_percent": self.cpu_percent,
@@ -132,6 +134,7 @@ def status(stack: Stack, *, stats: bool = True) -> StatusReport:
             memory_bytes=u.memory_bytes if u else None,
             memory_limit_bytes=u.memory_limit_bytes if u else None,
             evidence=evidence_of(info, looks.get(name)),
+            detail=looks[name].detail if name in looks and looks[name].state is not State.READY else "",
         ))
     return StatusReport(stack.name, stack.project.env, tuple(services), tuple(endpoints))
 

@@ -10,8 +10,9 @@ import threading
 import time
 from dataclasses import dataclass, replace
 
-from stackctl import converged, injected
+from stackctl import converged, injected, mounted
 from stackctl.build import build_images, pull_missing
+from stackctl.edge.override import left_running
 from stackctl.containers import ContainerInfo
 from stackctl.errors import EXIT_FAILED, StackError
 from stackctl.health import diagnose
@@ -130,7 +131,7 @@ class Executor:
         self.report.service(name, "running" if spec.oneshot else "starting")
         if info.state != "running":
             if spec.injects_files:
-                self.stack.compose.start([name])  # compose copies secrets/configs in as it starts
+                self.stack.compose.start_alone([name])  # compose copies secrets/configs in as it starts
             else:
                 self.stack.engine.start(info.id)  # ~10x faster than a compose process
 
@@ -199,9 +200,14 @@ def converge(stack: Stack, targets: list[str], run_oneshots: bool, executor: Exe
         stale = injected.changed(stack, phase, containers)
         if stale:
             report.note(f"{', '.join(stale)}: secrets or configs changed since the container was made: recreating")
+        stale = sorted(set(stale) | set(mounted.recreate_or_say(stack, phase, containers, report)))
+        if stale:
             stack.compose.create(stale, recreate=True)
         if stale or not converged.unchanged(stack, phase, containers):
-            stack.compose.create(phase)
+            # A later phase converges its own services only: compose would also recreate a
+            # dependency whose image moved since the first phase (another build or pull of
+            # the tag), leaving a one-shot that ran there as a new container never started.
+            stack.compose.create(left_running(stack, phase, containers), no_deps=index > 0)
             current = stack.containers()
             converged.record(stack, phase, current)
         else:
@@ -245,7 +251,11 @@ def start_only(stack: Stack, names: list[str], *, report: Reporter, timeout: flo
     switch: the database, the cache, the services without a role)."""
     if not names:
         return []
-    stack.compose.create(names, no_deps=True)
+    before = stack.containers()
+    remounted = mounted.recreate_or_say(stack, names, before, report)
+    if remounted:
+        stack.compose.create(remounted, recreate=True)
+    stack.compose.create(left_running(stack, names, before), no_deps=True)
     current = stack.containers()
     executor = Executor(stack, timeout, report, threading.Event())
     observed = observe(stack, names, current, executor.evidence)
@@ -285,6 +295,10 @@ def _up(stack: Stack, services: list[str] | None, *, build: str = "auto", timeou
     targets = closure(stack.model, services)
     built = build_images(stack, targets, build, report)
     pull_missing(stack, targets, report)
+    if stack.model.one("edge") in targets:
+        from stackctl.edge.prepare import prepare
+
+        prepare(stack, report)
     executor = Executor(stack, timeout or stack.settings.health_timeout, report, cancel, origin=started)
     steps, outcomes = converge(stack, targets, run_oneshots, executor, report)
     if cancel.is_set():

@@ -1,4 +1,4 @@
-"""Production commands: certs, deploy, promote, rollback, releases, audit."""
+"""Production commands: certs, edge, deploy, promote, rollback, releases, audit."""
 
 from __future__ import annotations
 
@@ -30,6 +30,38 @@ def certs_self_signed(app: App, hosts: tuple[str, ...], days: int, force: bool) 
     from stackctl import tls
 
     output.finish(app, tls.make_self_signed(app.stack(), list(hosts), days, force), render.cert_made)
+
+
+@click.group(cls=Commands)
+def edge() -> None:
+    """stackctl's edge in front of the proxy (stackctl.yaml edge:): its certificates."""
+
+
+@click.command("renew")
+@click.option("--force", is_flag=True, help="A new certificate now, however long the served one has left.")
+@json_option
+@pass_app
+def edge_renew(app: App, force: bool) -> None:
+    """tls: acme: ask the ACME server now (a first certificate, or a renewal when due), put it in service
+    without closing a connection, and read back what the edge serves."""
+    from stackctl.cli.progress import progress_of
+    from stackctl.edge.certificate import renew
+
+    stack = app.stack(app.deployment_env())
+    with stack.locked("edge renew"), progress_of(app) as progress:
+        result = renew(stack, force, progress)
+    output.finish(app, result, render.edge_certificates)
+
+
+@click.command("root")
+@json_option
+@pass_app
+def edge_root(app: App) -> None:
+    """tls: internal: where the local CA's certificate is (import it, or curl --cacert it), and what the
+    edge serves from it."""
+    from stackctl.edge.certificate import root
+
+    output.finish(app, root(app.stack(app.deployment_env())), render.edge_certificates)
 
 
 @click.command()
@@ -171,4 +203,6 @@ def audit(app: App, lines: int) -> None:
 
 
 certs.add_command(certs_self_signed)
-COMMANDS = (certs, deploy, promote, rollback, releases, audit)
+edge.add_command(edge_renew)
+edge.add_command(edge_root)
+COMMANDS = (certs, edge, deploy, promote, rollback, releases, audit)

@@ -283,6 +283,20 @@ def cert_made(console, result) -> None:
                    f"{result.expires:%Y-%m-%d}; browsers will warn: use a real certificate in production")
 
 
+def edge_certificates(console, result) -> None:
+    out = []
+    if result.root:
+        out.append(f"the edge's local CA: {result.root} (import it, or: curl --cacert {result.root} https://...)")
+    for seen in result.served:
+        out.append(f"  {seen.host}: served on {seen.address}, issuer {seen.issuer}, valid until "
+                   f"{seen.not_after:%Y-%m-%d %H:%M} UTC, names {', '.join(seen.names)}, sha256 {seen.sha256[:16]}")
+    if result.action == "renew":
+        out.append("a new certificate is served (read back above)" if result.renewed else f"kept: {result.detail}")
+    elif result.detail:
+        out.append(f"  {result.detail}")
+    console.lines([[(line, None)] for line in out])
+
+
 def deployed(console, result) -> None:
     seen = f"; verified: {result.verified.said()}" if result.verified else ""
     if result.action == "rollback":

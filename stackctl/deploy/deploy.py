@@ -3,7 +3,8 @@
 deploy: lock -> check -> clear what an interrupted deploy left -> build every built service's
 image tagged with the release -> back up (database role) -> migrate (migrate role, new image) ->
 roll each app role out beside the old containers (the proxy's upstream switched when the proxy
-meets the contract) -> replace the proxy only if its image changed -> converge every other
+meets the contract) -> replace the proxy only if its image changed or a file it mounts read-only
+changed after it started -> converge every other
 service (role-less ones too) -> verify: every service runs the release's image with evidence and
 every endpoint answers -> record. A failure before traffic moves leaves the previous release
 serving; a failure after it rolls back to the previous release through the same switch; either
@@ -26,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable
 
-from stackctl import lock
+from stackctl import lock, mounted
 from stackctl import migrate as migrations
 from stackctl.backup.create import apply_retention, backup
 from stackctl.build import build_images
@@ -38,7 +39,7 @@ from stackctl.errors import EXIT_FAILED, EXIT_USAGE, StackError
 from stackctl.plan import closure
 from stackctl.preflight import PreflightFailed, run_checks
 from stackctl.proxy import RolloutFailed
-from stackctl.report import Reporter
+from stackctl.report import SILENT, Reporter
 from stackctl.stack import Stack
 from stackctl import steps
 from stackctl.steps import KEPT, Plan, Step, Timings
@@ -78,7 +79,7 @@ def release_images(stack: Stack, release: str, shipped: dict[str, str] | None = 
             images[name] = shipped[name]
         elif spec.image in built:
             images[name] = releases.tagged(spec.image, release)
-        elif spec.image and spec.role not in ("database", "cache"):
+        elif spec.image and spec.role not in ("database", "cache", "edge"):
             digest = eng.image_digest(spec.image)
             if digest:
                 images[name] = digest
@@ -120,14 +121,17 @@ def serving(stack: Stack) -> bool:
                for c in stack.engine.service_containers(stack.name, app))
 
 
-def changed(target: Stack, service: str) -> bool:
-    """Whether the service's running containers run another image than the target's, or were made
-    from another configuration (its label, where the release sets one)."""
+def changed(target: Stack, service: str, report: Reporter | None = None) -> bool:
+    """Whether the service's running containers run another image than the target's, were made
+    from another configuration (its label, where the release sets one), or read a file mounted
+    read-only that changed after they started (an nginx.conf: compose does not see it)."""
     wanted = target.engine.image_id(target.model.services[service].image)
     config = ((target.config.get("services") or {}).get(service, {}).get("labels") or {}).get(releases.CONFIG_LABEL)
     running = [c for c in target.engine.service_containers(target.name, service) if c.state == "running"]
-    return not running or any(c.image_id != wanted or (config and c.labels.get(releases.CONFIG_LABEL) != config)
-                              for c in running)
+    if not running or any(c.image_id != wanted or (config and c.labels.get(releases.CONFIG_LABEL) != config)
+                          for c in running):
+        return True
+    return bool(mounted.recreate_or_say(target, [service], {service: running[0]}, report or SILENT))
 
 
 def switch_to(target: Stack, *, report: Reporter, timeout: float,
@@ -141,9 +145,13 @@ def run_switch_step(target: Stack, step: Step, *, report: Reporter,
                     timeout: float) -> str | None:
     name, model = step.target, target.model
     if step.action == "converge":
+        if model.one("edge"):
+            from stackctl.edge.prepare import prepare
+
+            prepare(target, report)  # a change of hosts or certificates: a reload, never a restart
         start_only(target, plan.the_rest(model), report=report, timeout=timeout)
         return None
-    if not changed(target, name):
+    if not changed(target, name, report):
         report.note(f"{name}: image and configuration unchanged, kept")
         return KEPT
     if step.action == "rollout":
@@ -152,6 +160,18 @@ def run_switch_step(target: Stack, step: Step, *, report: Reporter,
     if step.action == "replace":
         report.note(f"{name}: {step.detail}")
         hand_over(target, name, timeout=timeout, report=report)
+        return None
+    if step.action == "switch":
+        from stackctl.edge import SERVICE
+        from stackctl.edge.prepare import prepare
+        from stackctl.edge.roll import edge_running, roll_behind_edge
+
+        if edge_running(target) is None:  # the edge is new: the host's ports move from the proxy to it, once
+            report.note(f"{name}: the edge is new: the host's ports move from {name} to it (one gap, now)")
+            prepare(target, report)
+            start_only(target, [name, SERVICE], report=report, timeout=timeout)
+            return None
+        roll_behind_edge(target, name, timeout=timeout, report=report)
         return None
     report.note(f"{name}: recreating it, {step.detail}")
     up(target, [name], build="never", check=False, report=report, run_oneshots=False)
@@ -281,7 +301,7 @@ def _deploy(stack: Stack, rid: str, report: Reporter, timeout: float, shipped: s
                         tuple(d.timings.steps), tuple(d.pruned), d.verified)
 
 
-SWITCHES = ("rollout", "recreate", "replace", "converge")  # the steps that put a release in service
+SWITCHES = ("rollout", "recreate", "replace", "switch", "converge")  # the steps that put a release in service
 
 
 def _take(d: Deployment, step: Step) -> str | None:

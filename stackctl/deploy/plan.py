@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from stackctl.plan import StackModel, start_order
 from stackctl.steps import Step  # actions: check | leftovers | build | pull | first-start | backup | migrate | rollout |
-#                                   recreate | replace | converge | verify | record
+#                                   recreate | replace | switch | converge | verify | record
 
 
 def recreate_reason(model: StackModel, app: str) -> str | None:
@@ -32,18 +32,25 @@ def the_rest(model: StackModel) -> list[str]:
 def switch_steps(model: StackModel, release: str) -> list[Step]:
     """Putting a release in service: each app, dependencies first, then the proxy, then the rest."""
     steps = []
+    proxy = model.one("proxy")
     for app in start_order(model, model.with_role("app")):
         why = recreate_reason(model, app)
-        if why:
+        if model.one("edge") and not proxy:  # the edge forwards to the one app itself
+            steps.append(Step("switch", app, "if its image or configuration changed: a new container beside the old "
+                                             "one, taken in by the edge, the old one drained there (no port handed over)"))
+        elif why:
             steps.append(Step("recreate", app, why))
         elif app == model.upstream and model.one("proxy"):
             steps.append(Step("rollout", app, f"beside the serving containers, then {model.one('proxy')} switched to it"))
         else:
             steps.append(Step("rollout", app, "beside the serving containers"))
-    proxy = model.one("proxy")
-    if proxy and model.services[proxy].build:
-        steps.append(Step("replace", proxy, "if its image changed: its host ports handed from the old container to a new one "
-                                  "(a brief gap, reported); the apps are not touched"))
+    if proxy and model.one("edge"):
+        steps.append(Step("switch", proxy, "if its image or configuration changed: a new container beside the old one, "
+                                           "taken in by the edge, the old one drained there (no port handed over)"))
+    elif proxy:
+        steps.append(Step("replace", proxy, "if its image or a file it reads changed: its host ports handed from the old "
+                                            "container to a new one "
+                                            "(a brief gap, reported); the apps are not touched"))
     rest = the_rest(model)
     if rest:
         steps.append(Step("converge", ", ".join(rest), "created or recreated where the release changes them, as compose "

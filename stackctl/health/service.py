@@ -83,6 +83,10 @@ def probe_endpoint(spec: ServiceSpec, info: ContainerInfo, engine: Engine) -> En
     if not spec.probe:
         return None
     kind, _, path = spec.probe.partition(":")
+    if kind == "https":  # stackctl's edge: what users reach, through it to the proxy
+        published = info.host_port(HTTPS_PORT)
+        host = connect_host(published.host_ip, engine.remote) if published else None
+        return Endpoint(spec.name, kind, host, published.host_port, path) if host else None
     if kind != "http" and kind not in kinds.KNOWN:
         return None
     published = _published_for(spec, kind, info, engine.remote)
@@ -105,7 +109,7 @@ def check_endpoints(spec: ServiceSpec, info: ContainerInfo, engine: Engine) -> l
     tls = tls if tls is not None and connect_host(tls.host_ip, engine.remote) is not None else None
     base = Endpoint(main.name, "https", connect_host(tls.host_ip, engine.remote), tls.host_port) if tls else main
     extra = [Endpoint(f"{spec.name} {path}", base.kind, base.host, base.port, path)
-             for path in spec.checks if main.kind == "http"]
+             for path in spec.checks if main.kind in ("http", "https")]
     return [main, *extra]
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.projects import project_with_own_images
+from tests.integration.projects import project_with_own_images, reference_roles
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.integration
@@ -32,6 +32,28 @@ def engine_present():
     probe = subprocess.run(["docker", "info"], capture_output=True, text=True)
     if probe.returncode != 0:
         pytest.fail("no Docker engine answers: run bash scripts/setup.sh first", pytrace=False)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def own_images_built_once():
+    """The repository's own images (stackctl/api:dev, stackctl/web:dev), which every stack of the
+    repository's project runs, built once per run before any test: side by side, each first
+    `up` would build them at once, and a tag that moves while another test's `up` runs is not
+    what that test is about. The first worker builds under a lock; the others find them built."""
+    import fcntl
+
+    state = ROOT / ".stackctl"
+    state.mkdir(exist_ok=True)
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID", str(os.getpid()))
+    with open(state / "test-images.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        marker = state / "test-images.built"
+        if marker.exists() and marker.read_text() == run:
+            return
+        built = subprocess.run([sys.executable, "-m", "stackctl", "build"], capture_output=True, text=True,
+                               env={**os.environ, "STACKCTL_PROJECT_DIR": str(ROOT)}, stdin=subprocess.DEVNULL)
+        assert built.returncode == 0, built.stderr[-2000:]
+        marker.write_text(run)
 
 
 def free_ports(n: int) -> list[int]:  # noqa: D103
@@ -186,7 +208,7 @@ def scratch_project(tmp_path):
     """A project directory of its own (its own .env files) sharing the repo's compose and images."""
     (tmp_path / "compose").symlink_to(ROOT / "compose")
     (tmp_path / "images").symlink_to(ROOT / "images")
-    shutil.copy(ROOT / "stackctl.yaml", tmp_path / "stackctl.yaml")
+    (tmp_path / "stackctl.yaml").write_text(reference_roles())
     if (ROOT / ".stackctl" / "images.env").is_file():
         (tmp_path / ".stackctl").mkdir()
         shutil.copy(ROOT / ".stackctl" / "images.env", tmp_path / ".stackctl" / "images.env")

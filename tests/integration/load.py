@@ -13,7 +13,10 @@ import httpx
 
 class Steady:
     """`workers` threads sending `rate` requests/s between them until the block ends (or
-    `max_seconds`); each request's (t, ok, what, latency) is kept. A subclass says how one worker
+    `max_seconds`), never faster: a worker whose answers came slowly skips the turns it missed
+    instead of catching up in a burst (a burst of a few hundred requests from one address is what
+    nginx's rate limit is there to refuse: CI saw 429s right after a build had slowed the API);
+    each request's (t, ok, what, latency) is kept. A subclass says how one worker
     connects (`connect`) and sends its n-th request (`send`: ok, what)."""
 
     def __init__(self, rate: float = 20.0, workers: int = 4, max_seconds: float = 300.0):
@@ -45,6 +48,8 @@ class Steady:
                 delay = next_at - time.monotonic()
                 if delay > 0:
                     time.sleep(delay)
+                else:  # behind (slow answers): the turns missed are skipped, never sent back to back
+                    next_at = time.monotonic()
                 next_at += interval
                 n += 1
                 start = time.monotonic()

@@ -48,12 +48,18 @@ def strict_client(stack) -> StrictLoad:
 
 def nothing_failed_nothing_lost(stack, what: str, load: Load, strict: StrictLoad, at_least: int) -> None:
     assert load.total >= at_least and strict.total >= at_least, (load.total, strict.total)
-    assert load.failures == [], load.failures[:5]
-    assert strict.failures == [], strict.failures[:5]
+    assert load.failures == [], (load.failures[:5], slowest(load), slowest(strict))
+    assert strict.failures == [], (strict.failures[:5], slowest(load), slowest(strict))
     assert len(strict.written) >= at_least // 2 - 4, len(strict.written)
     assert stored(stack, strict.written) == sorted(strict.written)  # every acknowledged write is there
     print(f"\n{what} under load: httpx {load.total} requests, 0 failed; http.client keep-alive {strict.total} "
-          f"requests ({len(strict.written)} writes acknowledged, all stored), 0 failed")
+          f"requests ({len(strict.written)} writes acknowledged, all stored), 0 failed; slowest (t, s): "
+          f"{slowest(load)} {slowest(strict)}")
+
+
+def slowest(load, n: int = 3) -> list[tuple[float, float]]:
+    """The n longest waits (when the request left, how long it took): a stall behind a failure."""
+    return [(round(t, 2), round(latency, 2)) for t, _, _, latency in sorted(load.results, key=lambda r: -r[3])[:n]]
 
 
 def deploy(stack, *args, timeout=600):

@@ -18,6 +18,7 @@ from typing import Callable
 import pytest
 
 from tests.integration.conftest import ROOT, make_runner, teardown
+from tests.integration.projects import reference_roles
 
 pytestmark = pytest.mark.xdist_group("hostile")
 
@@ -65,7 +66,7 @@ def hostile(tmp_path_factory):
     project = tmp_path_factory.mktemp("hostile")
     (project / "compose").symlink_to(ROOT / "compose")
     (project / "images").symlink_to(ROOT / "images")
-    shutil.copy(ROOT / "stackctl.yaml", project / "stackctl.yaml")
+    (project / "stackctl.yaml").write_text(reference_roles())
     (project / ".stackctl").mkdir()
     if (ROOT / ".stackctl" / "images.env").is_file():
         shutil.copy(ROOT / ".stackctl" / "images.env", project / ".stackctl" / "images.env")
@@ -140,7 +141,7 @@ def dotenv(text: str) -> Callable[[Hostile], None]:
     return lambda h: (h.project / ".env").write_text(text)
 
 
-GOOD_ROLES = (ROOT / "stackctl.yaml").read_text()
+GOOD_ROLES = reference_roles()
 BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
     f"{c}: &{c} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n" for p, c in zip("abcdefgh", "bcdefghi"))
 FORGED = "20200101T000000Z"

@@ -32,7 +32,8 @@ def through_the_lifecycle(runner, db: str, *, restored_exit: int = 0, staging_en
     url = f"http://127.0.0.1:{s.env['WEB_PORT']}"
     post_items(url)
     status = s.run("status", "--json", "--no-stats")
-    assert status.returncode == 0, status.stdout + status.stderr
+    assert status.returncode == 0, [(x["name"], x["state"], x["evidence"], x["detail"], x["uptime_seconds"]) for x in
+                                    json.loads(status.stdout)["result"]["services"]] if status.stdout else status.stderr
     before = fingerprint(s, db)
     assert sum(int(n) for tables in before.values() for n, _ in tables.values()) > 0, before
     made = s.run("backup", "--json")

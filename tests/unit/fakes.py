@@ -292,6 +292,9 @@ class FakeCompose:
     def start(self, services: list[str]) -> None:
         self.engine.calls.append(f"compose start {' '.join(services)}")
 
+    def start_alone(self, services: list[str]) -> None:
+        self.engine.calls.append(f"compose start {' '.join(services)} (alone)")
+
     def environment(self) -> dict[str, str]:
         return {}
 

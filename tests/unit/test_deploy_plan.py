@@ -53,8 +53,8 @@ def test_normal_deploy_backs_up_migrates_and_rolls_each_app_out_then_the_proxy()
         "never gets healthy takes no request)",
         "rollout worker (beside the serving containers once healthy; a release that never gets healthy "
         "takes no request)",
-        "replace proxy (if its image changed: its host ports handed from the old container to a new one (a brief "
-        "gap, reported); the apps are not touched)",
+        "replace proxy (if its image or a file it reads changed: its host ports handed from the old container to a "
+        "new one (a brief gap, reported); the apps are not touched)",
         "converge cache, postgres (created or recreated where the release changes them, as compose decides, each "
         "gated on its evidence; the others untouched)",
         "verify every service (each service runs the release's image (by image id) and shows it serves; every endpoint, 5 tries each; on failure: back to 20261122T090000Z, verified the same way)",

@@ -74,6 +74,7 @@ def samples(tmp_path) -> dict:
     from stackctl.steps import Plan, Step
     from stackctl.service_state import ServiceOutcome
     from stackctl.up import UpResult
+    from stackctl.edge.certificate import EdgeCertificates, Served
 
     when = datetime(2026, 1, 1, tzinfo=timezone.utc)
     backup_set = _set(tmp_path)
@@ -107,6 +108,9 @@ def samples(tmp_path) -> dict:
         "restore": RestoreResult(backup_set, ("shop",), {"shop": "shop_before_20260101000000"}, 3, 1, ("reader",),
                                  True, Path("/srv/shop/.stackctl/r.rdb")),
         "certs self-signed": results.CertMade(Path("c.pem"), Path("k.pem"), when),
+        "edge renew": EdgeCertificates("renew", (Served("shop.example.com", "127.0.0.1:443", ("shop.example.com",),
+                                                        "CN=R11", when, "ab" * 32),), renewed=True),
+        "edge root": EdgeCertificates("root", (), "/srv/shop/.stackctl/edge-ca/root.pem", detail="the edge is not running"),
         "deploy": DeployResult("deploy", "20260101-000000", None, 40.0, (("check", 1.0),), ()),
         "rollback": DeployResult("rollback", "20260101-000000", "20260102-000000", 20.0),
         "promote": DeployResult("promote", "20260101-000000", None, 30.0, promoted_from="staging (verified there: "

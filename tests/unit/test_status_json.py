@@ -40,7 +40,7 @@ def test_json_contract():
     assert data["healthy"] is True
     assert data["services"][0] == {
         "name": "db", "state": "ready", "container_state": "running", "docker_health": "healthy", "oneshot": False,
-        "ok": True, "evidence": "sql", "uptime_seconds": 12.3,
+        "ok": True, "evidence": "sql", "detail": "", "uptime_seconds": 12.3,
         "ports": [{"container_port": "5432/tcp", "host_ip": "127.0.0.1", "host_port": 5433}],
         "cpu_percent": 1.5, "memory_bytes": 1024, "memory_limit_bytes": None,
     }

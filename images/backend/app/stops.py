@@ -2,6 +2,8 @@
 
 import json
 
+import psycopg
+
 NEAR_SQL = """
 SELECT id, name,
        ST_Y(geom::geometry) AS lat,
@@ -65,23 +67,54 @@ async def cache_key(redis, q: dict) -> str:
     return f"stops:near:{generation}:{q['lat']:.6f}:{q['lon']:.6f}:{q['radius']:g}:{q['limit']}"
 
 
+class _EndedBeforeCommit(Exception):
+    """The server ended the connection while the transaction was still open: nothing of it committed."""
+
+
+async def in_transaction(pool, work):
+    """`work(conn)` in one transaction, run once more on a fresh connection when the server ended
+    the one it got before the commit. The pool's check replaces the connections a restore's swap
+    ends while they wait in the pool; this covers one the request already held (taken out, not yet
+    used) when the swap came. An error at the commit itself is never run again: that commit may
+    have happened."""
+    try:
+        async with pool.connection() as conn:
+            try:
+                return await work(conn)
+            except psycopg.OperationalError as exc:
+                if not (conn.closed or isinstance(exc, psycopg.errors.AdminShutdown)):
+                    raise
+                raise _EndedBeforeCommit from exc
+    except _EndedBeforeCommit:
+        pass
+    async with pool.connection() as conn:
+        return await work(conn)
+
+
+async def _near_rows(conn, q: dict) -> list[dict]:
+    cur = await conn.execute(NEAR_SQL, q)
+    cols = [c.name for c in cur.description]
+    return [dict(zip(cols, r)) for r in await cur.fetchall()]
+
+
+async def _insert(conn, stop: dict) -> int:
+    cur = await conn.execute(INSERT_SQL, stop)
+    (stop_id,) = await cur.fetchone()
+    return stop_id
+
+
 async def near(pool, redis, q: dict, ttl: int) -> dict:
     key = await cache_key(redis, q)
     hit = await redis.get(key)
     if hit is not None:
         return {**json.loads(hit), "cached": True}
-    async with pool.connection() as conn:
-        cur = await conn.execute(NEAR_SQL, q)
-        cols = [c.name for c in cur.description]
-        rows = [dict(zip(cols, r)) for r in await cur.fetchall()]
+    rows = await in_transaction(pool, lambda conn: _near_rows(conn, q))
     result = {"count": len(rows), "stops": rows, "source": "postgis"}
     await redis.set(key, json.dumps(result), ex=ttl)
     return {**result, "cached": False}
 
 
 async def create(pool, redis, stop: dict) -> int:
-    async with pool.connection() as conn:
-        cur = await conn.execute(INSERT_SQL, stop)
-        (stop_id,) = await cur.fetchone()
+    stop_id = await in_transaction(pool, lambda conn: _insert(conn, stop))
     await redis.incr(GENERATION_KEY)  # every cached answer is now stale
     return stop_id
