@@ -114,15 +114,13 @@ class Engine:
         else:
             try:
                 self._http.ping()
-            except engine_http.Unreachable as exc:
+            except (engine_http.Unreachable, engine_http.Refused) as exc:
                 from stackctl.failures import engine_gone
 
-                raise engine_gone(self.host, exc) from None
-            except engine_http.Refused as exc:  # something answers HTTP there, and it is not an engine
-                from stackctl.failures import engine_gone
-
-                raise engine_gone(self.host, f"not a Docker engine: GET /_ping answered HTTP {exc.status_code}") \
-                    from None
+                # a Refused: something answers HTTP there, and it is not an engine
+                said = exc if isinstance(exc, engine_http.Unreachable) else \
+                    f"not a Docker engine: GET /_ping answered HTTP {exc.status_code}"
+                raise engine_gone(self.host, said) from None
 
     @property
     def _simple(self):

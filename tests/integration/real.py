@@ -47,44 +47,63 @@ def container(runner: StackRunner, service: str) -> str:
     return ids[0]
 
 
-def psql(runner: StackRunner, db_service: str, database: str, sql: str) -> list[list[str]]:
-    """SQL in the database container over its socket as its own POSTGRES_USER (as the image trusts it)."""
-    cid = container(runner, db_service)
-    user = subprocess.run(["docker", "exec", cid, "sh", "-c", 'printf %s "${POSTGRES_USER:-postgres}"'],
-                          capture_output=True, text=True).stdout
-    out = subprocess.run(["docker", "exec", cid, "psql", "-X", "-At", "-F", "|", "-v", "ON_ERROR_STOP=1", "-U", user,
-                          "-d", database, "-c", sql], capture_output=True, text=True)
+def _in_db_container(runner: StackRunner, db_service: str, script: str, *args: str, stdin: str = "") -> str:
+    """A shell script in the database container, as its own POSTGRES_USER (as the image trusts it
+    over the socket): one exec however many databases and tables it looks at."""
+    out = subprocess.run(["docker", "exec", "-i", container(runner, db_service), "sh", "-c",
+                          'set -e; user="${POSTGRES_USER:-postgres}"; ' + script, "sh", *args],
+                         input=stdin, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
-    return [line.split("|") for line in out.stdout.splitlines() if line]
+    return out.stdout
+
+
+_PSQL = 'psql -X -At -F "|" -v ON_ERROR_STOP=1 -U "$user"'
+# every user table of a database, as a quoted name (t), in one order
+_TABLES = ("(SELECT quote_ident(schemaname) || '.' || quote_ident(tablename) AS t FROM pg_tables "
+           "WHERE schemaname NOT IN ('pg_catalog', 'information_schema', 'tiger', 'topology') "
+           "AND tablename <> 'spatial_ref_sys') tables")
+# each database (no template, none kept aside by a restore) as a line "=name", then what `$1` prints for it
+_EACH_DATABASE = (f'dbs=$({_PSQL} -d postgres -c "SELECT datname FROM pg_database WHERE NOT datistemplate '
+                  "AND datname !~ '_(before|restore)_' ORDER BY 1\"); "
+                  'printf "%s\\n" "$dbs" | while IFS= read -r db; do [ -n "$db" ] || continue; '
+                  f'printf "=%s\\n" "$db"; printf "%s\\n" "$1" | {_PSQL} -d "$db"; done')
+
+
+def psql(runner: StackRunner, db_service: str, database: str, sql: str) -> list[list[str]]:
+    """SQL in one database of the database container."""
+    out = _in_db_container(runner, db_service, f'{_PSQL} -d "$1" -c "$2"', database, sql)
+    return [line.split("|") for line in out.splitlines() if line]
+
+
+def _each_database(runner: StackRunner, db_service: str, sql: str) -> dict[str, list[list[str]]]:
+    """database -> the rows `sql` printed in it, for every database, in one exec."""
+    found: dict[str, list[list[str]]] = {}
+    for line in _in_db_container(runner, db_service, _EACH_DATABASE, sql).splitlines():
+        if line.startswith("="):
+            found[line[1:]] = []
+        elif line:
+            found[list(found)[-1]].append(line.split("|"))
+    return found
 
 
 def databases(runner: StackRunner, db_service: str) -> list[str]:
-    return [r[0] for r in psql(runner, db_service, "postgres",
-                               "SELECT datname FROM pg_database WHERE NOT datistemplate "
-                               "AND datname !~ '_(before|restore)_' ORDER BY 1")]
+    return list(_each_database(runner, db_service, "SELECT 1 WHERE false"))
 
 
 def fingerprint(runner: StackRunner, db_service: str) -> dict:
     """database -> table -> (rows, md5 over the rows): every user table of every database."""
-    found = {}
-    for database in databases(runner, db_service):
-        tables = [r[0] for r in psql(runner, db_service, database,
-                                     "SELECT quote_ident(schemaname) || '.' || quote_ident(tablename) FROM pg_tables "
-                                     "WHERE schemaname NOT IN ('pg_catalog', 'information_schema', 'tiger', "
-                                     "'topology') AND tablename <> 'spatial_ref_sys' ORDER BY 1")]
-        found[database] = {t: tuple(psql(runner, db_service, database,
-                                         f"SELECT count(*), coalesce(md5(string_agg(x::text, ',' ORDER BY x::text)), '') "
-                                         f"FROM {t} x")[0]) for t in tables}
-    return found
+    sql = (f"SELECT format('SELECT %L, count(*), coalesce(md5(string_agg(x::text, %L ORDER BY x::text)), %L) "
+           f"FROM %s x', t, ',', '', t) FROM {_TABLES} ORDER BY t \\gexec")
+    return {database: {table: (rows, digest) for table, rows, digest in lines}
+            for database, lines in _each_database(runner, db_service, sql).items()}
 
 
 def damage(runner: StackRunner, db_service: str) -> None:
     """Every row of every user table of every database deleted, and one stranger row in each table that takes one."""
-    for database, tables in fingerprint(runner, db_service).items():
-        for table in tables:
-            psql(runner, db_service, database, f"DELETE FROM {table}")
-        if "public.items" in tables:
-            psql(runner, db_service, database, "INSERT INTO items (name) VALUES ('intruder')")
+    _each_database(runner, db_service,
+                   f"SELECT format('DELETE FROM %s', t) FROM {_TABLES} ORDER BY t \\gexec\n"
+                   "SELECT 'INSERT INTO public.items (name) VALUES (''intruder'')' "
+                   "WHERE to_regclass('public.items') IS NOT NULL \\gexec")
 
 
 def post_items(url: str, n: int = 3) -> list[int]:
