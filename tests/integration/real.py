@@ -36,7 +36,7 @@ def copy_project(tmp_path: Path, name: str, **env: str) -> StackRunner:
 
 
 def remove(runner: StackRunner) -> None:
-    remove_everything(runner, "development", "staging", "production")
+    remove_everything(runner)
 
 
 def container(runner: StackRunner, service: str) -> str:

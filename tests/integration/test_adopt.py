@@ -52,7 +52,7 @@ def make_project(tmp_path: Path, *, with_roles: bool = True) -> StackRunner:
 
 
 def remove(runner: StackRunner) -> None:
-    remove_everything(runner, "development", "production")
+    remove_everything(runner)
 
 
 @pytest.fixture(scope="module")

@@ -45,7 +45,7 @@ def dev_project(tmp_path):
     runner = make_runner(project_with_own_images(tmp_path))
     runner.env["API_IMAGE"] = f"stackctl-it/{runner.name}-api:dev"  # the loop rebuilds it: not the shared one
     yield runner
-    remove_everything(runner, "development")
+    remove_everything(runner)
 
 
 class Lines:

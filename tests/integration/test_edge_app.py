@@ -80,4 +80,4 @@ def test_with_no_proxy_the_edge_serves_the_app_and_an_app_deploy_switches_there_
         assert len(containers(s, "app")) == 1
         print(f"\napp deploy behind the edge with no proxy: {load.total} requests, 0 failed")
     finally:
-        remove_everything(s, "production")
+        remove_everything(s)

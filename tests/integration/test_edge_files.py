@@ -104,4 +104,4 @@ def test_the_edge_serves_the_users_certificate_and_a_renewed_one_after_a_deploy_
         assert httpx.get(url, verify=False, timeout=10).text == "v1"
         print(f"\nthe user's renewed certificate behind the edge: {load.total} requests, 0 failed")
     finally:
-        remove_everything(s, "production")
+        remove_everything(s)

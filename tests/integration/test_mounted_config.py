@@ -90,7 +90,7 @@ def test_an_edited_mounted_proxy_config_is_put_in_by_up_and_by_deploy_and_nothin
         assert "proxy: site.conf changed after its container started: a new container reads it" in deployed.stderr
         assert which(s) == "v3" and service_container_ids(s, "proxy") != serving
     finally:
-        remove_everything(s, "development", "staging")
+        remove_everything(s)
 
 
 EDGE = """
@@ -137,4 +137,4 @@ def test_behind_the_edge_an_edited_mounted_proxy_config_is_switched_in_without_a
         assert httpx.get(url, verify=False, timeout=10).text == "v2" and service_container_ids(s, "proxy") != serving
         print(f"\nmounted proxy config behind the edge: {load.total} requests, 0 failed")
     finally:
-        remove_everything(s, "production")
+        remove_everything(s)
