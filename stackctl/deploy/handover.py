@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 
-from stackctl.deploy.rollout import retire
+from stackctl.deploy.rollout import retire, running, start_beside
 from stackctl.errors import EXIT_FAILED
 from stackctl.health.diagnose import failure_details
 from stackctl.health.gate import wait_ready
@@ -29,12 +29,8 @@ STOP_GRACE = 30
 def hand_over(stack: Stack, service: str, *, timeout: float, report: Reporter) -> float:
     """Replace the service's running containers with one of its current image; the gap in seconds."""
     eng, spec = stack.engine, stack.model.services[service]
-    old = [c for c in eng.service_containers(stack.name, service) if c.state == "running"]
-    report.service(service, "starting", f"new container created beside {len(old)} serving")
-    stack.compose.scale_up(service, len(old) + 1, start=False)
-    new = [c for c in eng.service_containers(stack.name, service) if c.id not in {o.id for o in old}]
-    if not new:
-        raise RolloutFailed(f"compose created no new {service} container", exit_code=EXIT_FAILED)
+    old = running(stack, service)
+    new = start_beside(stack, service, old, report, f"new container created beside {len(old)} serving", start=False)
     gap_from = time.monotonic()
     for container in old:
         eng.stop(container.id, STOP_GRACE)

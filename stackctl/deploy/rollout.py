@@ -30,17 +30,13 @@ SWITCH_SETTLE = 1.0  # requests the old container already has finish before its 
 def rollout(stack: Stack, service: str, *, timeout: float, report: Reporter,
             cancel: threading.Event | None = None, settle: float = SWITCH_SETTLE) -> float:
     eng, spec = stack.engine, stack.model.services[service]
-    old = [c for c in eng.service_containers(stack.name, service) if c.state == "running"]
+    old = running(stack, service)
     proxies = Proxies(stack, service)
     if proxies.containers:
         serving = next((c for c in old if c.name == proxies.serving_slot()), old[-1] if old else None)
         proxies.install(serving)  # a no-op once the proxy carries the two slots
-        old = [c for c in eng.service_containers(stack.name, service) if c.state == "running"]
-    report.service(service, "starting", f"new container beside {len(old)} serving")
-    stack.compose.scale_up(service, len(old) + 1)
-    new = [c for c in eng.service_containers(stack.name, service) if c.id not in {o.id for o in old}]
-    if not new:
-        raise RolloutFailed(f"compose started no new {service} container", exit_code=EXIT_FAILED)
+        old = running(stack, service)
+    new = start_beside(stack, service, old, report, f"new container beside {len(old)} serving")
     started = time.monotonic()
     for container in new:
         result = wait_ready(observer(spec, eng, container.id, STAYS_UP), timeout, cancel=cancel,
@@ -63,6 +59,23 @@ def rollout(stack: Stack, service: str, *, timeout: float, report: Reporter,
         retire(eng, container.id, grace=STOP_GRACE)
     report.service(service, "ready", f"replaced {len(old)} with {len(new)}", time.monotonic() - started)
     return healthy_after
+
+
+def running(stack: Stack, service: str) -> list:
+    """The service's running containers: what serves before a replacement."""
+    return [c for c in stack.engine.service_containers(stack.name, service) if c.state == "running"]
+
+
+def start_beside(stack: Stack, service: str, old: list, report: Reporter, said: str, *, start: bool = True) -> list:
+    """One more container of the service beside the `old` ones (compose --scale, --no-recreate),
+    started or only created: the new containers. Every way of replacing a service begins here."""
+    report.service(service, "starting", said)
+    stack.compose.scale_up(service, len(old) + 1, start=start)
+    new = [c for c in stack.engine.service_containers(stack.name, service) if c.id not in {o.id for o in old}]
+    if not new:
+        raise RolloutFailed(f"compose {'started' if start else 'created'} no new {service} container",
+                            exit_code=EXIT_FAILED)
+    return new
 
 
 def retire(eng, container_id: str, grace: int) -> None:

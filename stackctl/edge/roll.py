@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 
-from stackctl.deploy.rollout import retire
+from stackctl.deploy.rollout import retire, running, start_beside
 from stackctl.edge import SERVICE, runtime
 from stackctl.errors import EXIT_FAILED
 from stackctl.health.diagnose import failure_details
@@ -45,12 +45,8 @@ def roll_behind_edge(stack: Stack, service: str, *, timeout: float, report: Repo
     """Replace the proxy's containers behind the edge; the gap in seconds (none: 0.0)."""
     eng, spec = stack.engine, stack.model.services[service]
     edge = edge_container(stack)
-    old = [c for c in eng.service_containers(stack.name, service) if c.state == "running"]
-    report.service(service, "starting", f"new container beside {len(old)} serving, behind the edge")
-    stack.compose.scale_up(service, len(old) + 1)
-    new = [c for c in eng.service_containers(stack.name, service) if c.id not in {o.id for o in old}]
-    if not new:
-        raise RolloutFailed(f"compose started no new {service} container", exit_code=EXIT_FAILED)
+    old = running(stack, service)
+    new = start_beside(stack, service, old, report, f"new container beside {len(old)} serving, behind the edge")
     started = time.monotonic()
     result = wait_ready(observer(spec, eng, new[-1].id, STAYS_UP), timeout,
                         on_observation=lambda o, t: report.service(service, "starting", o.detail, t))
