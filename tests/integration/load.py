@@ -164,3 +164,12 @@ def at_once(host: str, port: int, path: str, count: int) -> list[tuple[int, dict
     finally:
         for conn in connections:
             conn.close()
+
+
+def amid(action):
+    """`action` run in the middle of a load already under way: a second of load before it and a
+    second after, so what the load saw spans the whole change and what settles after it."""
+    time.sleep(1)
+    done = action()
+    time.sleep(1)
+    return done

@@ -249,7 +249,7 @@ def test_a_restore_with_the_schema_the_stack_runs_pauses_the_writers_fails_no_re
     aside. With --restart the services are stopped and started through up instead."""
     import re
 
-    from load import StrictLoad
+    from load import StrictLoad, amid
 
     s = prod_stack
     s.env["STACKCTL_BACKUP_DIR"] = str(tmp_path / "backups")
@@ -271,9 +271,7 @@ def test_a_restore_with_the_schema_the_stack_runs_pauses_the_writers_fails_no_re
     web, api, migrate_started, api_started = _ids(s, "web"), _ids(s, "api"), s.started_at("migrate"), s.started_at("api")
     load = StrictLoad("127.0.0.1", int(s.env["HTTPS_PORT"]), "/api/stops/near?lat=52.52&lon=13.41&radius=10", rate=20)
     with load:
-        time.sleep(1)
-        out = s.run(*prod, "restore", manifest["id"], "--yes", "--no-redis", "--json")
-        time.sleep(1)
+        out = amid(lambda: s.run(*prod, "restore", manifest["id"], "--yes", "--no-redis", "--json"))
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout)["result"]
     assert result["paused_seconds"] is not None  # paused, not stopped

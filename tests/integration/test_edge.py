@@ -15,7 +15,7 @@ import time
 from conftest import ROOT, free_ports
 from projects import reference_roles
 from test_deploy import NEAR, deploy, nothing_failed_nothing_lost, service_container_ids, strict_client
-from load import Load
+from load import Load, amid
 
 EDGE = """
 edge:
@@ -116,9 +116,7 @@ def test_the_edge_serves_https_from_its_ca_redirects_http_and_deploys_the_web_im
     page.write_text(page.read_text() + "<!-- behind the edge -->\n")
     web_before, api_before = service_container_ids(s, "web"), service_container_ids(s, "api")
     with Load(NEAR.format(s.https("")), rate=20) as load, strict_client(s) as strict:
-        time.sleep(1)
-        web = deploy(s)
-        time.sleep(1)
+        web = amid(lambda: deploy(s))
     assert web.returncode == 0, web.stderr
     nothing_failed_nothing_lost(s, "web-image deploy behind the edge", load, strict, at_least=60)
     assert "<!-- behind the edge -->" in get(s, "/")[2].decode()
@@ -131,9 +129,7 @@ def test_the_edge_serves_https_from_its_ca_redirects_http_and_deploys_the_web_im
     yaml_path.write_text(yaml_path.read_text().replace("hosts: [localhost]", "hosts: [localhost, www.shop.test]"))
     edge_before = service_container_ids(s, "stackctl-edge")
     with Load(NEAR.format(s.https("")), rate=20) as load, strict_client(s) as strict:
-        time.sleep(1)
-        again = deploy(s)
-        time.sleep(1)
+        again = amid(lambda: deploy(s))
     assert again.returncode == 0, again.stderr
     assert "reloaded without closing a connection" in again.stderr, again.stderr
     nothing_failed_nothing_lost(s, "edge hosts change", load, strict, at_least=30)
@@ -169,9 +165,7 @@ def test_acme_from_pebble_chains_to_its_root_and_a_forced_renewal_under_load_fai
 
         # A forced renewal under load: a new certificate served, not one request failed.
         with Load(NEAR.format(s.https("")), rate=20) as load, strict_client(s) as strict:
-            time.sleep(1)
-            renewed = s.run("--env", "production", "edge", "renew", "--force", "--json")
-            time.sleep(1)
+            renewed = amid(lambda: s.run("--env", "production", "edge", "renew", "--force", "--json"))
         assert renewed.returncode == 0, renewed.stderr
         again = json.loads(renewed.stdout)["result"]
         assert again["renewed"] is True and again["served"][0]["sha256"] != result["served"][0]["sha256"], again

@@ -11,7 +11,7 @@ import time
 import httpx
 
 from conftest import ROOT, StackRunner, free_ports, remove_everything
-from load import Load
+from load import Load, amid
 from test_deploy import service_container_ids as containers
 
 COMPOSE = """\
@@ -70,9 +70,7 @@ def test_with_no_proxy_the_edge_serves_the_app_and_an_app_deploy_switches_there_
 
         (root / "public" / "index.html").write_text("v2\n")
         with Load(url, rate=20) as load:
-            time.sleep(1)
-            deployed = s.run("--env", "production", "deploy", timeout=600)
-            time.sleep(1)
+            deployed = amid(lambda: s.run("--env", "production", "deploy", timeout=600))
         assert deployed.returncode == 0, deployed.stderr
         assert load.total >= 40 and load.failures == [], (load.total, load.failures[:5])
         assert httpx.get(url, verify=False, timeout=10).text == "v2\n"

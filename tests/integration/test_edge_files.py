@@ -7,13 +7,12 @@ from __future__ import annotations
 import hashlib
 import socket
 import ssl
-import time
 from datetime import datetime, timedelta, timezone
 
 import httpx
 
 from conftest import remove_everything
-from load import Load
+from load import Load, amid
 from test_deploy import service_container_ids
 from test_mounted_config import deployed_behind_edge, project
 
@@ -93,9 +92,7 @@ def test_the_edge_serves_the_users_certificate_and_a_renewed_one_after_a_deploy_
         (s.project_dir / "tls" / "shop.key").write_bytes(renewed_key)
         url = f"https://127.0.0.1:{https_port}/which"
         with Load(url, rate=20) as load:
-            time.sleep(1)
-            again = s.run("--env", "production", "deploy", timeout=600)
-            time.sleep(1)
+            again = amid(lambda: s.run("--env", "production", "deploy", timeout=600))
         assert again.returncode == 0, again.stderr
         assert "reloaded without closing a connection" in again.stderr, again.stderr
         assert load.total >= 30 and load.failures == [], (load.total, load.failures[:5])

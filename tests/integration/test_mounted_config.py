@@ -116,7 +116,7 @@ def deployed_behind_edge(s: StackRunner, edge: str, **env: str) -> int:
 
 
 def test_behind_the_edge_an_edited_mounted_proxy_config_is_switched_in_without_a_failed_request(tmp_path):
-    from load import Load
+    from load import Load, amid
 
     s = project(tmp_path)
     try:
@@ -126,9 +126,7 @@ def test_behind_the_edge_an_edited_mounted_proxy_config_is_switched_in_without_a
         serving = service_container_ids(s, "proxy")
         (s.project_dir / "site.conf").write_text(SITE.format(version="v2"))
         with Load(url, rate=20) as load:
-            time.sleep(1)
-            deployed = s.run("--env", "production", "deploy", timeout=600)
-            time.sleep(1)
+            deployed = amid(lambda: s.run("--env", "production", "deploy", timeout=600))
         assert deployed.returncode == 0, deployed.stderr
         assert "proxy: site.conf changed after its container started: a new container reads it" in deployed.stderr
         assert load.total >= 40 and load.failures == [], (load.total, load.failures[:5])
