@@ -56,15 +56,40 @@ def own_images_built_once():
         marker.write_text(run)
 
 
-def free_ports(n: int) -> list[int]:  # noqa: D103
-    socks = []
-    for _ in range(n):
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        socks.append(s)
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
+def _ports_to_hand_out() -> range:
+    """Host ports below the kernel's ephemeral range: no client connection of any test takes one
+    as its own local port (the range is read; 32768 when it cannot be)."""
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    return range(max(1024, low - 12000), low)
+
+
+def free_ports(n: int) -> list[int]:
+    """n host ports for one test's stack: never handed to another test of this run (a file per
+    port, created exclusively, under .stackctl/test-ports/<run>), and nothing listens on them now.
+    A port the kernel picked (bind to 0, then closed) was free only until another worker asked:
+    CI once saw two tests given one port, the second `up` refused with 'port is already allocated'."""
+    import random
+
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID", str(os.getpid()))
+    given = ROOT / ".stackctl" / "test-ports" / run
+    given.mkdir(parents=True, exist_ok=True)
+    candidates = _ports_to_hand_out()
+    ports: list[int] = []
+    while len(ports) < n:
+        port = random.choice(candidates)
+        try:
+            os.close(os.open(given / str(port), os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        except FileExistsError:
+            continue  # another test of this run has it
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue  # something outside this run listens there
+        ports.append(port)
     return ports
 
 
