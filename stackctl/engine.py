@@ -542,12 +542,22 @@ class Engine:
     def stack_networks(self, stack: str) -> list[dict]:
         return self._simple.networks(filters={"label": f"{STACK_LABEL}={stack}"})
 
-    def remove_network(self, network_id: str) -> bool:
+    def remove_network(self, network_id: str) -> str | None:
+        """Remove a network: None once it is gone (or was), else the engine's words for why it is
+        still held (a task or container on it: a swarm holds a removed service's network until
+        its tasks are cleaned up). Any other refusal raises."""
+        import docker.errors
+
         try:
             self._api.remove_network(network_id)
         except _missing():
-            return False
-        return True
+            return None
+        except docker.errors.APIError as exc:
+            said = str(exc.explanation or exc)
+            if "in use" in said:
+                return said
+            raise
+        return None
 
     def create_volume(self, name: str, labels: dict[str, str]) -> dict[str, str]:
         """Create a named volume, or get the one of that name: the labels of what the engine has

@@ -38,7 +38,9 @@ def _down(stack: Stack, volumes: bool, report: Reporter) -> SwarmDown:
     if services:
         report.phase(f"removing {len(services)} services of stack {name}")
         done = engine.cli(stack_command.remove_argv(name), timeout=60)
-        if done.exit_code != 0:
+        # `stack rm` also fails when a network is still held by the tasks it just stopped: once the
+        # services are gone, what is left is removed below, after the tasks
+        if done.exit_code != 0 and engine.stack_services(name):
             raise StackError(f"docker stack rm failed: {(done.stderr or done.stdout).strip()}",
                              f"retry stackctl --target swarm down; by hand: docker stack rm {name}", EXIT_FAILED)
 
@@ -55,8 +57,16 @@ def _down(stack: Stack, volumes: bool, report: Reporter) -> SwarmDown:
                          f"see docker stack ps {name}; then stackctl --target swarm down again", EXIT_FAILED)
     for container in engine.stack_containers(name):  # exited tasks of removed services linger a while
         engine.remove(container["Id"])
-    for network in engine.stack_networks(name):  # stack rm leaves one its last tasks still held
-        engine.remove_network(network["Id"])
+
+    def networks_gone():  # stack rm leaves one its last tasks still held until swarm cleans them up
+        held = [why for why in (engine.remove_network(n["Id"]) for n in engine.stack_networks(name)) if why]
+        return Observation.pending(held[0]) if held else Observation.ready("removed")
+
+    result = wait_ready(networks_gone, GONE_TIMEOUT, max_interval=0.5,
+                        on_observation=lambda o, t: report.phase(f"waiting for stack {name}'s network: {o.detail}"))
+    if not result.ok:
+        raise StackError(f"stack {name}'s network is still in use after {GONE_TIMEOUT}s: {result.detail}",
+                         "see docker network inspect; then stackctl --target swarm down again", EXIT_FAILED)
     secrets.prune(engine, name, set())
     removed = []
     if volumes:

@@ -234,9 +234,9 @@ class FakeEngine:
     def stack_networks(self, stack: str) -> list[dict]:
         return []
 
-    def remove_network(self, network_id: str) -> bool:
+    def remove_network(self, network_id: str) -> str | None:
         self.calls.append(f"remove network {network_id}")
-        return True
+        return None
 
     def create_volume(self, name: str, labels: dict[str, str]) -> dict[str, str]:
         self.calls.append(f"create volume {name}")
