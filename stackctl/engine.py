@@ -170,15 +170,16 @@ class Engine:
                 found[info.service] = info
         return found
 
-    def service_containers(self, project: str, service: str) -> list[ContainerInfo]:
-        """Every container of a service (a rollout runs several), oldest first."""
+    def service_containers(self, project: str, service: str, running_only: bool = False) -> list[ContainerInfo]:
+        """Every container of a service (a rollout runs several), oldest first; `running_only`:
+        those running (what serves), the others neither listed nor inspected."""
         found = []
         filters = {"label": [f"{PROJECT_LABEL}={project}", f"{SERVICE_LABEL}={service}"]}
-        for summary in self._simple.containers(all=True, filters=filters):
+        for summary in self._simple.containers(all=not running_only, filters=filters):
             if (summary.get("Labels") or {}).get(ONEOFF_LABEL) == "True":
                 continue
             info = self.inspect(summary["Id"])
-            if info is not None:
+            if info is not None and (info.state == "running" or not running_only):
                 found.append((summary.get("Created", 0), info))
         return [info for _, info in sorted(found, key=lambda pair: pair[0])]
 

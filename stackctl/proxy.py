@@ -47,7 +47,7 @@ class Proxies:
         self.marker = f"{PIN_DIR}/{service}-slot-2"
         self.port = port
         self.slots = (f"{stack.name}-{service}-1", f"{stack.name}-{service}-2")
-        self.containers = [c for c in stack.engine.service_containers(stack.name, proxy) if c.state == "running"] \
+        self.containers = stack.engine.service_containers(stack.name, proxy, running_only=True) \
             if self.active else []
 
     def include(self) -> str:
@@ -135,6 +135,6 @@ def pin_started_proxy(stack: Stack) -> str | None:
     proxies = Proxies(stack, upstream)
     if not proxies.containers:
         return None
-    serving = [c for c in stack.engine.service_containers(stack.name, upstream) if c.state == "running"]
+    serving = stack.engine.service_containers(stack.name, upstream, running_only=True)
     proxies.install(serving[-1] if serving else None)
     return serving[-1].name if serving else None

@@ -127,7 +127,7 @@ def changed(target: Stack, service: str, report: Reporter | None = None) -> bool
     read-only that changed after they started (an nginx.conf: compose does not see it)."""
     wanted = target.engine.image_id(target.model.services[service].image)
     config = ((target.config.get("services") or {}).get(service, {}).get("labels") or {}).get(releases.CONFIG_LABEL)
-    running = [c for c in target.engine.service_containers(target.name, service) if c.state == "running"]
+    running = target.engine.service_containers(target.name, service, running_only=True)
     if not running or any(c.image_id != wanted or (config and c.labels.get(releases.CONFIG_LABEL) != config)
                           for c in running):
         return True

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 
-from stackctl.deploy.rollout import retire, running, start_beside
+from stackctl.deploy.rollout import retire, start_beside
 from stackctl.errors import EXIT_FAILED
 from stackctl.health.diagnose import failure_details
 from stackctl.health.gate import wait_ready
@@ -29,7 +29,7 @@ STOP_GRACE = 30
 def hand_over(stack: Stack, service: str, *, timeout: float, report: Reporter) -> float:
     """Replace the service's running containers with one of its current image; the gap in seconds."""
     eng, spec = stack.engine, stack.model.services[service]
-    old = running(stack, service)
+    old = stack.engine.service_containers(stack.name, service, running_only=True)
     new = start_beside(stack, service, old, report, f"new container created beside {len(old)} serving", start=False)
     gap_from = time.monotonic()
     for container in old:

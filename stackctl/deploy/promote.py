@@ -25,7 +25,7 @@ def running_shipped(source: Stack) -> releases.Deployed:
     built = sorted(n for n, spec in source.model.services.items() if spec.build)
     images, ids, missing, local = {}, set(), [], []
     for name in built:
-        running = [c for c in source.engine.service_containers(source.name, name) if c.state == "running"]
+        running = source.engine.service_containers(source.name, name, running_only=True)
         if not running:
             missing.append(name)
             continue

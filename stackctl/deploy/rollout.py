@@ -30,12 +30,12 @@ SWITCH_SETTLE = 1.0  # requests the old container already has finish before its 
 def rollout(stack: Stack, service: str, *, timeout: float, report: Reporter,
             cancel: threading.Event | None = None, settle: float = SWITCH_SETTLE) -> float:
     eng, spec = stack.engine, stack.model.services[service]
-    old = running(stack, service)
+    old = stack.engine.service_containers(stack.name, service, running_only=True)
     proxies = Proxies(stack, service)
     if proxies.containers:
         serving = next((c for c in old if c.name == proxies.serving_slot()), old[-1] if old else None)
         proxies.install(serving)  # a no-op once the proxy carries the two slots
-        old = running(stack, service)
+        old = stack.engine.service_containers(stack.name, service, running_only=True)
     new = start_beside(stack, service, old, report, f"new container beside {len(old)} serving")
     started = time.monotonic()
     for container in new:
@@ -59,11 +59,6 @@ def rollout(stack: Stack, service: str, *, timeout: float, report: Reporter,
         retire(eng, container.id, grace=STOP_GRACE)
     report.service(service, "ready", f"replaced {len(old)} with {len(new)}", time.monotonic() - started)
     return healthy_after
-
-
-def running(stack: Stack, service: str) -> list:
-    """The service's running containers: what serves before a replacement."""
-    return [c for c in stack.engine.service_containers(stack.name, service) if c.state == "running"]
 
 
 def start_beside(stack: Stack, service: str, old: list, report: Reporter, said: str, *, start: bool = True) -> list:

@@ -77,7 +77,7 @@ def _edge(stack):
         raise StackError(f"no edge in {stack.project.env}: stackctl.yaml has no edge: (or this environment does not "
                          "have production's rules)", "add edge: {hosts: [...], tls: ...} to stackctl.yaml; stackctl "
                          "--env production ...", EXIT_USAGE)
-    running = [c for c in stack.engine.service_containers(stack.name, SERVICE) if c.state == "running"]
+    running = stack.engine.service_containers(stack.name, SERVICE, running_only=True)
     return declared.edge, (running[0] if running else None)
 
 

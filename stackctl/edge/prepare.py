@@ -105,7 +105,7 @@ def prepare(stack, report: Reporter) -> Prepared:
             pass
     current = stack.engine.image_id(override.image())
     # A running edge of an older image is replaced by compose next (its image changed): not reloaded.
-    containers = [c for c in stack.engine.service_containers(stack.name, SERVICE) if c.state == "running"]
+    containers = stack.engine.service_containers(stack.name, SERVICE, running_only=True)
     running = [c for c in containers if c.image_id == current]
     if len(running) < len(containers):
         report.note("edge: its image changed (a new stackctl): its container is replaced, and the host's ports "

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 
-from stackctl.deploy.rollout import retire, running, start_beside
+from stackctl.deploy.rollout import retire, start_beside
 from stackctl.edge import SERVICE, runtime
 from stackctl.errors import EXIT_FAILED
 from stackctl.health.diagnose import failure_details
@@ -30,7 +30,7 @@ RELEASED = 10.0  # seconds the edge's DNS has to forget a stopped container (it 
 
 def edge_running(stack: Stack):
     """The edge's running container, or None."""
-    return next((c for c in stack.engine.service_containers(stack.name, SERVICE) if c.state == "running"), None)
+    return next(iter(stack.engine.service_containers(stack.name, SERVICE, running_only=True)), None)
 
 
 def edge_container(stack: Stack):
@@ -45,7 +45,7 @@ def roll_behind_edge(stack: Stack, service: str, *, timeout: float, report: Repo
     """Replace the proxy's containers behind the edge; the gap in seconds (none: 0.0)."""
     eng, spec = stack.engine, stack.model.services[service]
     edge = edge_container(stack)
-    old = running(stack, service)
+    old = stack.engine.service_containers(stack.name, service, running_only=True)
     new = start_beside(stack, service, old, report, f"new container beside {len(old)} serving, behind the edge")
     started = time.monotonic()
     result = wait_ready(observer(spec, eng, new[-1].id, STAYS_UP), timeout,

@@ -48,8 +48,9 @@ class FakeEngine:
     def project_containers(self, project: str) -> dict[str, ContainerInfo]:
         return {c.service: c for c in self.containers.values() if c.project == project}
 
-    def service_containers(self, project: str, service: str) -> list[ContainerInfo]:
-        return [c for c in self.containers.values() if c.project == project and c.service == service]
+    def service_containers(self, project: str, service: str, running_only: bool = False) -> list[ContainerInfo]:
+        return [c for c in self.containers.values() if c.project == project and c.service == service
+                and (c.state == "running" or not running_only)]
 
     def running_summaries(self) -> list[dict]:
         return []
