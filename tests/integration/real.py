@@ -62,9 +62,11 @@ _PSQL = 'psql -X -At -F "|" -v ON_ERROR_STOP=1 -U "$user"'
 _TABLES = ("(SELECT quote_ident(schemaname) || '.' || quote_ident(tablename) AS t FROM pg_tables "
            "WHERE schemaname NOT IN ('pg_catalog', 'information_schema', 'tiger', 'topology') "
            "AND tablename <> 'spatial_ref_sys') tables")
-# each database (no template, none kept aside by a restore) as a line "=name", then what `$1` prints for it
-_EACH_DATABASE = (f'dbs=$({_PSQL} -d postgres -c "SELECT datname FROM pg_database WHERE NOT datistemplate '
-                  "AND datname !~ '_(before|restore)_' ORDER BY 1\"); "
+# the databases: no template, none kept aside by a restore
+_DATABASES = ("SELECT datname FROM pg_database WHERE NOT datistemplate AND datname !~ '_(before|restore)_' "
+              "ORDER BY 1")
+# each database as a line "=name", then what `$1` prints in it
+_EACH_DATABASE = (f'dbs=$({_PSQL} -d postgres -c "{_DATABASES}"); '
                   'printf "%s\\n" "$dbs" | while IFS= read -r db; do [ -n "$db" ] || continue; '
                   f'printf "=%s\\n" "$db"; printf "%s\\n" "$1" | {_PSQL} -d "$db"; done')
 
@@ -87,7 +89,7 @@ def _each_database(runner: StackRunner, db_service: str, sql: str) -> dict[str, 
 
 
 def databases(runner: StackRunner, db_service: str) -> list[str]:
-    return list(_each_database(runner, db_service, "SELECT 1 WHERE false"))
+    return [row[0] for row in psql(runner, db_service, "postgres", _DATABASES)]
 
 
 def fingerprint(runner: StackRunner, db_service: str) -> dict:
