@@ -46,23 +46,26 @@ debian_mirror() {
 }
 
 # The base's own recipe: bump it when build_base changes, and every stand-in is rebuilt on the new base.
-BASE_RECIPE=2  # 2: the root folder is 0755 (mktemp -d made it 0700: on a vfs engine, a non-root process could not
-               # reach / at all: "exec: sh: permission denied")
+BASE_RECIPE=3  # 2: the root folder is 0755 (mktemp -d made it 0700: on a vfs engine, a non-root process could not
+               # reach / at all: "exec: sh: permission denied"); 3: dpkg does not fsync each file it unpacks
+               # (as Debian's official images: an image build that dies is thrown away whole)
 
 build_base() {
   [ "$(docker image inspect -f '{{index .Config.Labels "stackctl.standin.base"}}' "$BASE" 2>/dev/null)" = "$BASE_RECIPE" ] \
     && return
-  command -v debootstrap >/dev/null 2>&1 || {
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
+  # mmdebstrap: apt fetches and unpacks the base in 13 s where debootstrap took 27 s.
+  command -v mmdebstrap >/dev/null 2>&1 || {
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends mmdebstrap >/dev/null
   }
   local mirror="${DEBIAN_MIRROR:-$(debian_mirror)}" dir
   dir=$(mktemp -d)
-  say "debootstrap bookworm (minbase) for $BASE"
-  debootstrap --variant=minbase bookworm "$dir" "$mirror" >/dev/null
+  say "mmdebstrap bookworm (minbase) for $BASE"
+  mmdebstrap --quiet --variant=minbase bookworm "$dir" "$mirror" >/dev/null
   chmod 0755 "$dir"  # the image's /: tar records the folder's own mode as the root entry
   rm -rf "$dir"/var/cache/apt/archives/*.deb "$dir"/var/lib/apt/lists/*
   printf 'APT::Install-Recommends "false";\nAPT::Install-Suggests "false";\n' \
     > "$dir/etc/apt/apt.conf.d/90stackctl-norecommends"
+  echo force-unsafe-io > "$dir/etc/dpkg/dpkg.cfg.d/90stackctl-unsafe-io"
   # The host's CA bundle at a path of its own: apt's ca-certificates would overwrite
   # /etc/ssl/certs/ca-certificates.crt (shared/ENGINE.md).
   mkdir -p "$dir/usr/local/share/host-ca"
@@ -83,23 +86,45 @@ recipe_hash() {  # its folder's files and the base it is built on
     | sha256sum | cut -c1-16
 }
 
-build_standin() {  # dir tag
-  local recipe
-  recipe=$(recipe_hash "$1")
-  if [ "$(docker image inspect -f '{{index .Config.Labels "stackctl.standin.recipe"}}' "$2" 2>/dev/null)" = "$recipe" ]; then
-    say "$2 present"; return
-  fi
-  build_base
-  say "building $2"
+stale() {  # dir tag: its recipe changed since it was built (or it was never built)
+  [ "$(docker image inspect -f '{{index .Config.Labels "stackctl.standin.recipe"}}' "$2" 2>/dev/null)" != "$(recipe_hash "$1")" ]
+}
+
+build_standin() {  # dir tag (the base is built)
   local start=$SECONDS
-  DOCKER_BUILDKIT=0 docker build -q --build-arg "BASE=$BASE" --label "stackctl.standin.recipe=$recipe" -t "$2" \
-    "$HERE/$1" >/dev/null 2>"$ROOT/.stackctl/standin-$1.log" || {
-    say "building $2 failed: see .stackctl/standin-$1.log"; tail -n 20 "$ROOT/.stackctl/standin-$1.log" >&2; exit 1; }
+  DOCKER_BUILDKIT=0 docker build -q --build-arg "BASE=$BASE" --label "stackctl.standin.recipe=$(recipe_hash "$1")" \
+    -t "$2" "$HERE/$1" >/dev/null 2>"$ROOT/.stackctl/standin-$1.log" || return 1
   say "built $2 in $((SECONDS - start)) s"
+}
+
+# The stale stand-ins are built side by side: each is mostly apt fetching and unpacking (on a fresh machine
+# one after another took 119 s, the longest alone 33 s).
+build_stale() {  # "dir tag"...
+  local -A building=()
+  local each dir tag failed=0
+  for each in "$@"; do
+    read -r dir tag <<<"$each"
+    if stale "$dir" "$tag"; then building[$dir]=$tag; else say "$tag present"; fi
+  done
+  [ ${#building[@]} -gt 0 ] || return 0
+  build_base
+  say "building ${building[*]}"
+  local -A pid=()
+  for dir in "${!building[@]}"; do
+    build_standin "$dir" "${building[$dir]}" & pid[$dir]=$!
+  done
+  for dir in "${!pid[@]}"; do
+    wait "${pid[$dir]}" && continue
+    failed=1
+    say "building ${building[$dir]} failed: see .stackctl/standin-$dir.log"
+    tail -n 20 "$ROOT/.stackctl/standin-$dir.log" >&2
+  done
+  return $failed
 }
 
 mkdir -p "$ROOT/.stackctl"
 tmp=$(mktemp)
+standins=()
 echo "# Written by scripts/standin-images.sh: images this machine can use. .env wins over it." > "$tmp"
 # Defaults come from .env.example, the documented source of every setting.
 while IFS='=' read -r key default; do
@@ -109,9 +134,10 @@ while IFS='=' read -r key default; do
     continue
   fi
   read -r dir tag <<<"${STANDIN[$key]}"
-  build_standin "$dir" "$tag"
+  standins+=("$dir $tag")
   echo "$key=$tag" >> "$tmp"
 done < <(grep -E '^[A-Z_]+_IMAGE=' "$ROOT/.env.example"; echo "$EXTRA")
+build_stale "${standins[@]}"
 # The base of stackctl's edge image (stackctl/edge/image, built by stackctl itself): Debian 12.
 if have_image debian:bookworm-slim || timeout 60 docker pull -q debian:bookworm-slim >/dev/null 2>&1; then
   say "STACKCTL_EDGE_BASE_IMAGE: debian:bookworm-slim"
