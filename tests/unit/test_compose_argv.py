@@ -144,3 +144,44 @@ def test_exec_variables_that_are_not_name_or_name_value_are_refused(bad):
 
     with pytest.raises(ConfigError, match="is not NAME or NAME=VALUE"):
         ExecOptions(env=(bad,)).argv()
+
+
+def _plugin(folder, name="docker-compose"):
+    folder.mkdir(parents=True, exist_ok=True)
+    binary = folder / name
+    binary.write_text("#!/bin/sh\n")
+    binary.chmod(0o755)
+    return binary
+
+
+def _fresh_lookup(monkeypatch, tmp_path, dirs=()):
+    from stackctl import compose
+
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "config"))
+    monkeypatch.setattr(compose, "PLUGIN_DIRS", tuple(str(d) for d in dirs))
+    monkeypatch.setattr(compose, "_PLUGIN", [])
+    return compose
+
+
+def test_compose_runs_as_the_plugin_binary_the_docker_cli_would_pick(tmp_path, monkeypatch):
+    system = _plugin(tmp_path / "system")
+    compose = _fresh_lookup(monkeypatch, tmp_path, dirs=[tmp_path / "system"])
+    assert compose.runnable(("docker", "compose", "--file", "a.yaml", "ps")) == [str(system), "--file", "a.yaml", "ps"]
+    own = _plugin(tmp_path / "config" / "cli-plugins")  # the user's own comes first, as for the CLI
+    compose = _fresh_lookup(monkeypatch, tmp_path, dirs=[tmp_path / "system"])
+    assert compose.runnable(("docker", "compose", "version"))[0] == str(own)
+    assert compose.runnable(("docker", "stack", "ls")) == ["docker", "stack", "ls"]  # only compose
+
+
+def test_compose_goes_through_the_docker_cli_where_it_could_look_elsewhere(tmp_path, monkeypatch):
+    compose = _fresh_lookup(monkeypatch, tmp_path)
+    assert compose.runnable(("docker", "compose", "ps")) == ["docker", "compose", "ps"]  # no binary found
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "cli-plugins").mkdir()
+    (tmp_path / "config" / "cli-plugins" / "docker-compose").write_text("not executable")
+    compose = _fresh_lookup(monkeypatch, tmp_path)
+    assert compose.runnable(("docker", "compose", "ps")) == ["docker", "compose", "ps"]
+    _plugin(tmp_path / "config" / "cli-plugins")
+    (tmp_path / "config" / "config.json").write_text('{"cliPluginsExtraDirs": ["/opt/plugins"]}')
+    compose = _fresh_lookup(monkeypatch, tmp_path)
+    assert compose.runnable(("docker", "compose", "ps")) == ["docker", "compose", "ps"]
