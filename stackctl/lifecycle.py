@@ -8,7 +8,7 @@ from typing import Iterator
 
 from stackctl.errors import EXIT_FAILED, EXIT_USAGE, ConfigError, StackError
 from stackctl.health.gate import wait_ready
-from stackctl.health.service import observer
+from stackctl.health.service import LOOK_WITHIN, observer
 from stackctl.plan import check_known, start_order
 from stackctl.service_state import ServiceState
 from stackctl.stack import Stack
@@ -80,7 +80,7 @@ def _restart(stack: Stack, services: list[str], *, timeout: float | None, report
         spec, info = model.services[name], containers[name]
         report.service(name, "restarting")
         stack.engine.restart(info.id)  # files compose injected (secrets) persist across restarts
-        result = wait_ready(observer(spec, stack.engine, info.id),
+        result = wait_ready(observer(spec, stack.engine, info.id, within=LOOK_WITHIN),
                             timeout or stack.settings.health_timeout, cancel=cancel,
                             on_observation=lambda o, t, n=name: report.service(n, "starting", o.detail, t))
         if cancel.is_set():

@@ -18,8 +18,8 @@ from stackctl.errors import EXIT_FAILED, StackError
 from stackctl.health import diagnose
 from stackctl.health.diagnose import failure_details
 from stackctl.health.gate import NO_EVIDENCE, GateResult, Observation, wait_ready
-from stackctl.health.service import STAYS_UP, Endpoint, EndpointResult, check_endpoints, observer, ready_now, \
-    running_endpoints, warm_probes
+from stackctl.health.service import LOOK_WITHIN, STAYS_UP, Endpoint, EndpointResult, check_endpoints, observer, \
+    ready_now, running_endpoints, warm_probes
 from stackctl.plan import after_oneshots, closure, up_steps
 from stackctl.steps import Plan, Step
 from stackctl.preflight import PreflightFailed, run_checks
@@ -138,7 +138,7 @@ class Executor:
         def report(obs: Observation, elapsed: float) -> None:
             self.report.service(name, "running" if spec.oneshot else "starting", obs.detail, elapsed)
 
-        result: GateResult = wait_ready(observer(spec, self.stack.engine, info.id, STAYS_UP),
+        result: GateResult = wait_ready(observer(spec, self.stack.engine, info.id, STAYS_UP, LOOK_WITHIN),
                                         self.timeout, cancel=self.cancel, on_observation=report)
         if result.ok:
             if self.stack.model.switch == "include" and (spec.role == "proxy" or name == self.stack.model.upstream):

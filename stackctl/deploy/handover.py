@@ -18,7 +18,7 @@ from stackctl.deploy.rollout import retire, start_beside
 from stackctl.errors import EXIT_FAILED
 from stackctl.health.diagnose import failure_details
 from stackctl.health.gate import wait_ready
-from stackctl.health.service import observer
+from stackctl.health.service import LOOK_WITHIN, observer
 from stackctl.proxy import RolloutFailed, pin_started_proxy
 from stackctl.report import Reporter
 from stackctl.stack import Stack
@@ -46,7 +46,7 @@ def hand_over(stack: Stack, service: str, *, timeout: float, report: Reporter) -
         for container in new:
             eng.start(container.id)
     begun = time.monotonic()
-    result = wait_ready(observer(spec, eng, new[-1].id), timeout,
+    result = wait_ready(observer(spec, eng, new[-1].id, within=LOOK_WITHIN), timeout,
                         on_observation=lambda o, t: report.service(service, "starting", o.detail, t))
     gap = time.monotonic() - gap_from
     if not result.ok:

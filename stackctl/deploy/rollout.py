@@ -17,7 +17,7 @@ import time
 
 from stackctl.errors import EXIT_FAILED
 from stackctl.health.gate import wait_ready
-from stackctl.health.service import STAYS_UP, observer
+from stackctl.health.service import LOOK_WITHIN, STAYS_UP, observer
 from stackctl.proxy import Proxies, RolloutFailed
 from stackctl.stack import Stack
 from stackctl.report import Reporter
@@ -39,7 +39,7 @@ def rollout(stack: Stack, service: str, *, timeout: float, report: Reporter,
     new = start_beside(stack, service, old, report, f"new container beside {len(old)} serving")
     started = time.monotonic()
     for container in new:
-        result = wait_ready(observer(spec, eng, container.id, STAYS_UP), timeout, cancel=cancel,
+        result = wait_ready(observer(spec, eng, container.id, STAYS_UP, LOOK_WITHIN), timeout, cancel=cancel,
                             on_observation=lambda o, t: report.service(service, "starting", o.detail, t))
         if not result.ok:
             details = failure_details(stack, service, container.id)

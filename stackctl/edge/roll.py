@@ -18,7 +18,7 @@ from stackctl.edge import SERVICE, runtime
 from stackctl.errors import EXIT_FAILED
 from stackctl.health.diagnose import failure_details
 from stackctl.health.gate import wait_ready
-from stackctl.health.service import STAYS_UP, observer
+from stackctl.health.service import LOOK_WITHIN, STAYS_UP, observer
 from stackctl.proxy import RolloutFailed
 from stackctl.report import Reporter
 from stackctl.stack import Stack
@@ -48,7 +48,7 @@ def roll_behind_edge(stack: Stack, service: str, *, timeout: float, report: Repo
     old = stack.engine.service_containers(stack.name, service, running_only=True)
     new = start_beside(stack, service, old, report, f"new container beside {len(old)} serving, behind the edge")
     started = time.monotonic()
-    result = wait_ready(observer(spec, eng, new[-1].id, STAYS_UP), timeout,
+    result = wait_ready(observer(spec, eng, new[-1].id, STAYS_UP, LOOK_WITHIN), timeout,
                         on_observation=lambda o, t: report.service(service, "starting", o.detail, t))
     fresh = eng.inspect(new[-1].id)
     try:

@@ -134,15 +134,16 @@ def running_endpoints(model, containers: dict[str, ContainerInfo], names, engine
     return found
 
 
-def exec_probe(engine: Engine, info: ContainerInfo) -> Observation:
+def exec_probe(engine: Engine, info: ContainerInfo, within: float = 0.0) -> Observation:
     """Run the container's own healthcheck command now, instead of waiting for the engine to
-    run it at its interval: the probe for services with nothing published (production API)."""
+    run it at its interval: the probe for services with nothing published (production API);
+    `within`: run again in there until it passes, or that many seconds pass."""
     test = list(info.healthcheck)
     if not test or test[0] == "NONE":
         return Observation.pending("no healthcheck")
     cmd = ["sh", "-c", test[1]] if test[0] == "CMD-SHELL" else test[1:]
     try:
-        result = engine.exec(info.id, cmd)
+        result = engine.exec_until(info.id, cmd, within=within)
     except Exception as exc:  # the container may be going away
         return Observation.pending(f"{type(exc).__name__}: {exc}")
     output = (result.stdout + result.stderr).strip()
@@ -155,6 +156,10 @@ IMAGE_EXPOSE_GRACE = 5.0  # seconds a container whose only port is its image's E
 # Seconds a container that can show nothing must stay up before a gate lets it pass as running: a
 # process that crashes at once (address in use, a missing variable) restarts, and is caught.
 STAYS_UP = 3.0
+# Seconds one look of a gate may wait inside a container for a probe run there to pass (its kind's
+# client, its healthcheck): the probe runs every 0.1 s in there, but the exec that carries it costs
+# the engine ~45 ms of CPU, which a look every 0.2 s for the seconds an initdb takes multiplied.
+LOOK_WITHIN = 2.0
 
 
 def expected_ports(spec: ServiceSpec, info: ContainerInfo) -> tuple[list[int], list[int]]:
@@ -220,21 +225,23 @@ def observe_container(spec: ServiceSpec, info: ContainerInfo | None) -> Observat
     return None
 
 
-def exec_role_probe(engine: Engine, spec: ServiceSpec, info: ContainerInfo) -> Observation | None:
+def exec_role_probe(engine: Engine, spec: ServiceSpec, info: ContainerInfo, within: float = 0.0) -> Observation | None:
     """A data kind's own protocol, asked inside its container (nothing published)."""
     kind = (spec.probe or "").split(":")[0]
     if kind not in kinds.KNOWN:
         return None
-    return proven(kinds.kind(kind).probe_inside(engine, info), kinds.kind(kind).evidence)
+    return proven(kinds.kind(kind).probe_inside(engine, info, within), kinds.kind(kind).evidence)
 
 
-def observer(spec: ServiceSpec, engine: Engine, container_id: str, stays_up: float = 0.0) -> Callable[[], Observation]:
+def observer(spec: ServiceSpec, engine: Engine, container_id: str, stays_up: float = 0.0,
+             within: float = 0.0) -> Callable[[], Observation]:
     """observe() for the gate: ready when the container runs and something shows it serves, and
     named by what: the protocol from the host where it is published (sql, ping, http <path>),
     inside its container where not (a data kind's own client), its healthcheck run now, HTTP at
     its own address, or a listener on a port it says it serves on. A container that names no
     port and has no healthcheck is only running: ready with no evidence, which up and status
-    say as such, never as ready.
+    say as such, never as ready. `within` (a gate's looks: LOOK_WITHIN): a probe run inside the
+    container is run again in there until it passes or that many seconds pass, one exec per look.
     """
     endpoint: list[Endpoint | None] = []
 
@@ -248,7 +255,8 @@ def observer(spec: ServiceSpec, engine: Engine, container_id: str, stays_up: flo
             endpoint[:] = [probe_endpoint(spec, info, engine)]
         if endpoint[0] is not None:
             return endpoint[0].probe()
-        for ask in (exec_role_probe, lambda e, s_, i: exec_probe(e, i) if i.healthcheck else None, http_inside):
+        for ask in (lambda e, s_, i: exec_role_probe(e, s_, i, within),
+                    lambda e, s_, i: exec_probe(e, i, within) if i.healthcheck else None, http_inside):
             seen = ask(engine, spec, info)
             if seen is not None:
                 return seen

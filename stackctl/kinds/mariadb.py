@@ -101,11 +101,11 @@ class MariaDB:
         except Exception as exc:  # a probe never raises
             return Observation.pending(f"{type(exc).__name__}: {exc}")
 
-    def probe_inside(self, engine: Engine, info: ContainerInfo) -> Observation:
+    def probe_inside(self, engine: Engine, info: ContainerInfo, within: float = 0.0) -> Observation:
         creds = self.credentials(engine, info)
         try:
-            result = engine.exec(info.id, _client(creds, ["-h", "127.0.0.1", "-N", "-e", "SELECT 1"]),
-                                 env=_pwd(creds))
+            result = engine.exec_until(info.id, _client(creds, ["-h", "127.0.0.1", "-N", "-e", "SELECT 1"]),
+                                       env=_pwd(creds), within=within, give_up_on=("Access denied",))
         except Exception as exc:  # the container may be going away
             return Observation.pending(f"{type(exc).__name__}: {exc}")
         output = (result.stdout + result.stderr).strip()

@@ -105,12 +105,14 @@ class Postgres:
         except Exception as exc:  # a probe never raises
             return Observation.pending(f"{type(exc).__name__}: {exc}")
 
-    def probe_inside(self, engine: Engine, info: ContainerInfo) -> Observation:
-        """SQL over TCP to 127.0.0.1 inside the container (the init-time server listens on the socket only)."""
+    def probe_inside(self, engine: Engine, info: ContainerInfo, within: float = 0.0) -> Observation:
+        """SQL over TCP to 127.0.0.1 inside the container (the init-time server listens on the socket
+        only); `within`: asked again in there until it answers, or that many seconds pass."""
         creds = self.credentials(engine, info)
         cmd = ["psql", "-X", "-h", "127.0.0.1", "-U", creds.user, "-d", creds.database, "-tAc", "SELECT 1"]
         try:
-            result = engine.exec(info.id, cmd, env={"PGPASSWORD": creds.password} if creds.password else None)
+            result = engine.exec_until(info.id, cmd, env={"PGPASSWORD": creds.password} if creds.password else None,
+                                       within=within, give_up_on=("password authentication failed",))
         except Exception as exc:  # the container may be going away
             return Observation.pending(f"{type(exc).__name__}: {exc}")
         output = (result.stdout + result.stderr).strip()

@@ -235,10 +235,14 @@ class Redis:
         except OSError as exc:
             return Observation.pending(str(exc) or type(exc).__name__)
 
-    def probe_inside(self, engine: Engine, info: ContainerInfo) -> Observation:
+    def probe_inside(self, engine: Engine, info: ContainerInfo, within: float = 0.0) -> Observation:
         try:
             password = self.credentials(engine, info)
-            result = self._ask(engine, info.id, password, "PING")
+            if within > 0:  # asked again in there until the server answers at all (redis-cli exits 0 on any reply)
+                argv, env = self.client(password, ["PING"])
+                result = engine.exec_until(info.id, argv, env=env, within=within)
+            else:
+                result = self._ask(engine, info.id, password, "PING")
         except Exception as exc:  # the container may be going away
             return Observation.pending(f"{type(exc).__name__}: {exc}")
         output = (result.stdout + result.stderr).strip()

@@ -125,6 +125,10 @@ class FakeEngine:
     def read(self, container: str, cmd: list[str], env: dict | None = None) -> ExecResult:
         return self.exec(container, cmd, env)  # the fake's answers are never cut short
 
+    def exec_until(self, container: str, cmd: list[str], env: dict | None = None, *, within: float = 0.0,
+                   give_up_on: tuple[str, ...] = ()) -> ExecResult:
+        return self.exec(container, cmd, env)  # the fake answers at once: one run is all there is
+
     def exec_to_file(self, container: str, cmd: list[str], sink, env: dict | None = None) -> ExecResult:
         self.calls.append(f"exec {container} {' '.join(cmd)} > file")
         result = self.exec_handler(container, cmd, env)

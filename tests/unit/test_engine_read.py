@@ -58,3 +58,48 @@ def test_a_container_without_sh_gets_the_bare_command():
                                    ExecResult(0, "0: 00000000:1F90", ""))
     assert engine.read("c", ["cat", "/proc/net/tcp"]).stdout == "0: 00000000:1F90"
     assert ran[1] == ["cat", "/proc/net/tcp"]
+
+
+def engine_running_here(runs: list) -> Engine:
+    """An Engine whose exec runs the command on this machine's sh (a container's sh stands in)."""
+    import subprocess
+
+    engine = Engine.__new__(Engine)
+
+    def exec(container, cmd, env=None, user=None):
+        runs.append(cmd)
+        done = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        return ExecResult(done.returncode, done.stdout, done.stderr)
+
+    engine.exec = exec
+    return engine
+
+
+def test_a_probe_that_waits_runs_inside_until_it_passes_in_one_exec(tmp_path):
+    import subprocess
+    import time
+
+    runs, flag = [], tmp_path / "ready"
+    subprocess.Popen(["sh", "-c", f"sleep 0.4; touch {flag}"])
+    started = time.monotonic()
+    probe = ["sh", "-c", f'[ -f {flag} ] && echo 1 || {{ echo "not yet"; exit 2; }}']
+    result = engine_running_here(runs).exec_until("c", probe, within=5)
+    assert result.exit_code == 0 and result.stdout.strip() == "1"
+    assert 0.4 <= time.monotonic() - started < 2 and len(runs) == 1  # passed soon after, one exec
+
+
+def test_a_probe_that_waits_stops_on_an_answer_that_will_not_change_and_at_its_time():
+    import time
+
+    runs = []
+    engine = engine_running_here(runs)
+    started = time.monotonic()
+    refused = engine.exec_until("c", ["sh", "-c", "echo 'FATAL: password authentication failed'; exit 2"], within=5,
+                                give_up_on=("password authentication failed",))
+    assert refused.exit_code == 2 and "password authentication failed" in refused.stdout
+    assert time.monotonic() - started < 1
+    started = time.monotonic()
+    never = engine.exec_until("c", ["sh", "-c", "echo 'not yet'; exit 2"], within=1)
+    assert never.exit_code == 2 and never.stdout.strip() == "not yet" and time.monotonic() - started < 2.5
+    assert len(runs) == 2
+    assert engine.exec_until("c", ["sh", "-c", "exit 3"]).exit_code == 3 and runs[-1] == ["sh", "-c", "exit 3"]

@@ -31,7 +31,7 @@ def proxy_stack(tmp_path, monkeypatch):
     engine = FakeEngine([container(name, project="geo") for name in ("backend", "proxy")])
     stack = fake_stack(tmp_path, geo(proxy={"service": "proxy", "upstream": "backend"}), engine)
     stack.__dict__["compose"] = Compose(engine)
-    monkeypatch.setattr(handover, "observer", lambda spec, eng, cid: None)
+    monkeypatch.setattr(handover, "observer", lambda spec, eng, cid, within=0.0: None)
     return stack, engine
 
 
