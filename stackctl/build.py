@@ -57,36 +57,11 @@ def ignore_patterns(context: Path) -> list[str]:
 
 def dockerignore():
     """docker-py's .dockerignore matcher (the module docker.utils.build: exclude_paths,
-    PatternMatcher), without running docker-py's package init (requests, urllib3, the API client:
-    ~150 ms that a no-op up, which only asks whether sources changed, does not need). The module
-    needs only docker.constants and docker.utils.fnmatch: they load under placeholder parents, and
-    every module loaded so is taken out of sys.modules again, so a later `import docker` loads the
-    real package, untouched. Once the SDK is loaded, its own module is used."""
-    import importlib
-    import importlib.util
-    import sys
-    import types
+    PatternMatcher), without docker-py's package init (stackctl.alone): a no-op up, which only
+    asks whether sources changed, does not need the SDK's client."""
+    from stackctl.alone import module_alone
 
-    if "docker" in sys.modules:
-        return importlib.import_module("docker.utils.build")
-    if _matcher:
-        return _matcher[0]
-    root = importlib.util.find_spec("docker").submodule_search_locations[0]
-    before = set(sys.modules)
-    for name, path in (("docker", root), ("docker.utils", f"{root}/utils")):
-        placeholder = types.ModuleType(name)
-        placeholder.__path__, placeholder.__package__ = [path], name
-        sys.modules[name] = placeholder
-    try:
-        _matcher.append(importlib.import_module("docker.utils.build"))
-    finally:
-        for name in set(sys.modules) - before:
-            if name == "docker" or name.startswith("docker."):
-                del sys.modules[name]
-    return _matcher[0]
-
-
-_matcher: list = []  # docker.utils.build, loaded once by dockerignore()
+    return module_alone("docker.utils.build")
 
 
 def context_files(target: BuildTarget) -> list[str]:

@@ -29,3 +29,27 @@ print("ok")
 def test_the_matcher_loads_alone_answers_as_the_sdks_and_leaves_the_sdk_to_load_untouched():
     out = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
+
+
+WHALES = r"""
+import sys
+from stackctl.compose import _whales
+from stackctl.failures import translatable
+whales = _whales()
+assert not any(m == "python_on_whales" or m.startswith("python_on_whales.") for m in sys.modules), sorted(sys.modules)
+assert whales.run(["sh", "-c", "echo hi"]).strip() == "hi"
+try:
+    whales.run(["sh", "-c", "echo broken >&2; exit 3"], capture_stderr=True)
+    raise SystemExit("no exception")
+except whales.DockerException as exc:
+    assert exc.return_code == 3 and "broken" in exc.stderr and translatable(exc)
+import python_on_whales
+assert python_on_whales.DockerClient and python_on_whales.utils is not whales
+assert _whales() is python_on_whales.utils
+print("ok")
+"""
+
+
+def test_python_on_whales_runner_loads_alone_raises_its_own_error_and_leaves_the_package_untouched():
+    out = subprocess.run([sys.executable, "-c", WHALES], capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
