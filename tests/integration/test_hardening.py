@@ -398,12 +398,17 @@ def test_the_lock_survives_prune_and_sigterm_runs_the_undo_and_lets_go_of_it(sta
 
     # up holds the lock until it is told to stop: its migration waits (an `up` that finished during the
     # prunes let go of the lock before the test looked: CI, once, when `system prune` had gigabytes to free)
-    stack.env["MIGRATE_COMMAND"] = "sleep 600"
+    # (a sleep that ends on SIGTERM: a bare `sleep` as PID 1 ignores it). The prunes and the SIGTERM come
+    # once the migration runs: a SIGTERM while the engine was still starting the database left a container
+    # whose `docker stop` then took its full 10 s.
+    stack.env["MIGRATE_COMMAND"] = "sh -c 'trap \"exit 143\" TERM; sleep 600 & wait'"
     running = stack.popen("up")
     lock = ["docker", "volume", "inspect", f"stackctl-lock-{stack.name}"]
+    migrating = ["docker", "ps", "-q", "--filter", f"name={stack.name}-migrate-1", "--filter", "status=running"]
     deadline = time.monotonic() + 120
-    while subprocess.run(lock, capture_output=True).returncode != 0 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    while not subprocess.run(migrating, capture_output=True, text=True).stdout.strip() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert subprocess.run(lock, capture_output=True).returncode == 0  # held while it migrates
     for prune in (["docker", "container", "prune", "-f"], ["docker", "system", "prune", "-f"]):
         subprocess.run(prune, capture_output=True, check=True)
     assert subprocess.run(lock, capture_output=True).returncode == 0  # still there
