@@ -21,12 +21,14 @@ cd "$ROOT"
 bash scripts/setup.sh
 # testssl.sh checks production TLS, slowhttptest production nginx against slow clients, and
 # rclone serves a restic REST repository for the off-site tests (Debian's archive has all three).
+missing=()
 for tool in testssl:testssl.sh slowhttptest:slowhttptest rclone:rclone; do
-  if ! command -v "${tool%%:*}" >/dev/null && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
-    echo "[test] installing ${tool#*:}"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${tool#*:}" >/dev/null
-  fi
+  command -v "${tool%%:*}" >/dev/null || missing+=("${tool#*:}")
 done
+if [ ${#missing[@]} -gt 0 ] && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+  echo "[test] installing ${missing[*]}"  # one apt run for all of them
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+fi
 
 for arg in "$@"; do
   case "$arg" in
