@@ -334,8 +334,9 @@ class Engine:
         one of `give_up_on` (waiting longer will not help), or about `within` seconds have passed:
         one exec where a gate would make one per look. An exec costs the engine ~45 ms of CPU
         (runc, the shim, dockerd: measured here), the probe itself a few. The last run's output
-        (stdout and stderr together) and exit code. Without a shell in the image, or with
-        `within` 0, the command runs once as it is."""
+        (stdout and stderr together) and exit code, framed as `read` frames it: an answer without
+        its end line did not come from the loop (no sh in the image: the command runs once as it
+        is; or cut short in transport: as it came, for the next look). With `within` 0, one run."""
         import shlex
 
         if within <= 0:
@@ -349,10 +350,13 @@ class Engine:
                   '  [ "$(date +%s)" -lt "$end" ] || break\n'
                   f"  sleep {EVERY}\n"
                   "done\n"
-                  'printf "%s\\n" "$out"; exit "$code"')
+                  f'printf "%s\\n{END_OF_OUTPUT} %s\\n" "$out" "$code"; exit "$code"')
         result = self.exec(container, ["sh", "-c", script, "sh", *cmd], env=env)
-        if result.exit_code in (126, 127) and "sh" in (result.stdout + result.stderr)[:200]:
-            return self.exec(container, cmd, env=env)  # no sh in this image (or no date/sleep): the bare command
+        body, sep, tail = result.stdout.rpartition(f"\n{END_OF_OUTPUT} ")
+        if sep and tail == f"{result.exit_code}\n":
+            return ExecResult(result.exit_code, body + "\n", result.stderr)
+        if result.exit_code in (126, 127):  # no sh in this image: the bare command's answer is all there is
+            return self.exec(container, cmd, env=env)
         return result
 
     def exec_to_file(self, container: str, cmd: list[str], sink, env: dict | None = None) -> ExecResult:

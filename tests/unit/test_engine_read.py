@@ -103,3 +103,10 @@ def test_a_probe_that_waits_stops_on_an_answer_that_will_not_change_and_at_its_t
     assert never.exit_code == 2 and never.stdout.strip() == "not yet" and time.monotonic() - started < 2.5
     assert len(runs) == 2
     assert engine.exec_until("c", ["sh", "-c", "exit 3"]).exit_code == 3 and runs[-1] == ["sh", "-c", "exit 3"]
+
+
+def test_a_waiting_probe_without_a_shell_in_the_image_runs_once_as_it_is():
+    engine, ran = engine_answering(ExecResult(127, "", "exec: \"sh\": executable file not found in $PATH"),
+                                   ExecResult(0, "PONG\n", ""))
+    assert engine.exec_until("c", ["redis-cli", "PING"], within=2) == ExecResult(0, "PONG\n", "")
+    assert ran[0][:2] == ["sh", "-c"] and ran[1] == ["redis-cli", "PING"]
