@@ -24,6 +24,16 @@ READ_ATTEMPTS = 3
 EVERY = 0.1  # seconds between two runs of a probe that waits inside its container (exec_until)
 
 
+def _whole(result: ExecResult) -> ExecResult | None:
+    """An answer framed by END_OF_OUTPUT (the command's output, then a line with its exit code;
+    Engine.read, Engine.exec_until) without that frame, or None when the frame is not whole: the
+    answer was cut short in transport, or the framing shell never ran."""
+    body, sep, tail = result.stdout.rpartition(f"\n{END_OF_OUTPUT} ")
+    if sep and tail == f"{result.exit_code}\n":
+        return ExecResult(result.exit_code, body, result.stderr)
+    return None
+
+
 class NameTaken(StackError):
     """A container of that name exists already (creating it is the engine's atomic test)."""
 
@@ -320,9 +330,9 @@ class Engine:
         wrapped = ["sh", "-c", f'"$@"; code=$?; printf "\\n{END_OF_OUTPUT} %s\\n" "$code"; exit $code', "sh", *cmd]
         for _ in range(READ_ATTEMPTS):
             result = self.exec(container, wrapped, env=env)
-            body, sep, tail = result.stdout.rpartition(f"\n{END_OF_OUTPUT} ")
-            if sep and tail == f"{result.exit_code}\n":
-                return ExecResult(result.exit_code, body, result.stderr)
+            whole = _whole(result)
+            if whole is not None:
+                return whole
             if result.exit_code in (126, 127):  # no sh in this container: the bare command's answer is all there is
                 return self.exec(container, cmd, env=env)
         raise StackError(f"the engine cut short the output of {cmd[0]} in container {container[:12]} {READ_ATTEMPTS} "
@@ -350,11 +360,11 @@ class Engine:
                   '  [ "$(date +%s)" -lt "$end" ] || break\n'
                   f"  sleep {EVERY}\n"
                   "done\n"
-                  f'printf "%s\\n{END_OF_OUTPUT} %s\\n" "$out" "$code"; exit "$code"')
+                  f'printf "%s\\n{END_OF_OUTPUT} %s\\n" "$out" "$code"; exit "$code"')  # framed as read frames
         result = self.exec(container, ["sh", "-c", script, "sh", *cmd], env=env)
-        body, sep, tail = result.stdout.rpartition(f"\n{END_OF_OUTPUT} ")
-        if sep and tail == f"{result.exit_code}\n":
-            return ExecResult(result.exit_code, body + "\n", result.stderr)
+        whole = _whole(result)
+        if whole is not None:
+            return whole
         if result.exit_code in (126, 127):  # no sh in this image: the bare command's answer is all there is
             return self.exec(container, cmd, env=env)
         return result
