@@ -10,6 +10,7 @@ paths. Secrets never reach argv. The only module that starts compose.
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -120,19 +121,11 @@ def runnable(argv: tuple[str, ...]) -> list[str]:
     return list(argv)
 
 
-_PLUGIN: list[str | None] = []
-
-
+@functools.cache
 def compose_plugin() -> str | None:
     """The compose binary `docker compose` runs: the first docker-compose in $DOCKER_CONFIG/cli-plugins
     and the system's plugin folders (the docker CLI's order); None when a config adds plugin folders
     of its own (cliPluginsExtraDirs) or none is there. Looked up once per process."""
-    if not _PLUGIN:
-        _PLUGIN.append(_find_plugin())
-    return _PLUGIN[0]
-
-
-def _find_plugin() -> str | None:
     config = Path(os.environ.get("DOCKER_CONFIG") or Path.home() / ".docker")
     try:
         if "cliPluginsExtraDirs" in (config / "config.json").read_text(errors="replace"):

@@ -155,11 +155,14 @@ def _plugin(folder, name="docker-compose"):
 
 
 def _fresh_lookup(monkeypatch, tmp_path, dirs=()):
+    import functools
+
     from stackctl import compose
 
     monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "config"))
     monkeypatch.setattr(compose, "PLUGIN_DIRS", tuple(str(d) for d in dirs))
-    monkeypatch.setattr(compose, "_PLUGIN", [])
+    # a lookup of its own, empty (the process's own is put back after the test)
+    monkeypatch.setattr(compose, "compose_plugin", functools.cache(compose.compose_plugin.__wrapped__))
     return compose
 
 
